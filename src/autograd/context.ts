@@ -1,0 +1,196 @@
+/**
+ * The context users hold: a GPU runtime plus tensor creation, the tape, and `tidy` scopes that
+ * dispose every tensor a block created except the ones it returns or keeps.
+ */
+import { GpuRuntime, type BufferBinding, type KernelSpec, type RuntimeOptions } from '../gpu/runtime.js';
+import { Tape } from './tape.js';
+import { type DType, type Grad, RowGrad, Storage, Tensor, formatShape, shapeSize } from './tensor.js';
+import { add, fill } from './ops/elementwise.js';
+import { addRowGrads, addRowsToDense, rowsToDense } from './ops/rows.js';
+
+export type ContextOptions = RuntimeOptions;
+
+/** A binding for `Context.run`: a tensor's buffer, a raw buffer or uniform data. */
+export type KernelBinding = Tensor | BufferBinding | undefined;
+
+export interface TensorOptions {
+  requiresGrad?: boolean;
+  label?: string;
+}
+
+export class Context {
+  readonly tape: Tape;
+  gradEnabled = true;
+  private readonly arenas: Set<Tensor>[] = [];
+
+  constructor(readonly gpu: GpuRuntime) {
+    this.tape = new Tape(this);
+  }
+
+  /** Uploads host data as a tensor. i32 tensors keep their host copy (see `Tensor.host`). */
+  tensor(data: Float32Array | Int32Array | number[], shape: readonly number[], options: TensorOptions = {}): Tensor {
+    const array = Array.isArray(data) ? Float32Array.from(data) : data;
+    const dtype: DType = array instanceof Int32Array ? 'i32' : 'f32';
+    checkShape(shape, 'shape');
+    if (array.length !== shapeSize(shape)) {
+      throw new Error(`tensor(): data has ${array.length} elements but shape ${formatShape(shape)} needs ${shapeSize(shape)}`);
+    }
+    if (dtype === 'f32') {
+      for (let i = 0; i < array.length; i++) {
+        if (!Number.isFinite(array[i])) throw new Error(`tensor(): data[${i}] is ${array[i]}; tensors must be finite`);
+      }
+    }
+    if (options.requiresGrad && dtype !== 'f32') throw new Error('tensor(): only f32 tensors can require gradients');
+    const t = this.empty(shape, dtype, options.label ?? 'tensor');
+    this.gpu.upload(t.buffer, array);
+    if (dtype === 'i32') t.host = array as Int32Array;
+    t.requiresGrad = options.requiresGrad ?? false;
+    return t;
+  }
+
+  /** A tensor with unspecified contents, for kernel outputs. */
+  empty(shape: readonly number[], dtype: DType = 'f32', label = 'tensor'): Tensor {
+    checkShape(shape, 'shape');
+    const storage = new Storage(this.gpu.createStorage(shapeSize(shape) * 4, label));
+    return this.track(new Tensor(this, storage, [...shape], dtype, label));
+  }
+
+  /** A tensor filled with `value`. */
+  fill(shape: readonly number[], value: number): Tensor {
+    return fill(this, shape, value);
+  }
+
+  zeros(shape: readonly number[], options: TensorOptions = {}): Tensor {
+    const t = this.fill(shape, 0);
+    t.requiresGrad = options.requiresGrad ?? false;
+    return t;
+  }
+
+  /** A view of `t` with another shape of the same size, sharing its buffer. */
+  view(t: Tensor, shape: readonly number[]): Tensor {
+    if (shapeSize(shape) !== t.size) {
+      throw new Error(`reshape: cannot view ${formatShape(t.shape)} as ${formatShape(shape)}`);
+    }
+    t.storage.refs++;
+    return this.track(new Tensor(this, t.storage, [...shape], t.dtype, t.label));
+  }
+
+  /** Records a kernel dispatch; tensors bind their buffers. */
+  run(spec: KernelSpec, bindings: KernelBinding[], workgroups: readonly [number, number?, number?]): void {
+    this.gpu.dispatch(
+      spec,
+      bindings.map((b) => (b instanceof Tensor ? b.buffer : b)),
+      workgroups,
+    );
+  }
+
+  /**
+   * Runs `fn` and disposes every tensor created meanwhile except those it returns (directly, in
+   * an array, or as values of a plain object) and those `keep()`ed. Works with async functions;
+   * tidy scopes must not interleave.
+   */
+  tidy<T>(fn: () => T): T {
+    const arena = new Set<Tensor>();
+    this.arenas.push(arena);
+    const finish = (result: unknown) => {
+      this.arenas.splice(this.arenas.lastIndexOf(arena), 1);
+      const survivors = new Set<Tensor>(collectTensors(result));
+      for (const t of arena) if (!survivors.has(t)) t.dispose();
+      const parent = this.arenas[this.arenas.length - 1];
+      if (parent) for (const t of survivors) if (arena.has(t)) parent.add(t);
+    };
+    let result: T;
+    try {
+      result = fn();
+    } catch (err) {
+      finish(undefined);
+      throw err;
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (value) => {
+          finish(value);
+          return value;
+        },
+        (err) => {
+          finish(undefined);
+          throw err;
+        },
+      ) as T;
+    }
+    finish(result);
+    return result;
+  }
+
+  /** Runs `fn` without recording anything on the tape. */
+  noGrad<T>(fn: () => T): T {
+    const before = this.gradEnabled;
+    this.gradEnabled = false;
+    try {
+      return fn();
+    } finally {
+      this.gradEnabled = before;
+    }
+  }
+
+  private track(t: Tensor): Tensor {
+    this.arenas[this.arenas.length - 1]?.add(t);
+    return t;
+  }
+
+  /** Removes `t` from every enclosing tidy scope. */
+  untrack(t: Tensor): void {
+    for (const arena of this.arenas) arena.delete(t);
+  }
+
+  /** Sum of two gradients of the same tensor. */
+  accumulateGrads(a: Grad, b: Grad): Grad {
+    if (a instanceof RowGrad && b instanceof RowGrad) return addRowGrads(a, b);
+    if (a instanceof RowGrad) return addRowsToDense(b as Tensor, a);
+    if (b instanceof RowGrad) return addRowsToDense(a, b);
+    return add(a, b);
+  }
+
+  rowsToDense(g: RowGrad): Tensor {
+    return rowsToDense(this, g);
+  }
+
+  /** Submits the recorded work (one command buffer). */
+  submit(): void {
+    this.gpu.submit();
+  }
+
+  /** Submits and waits for the GPU to finish; throws any WebGPU error seen. */
+  sync(): Promise<void> {
+    return this.gpu.sync();
+  }
+
+  destroy(): void {
+    this.tape.clear();
+    this.gpu.destroy();
+  }
+}
+
+function checkShape(shape: readonly number[], name: string): void {
+  if (!Array.isArray(shape) || shape.some((n) => !Number.isInteger(n) || n < 0)) {
+    throw new Error(`${name} must be a list of non-negative integers, got ${JSON.stringify(shape)}`);
+  }
+}
+
+function collectTensors(value: unknown): Tensor[] {
+  if (value instanceof Tensor) return [value];
+  if (value instanceof RowGrad) return [value.values];
+  if (Array.isArray(value)) return value.flatMap(collectTensors);
+  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.values(value).flatMap(collectTensors);
+  }
+  return [];
+}
+
+/**
+ * Finds a WebGPU device (navigator.gpu in a browser, Dawn in Node) or wraps the caller's, and
+ * returns a context. Call `destroy()` when done: in Node a live device keeps the process running.
+ */
+export async function createContext(options: ContextOptions = {}): Promise<Context> {
+  return new Context(await GpuRuntime.create(options));
+}

@@ -1,0 +1,148 @@
+/**
+ * Embedding bags (kernels/embedding.wgsl): each output row is a weighted sum of table rows, which
+ * covers a plain gather (one row, weight 1), mean pooling over side features (weights 1/n) and
+ * padding (an empty bag gives zeros and no gradient). The backward returns a `RowGrad`: the
+ * touched rows only, each the sum of its occurrences in a fixed order, so it is bitwise
+ * reproducible and never a dense N×d gradient.
+ */
+import source from '../../../kernels/embedding.wgsl?raw';
+import { RowGrad, type Tensor, formatShape } from '../tensor.js';
+import { expectTensor, flatGrid, uniforms } from './common.js';
+
+/** Bags in CSR form: bag r holds entries `offsets[r] .. offsets[r+1]-1`. */
+export interface Bags {
+  /** `[R + 1]`, non-decreasing, from 0 to indices.length. */
+  offsets: Int32Array;
+  /** Row of the table for each entry, in [0, N). */
+  indices: Int32Array;
+  /** Weight of each entry; default 1. */
+  weights?: Float32Array;
+}
+
+/** Runs bag_sum: out[r] = Σ_k weights[k]·source[indices[k]] over bag r. */
+export function bagSum(sourceTable: Tensor, bags: Bags, outShape: readonly number[], label: string): Tensor {
+  const ctx = sourceTable.ctx;
+  const width = sourceTable.shape.length > 1 ? sourceTable.size / sourceTable.shape[0] : 1;
+  const rows = bags.offsets.length - 1;
+  const weights = bags.weights ?? new Float32Array(bags.indices.length).fill(1);
+  const out = ctx.empty(outShape, 'f32', label);
+  const offsets = ctx.tensor(bags.offsets, [bags.offsets.length]);
+  const indices = ctx.tensor(bags.indices, [bags.indices.length]);
+  const weightTensor = ctx.tensor(weights, [weights.length]);
+  ctx.run(
+    { name: 'embedding.bag_sum', source, entryPoint: 'bag_sum' },
+    [uniforms({ u32: rows }, { u32: width }), offsets, indices, weightTensor, sourceTable, out],
+    flatGrid(rows * width),
+  );
+  // Safe right away: release is deferred until the submit that reads them has completed.
+  for (const t of [offsets, indices, weightTensor]) t.dispose();
+  return out;
+}
+
+/** out[rows[r]] += values[r] for unique `rows`, in place on `out`. */
+export function scatterAddRows(out: Tensor, rows: Int32Array, values: Tensor): void {
+  const ctx = out.ctx;
+  const width = values.shape.length > 1 ? values.size / values.shape[0] : 1;
+  const rowTensor = ctx.tensor(rows, [rows.length]);
+  ctx.run(
+    { name: 'embedding.rows_scatter_add', source, entryPoint: 'rows_scatter_add' },
+    [uniforms({ u32: rows.length }, { u32: width }), undefined, rowTensor, undefined, values, out],
+    flatGrid(rows.length * width),
+  );
+  rowTensor.dispose();
+}
+
+/**
+ * Transposes bags into a per-row plan: for each touched table row (ascending), the entries that
+ * read it, in ascending entry order. Summing the output gradient along this plan gives each row's
+ * gradient deterministically without atomics.
+ */
+export function transposeBags(bags: Bags, numRows: number): { rows: Int32Array; plan: Bags } {
+  const { offsets, indices } = bags;
+  const weights = bags.weights ?? new Float32Array(indices.length).fill(1);
+  const bagOf = new Int32Array(indices.length);
+  for (let r = 0; r + 1 < offsets.length; r++) for (let k = offsets[r]; k < offsets[r + 1]; k++) bagOf[k] = r;
+  const counts = new Int32Array(numRows);
+  for (const i of indices) counts[i]++;
+  const rowsList: number[] = [];
+  for (let i = 0; i < numRows; i++) if (counts[i] > 0) rowsList.push(i);
+  const rows = Int32Array.from(rowsList);
+  const slot = new Int32Array(numRows);
+  const planOffsets = new Int32Array(rows.length + 1);
+  rows.forEach((row, u) => {
+    slot[row] = planOffsets[u];
+    planOffsets[u + 1] = planOffsets[u] + counts[row];
+  });
+  const planIndices = new Int32Array(indices.length);
+  const planWeights = new Float32Array(indices.length);
+  for (let k = 0; k < indices.length; k++) {
+    const s = slot[indices[k]]++;
+    planIndices[s] = bagOf[k];
+    planWeights[s] = weights[k];
+  }
+  return { rows, plan: { offsets: planOffsets, indices: planIndices, weights: planWeights } };
+}
+
+function checkBags(bags: Bags, numRows: number, name: string): void {
+  const { offsets, indices, weights } = bags;
+  if (!(offsets instanceof Int32Array) || !(indices instanceof Int32Array)) {
+    throw new Error(`embeddingBag: ${name}.offsets and ${name}.indices must be Int32Arrays`);
+  }
+  if (offsets.length < 1 || offsets[0] !== 0 || offsets[offsets.length - 1] !== indices.length) {
+    throw new Error(
+      `embeddingBag: ${name}.offsets must run from 0 to indices.length (${indices.length}), ` +
+        `got ${offsets[0]} .. ${offsets[offsets.length - 1]}`,
+    );
+  }
+  for (let r = 1; r < offsets.length; r++) {
+    if (offsets[r] < offsets[r - 1]) throw new Error(`embeddingBag: ${name}.offsets[${r}] = ${offsets[r]} decreases`);
+  }
+  for (let k = 0; k < indices.length; k++) {
+    if (indices[k] < 0 || indices[k] >= numRows) {
+      throw new Error(`embeddingBag: ${name}.indices[${k}] = ${indices[k]} is outside [0, ${numRows})`);
+    }
+  }
+  if (weights) {
+    if (weights.length !== indices.length) {
+      throw new Error(`embeddingBag: ${name}.weights has ${weights.length} entries, indices ${indices.length}`);
+    }
+    weights.forEach((w, k) => {
+      if (!Number.isFinite(w)) throw new Error(`embeddingBag: ${name}.weights[${k}] is ${w}`);
+    });
+  }
+}
+
+/**
+ * Weighted bags of rows of `table` `[N, ...row]` → `[R, ...row]` (or `outShape`, same size).
+ * The gradient to `table` is a RowGrad over the rows the bags touched.
+ */
+export function embeddingBag(table: Tensor, bags: Bags, outShape?: readonly number[]): Tensor {
+  expectTensor('embeddingBag', 'table', table, 'f32');
+  if (table.rank < 1) throw new Error(`embeddingBag: table must have rank >= 1, got ${formatShape(table.shape)}`);
+  const numRows = table.shape[0];
+  checkBags(bags, numRows, 'bags');
+  const rowShape = table.shape.slice(1);
+  const rows = bags.offsets.length - 1;
+  const shape = outShape ?? [rows, ...rowShape];
+  const width = rowShape.reduce((a, b) => a * b, 1);
+  if (shape.reduce((a, b) => a * b, 1) !== rows * width) {
+    throw new Error(`embeddingBag: outShape ${formatShape(shape)} does not hold ${rows} rows of ${width}`);
+  }
+  const out = bagSum(table, bags, shape, 'embeddingBag');
+  table.ctx.tape.record('embeddingBag', [table], [out], ([g]) => {
+    const { rows: touched, plan } = transposeBags(bags, numRows);
+    const values = bagSum(g!, plan, [touched.length, ...rowShape], 'embeddingBag.grad');
+    return [new RowGrad(touched, values, table.shape)];
+  });
+  return out;
+}
+
+/** Mean of each bag's rows (weights 1/|bag|); an empty bag gives zeros. */
+export function embeddingMean(table: Tensor, offsets: Int32Array, indices: Int32Array, outShape?: readonly number[]): Tensor {
+  const weights = new Float32Array(indices.length);
+  for (let r = 0; r + 1 < offsets.length; r++) {
+    const n = offsets[r + 1] - offsets[r];
+    for (let k = offsets[r]; k < offsets[r + 1]; k++) weights[k] = 1 / n;
+  }
+  return embeddingBag(table, { offsets, indices, weights }, outShape);
+}

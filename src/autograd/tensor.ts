@@ -1,0 +1,107 @@
+/**
+ * Tensor: a shape, a dtype and a GPU buffer (shared by reshaped views through `Storage`), plus
+ * the autograd fields the tape fills in.
+ */
+import type { Context } from './context.js';
+import type { TapeNode } from './tape.js';
+
+export type DType = 'f32' | 'i32';
+export type TypedArrayFor<D extends DType> = D extends 'i32' ? Int32Array : Float32Array;
+
+/** A pooled GPU buffer shared by a tensor and its views; released when the last one is disposed. */
+export class Storage {
+  refs = 1;
+  constructor(readonly buffer: GPUBuffer) {}
+}
+
+/**
+ * The gradient of a row-indexed table ([N, ...rowShape]) where a step touched only some rows:
+ * `values[i]` is the gradient of row `rows[i]`, rows unique and ascending, every other row zero.
+ * Embedding tables receive these, so a step never materialises a dense N×d gradient.
+ */
+export class RowGrad {
+  constructor(
+    /** Unique ascending row indices, on the host. */
+    readonly rows: Int32Array,
+    /** `[rows.length, ...tableShape.slice(1)]`. */
+    readonly values: Tensor,
+    readonly tableShape: readonly number[],
+  ) {}
+
+  dispose(): void {
+    this.values.dispose();
+  }
+}
+
+export type Grad = Tensor | RowGrad;
+
+let nextId = 0;
+
+export function shapeSize(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+export function formatShape(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+export class Tensor {
+  readonly id = nextId++;
+  readonly size: number;
+  requiresGrad = false;
+  /** Gradient after `backward()`: dense, or a `RowGrad` for tables indexed by rows. */
+  grad: Grad | null = null;
+  /** The tape entry that produced this tensor; null for leaves. */
+  creator: TapeNode | null = null;
+  /** Host copy of index tensors (i32) made from host data: scatter plans are built from it. */
+  host: Int32Array | undefined;
+  private disposed = false;
+
+  constructor(
+    readonly ctx: Context,
+    readonly storage: Storage,
+    readonly shape: readonly number[],
+    readonly dtype: DType,
+    readonly label = 'tensor',
+  ) {
+    this.size = shapeSize(shape);
+  }
+
+  get buffer(): GPUBuffer {
+    if (this.disposed) throw new Error(`${this.label} ${formatShape(this.shape)} was used after dispose()`);
+    return this.storage.buffer;
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** Copies the contents to the host (submitting pending work in the same submit). */
+  async read(): Promise<TypedArrayFor<this['dtype']>> {
+    const bytes = await this.ctx.gpu.read(this.buffer, this.size * 4);
+    return (this.dtype === 'i32' ? new Int32Array(bytes) : new Float32Array(bytes)) as TypedArrayFor<this['dtype']>;
+  }
+
+  /** Backpropagates from this tensor; `seed` defaults to 1 for a one-element tensor. */
+  async backward(seed?: Tensor): Promise<void> {
+    this.ctx.tape.backward(this, seed);
+  }
+
+  /** Keeps this tensor alive past the `tidy` scopes it was created in. */
+  keep(): this {
+    this.ctx.untrack(this);
+    return this;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (--this.storage.refs === 0) this.ctx.gpu.release(this.storage.buffer);
+    if (this.grad) this.grad.dispose();
+    this.grad = null;
+  }
+}

@@ -1,0 +1,244 @@
+/**
+ * Side features: item attributes (MovieLens movies.csv genres) and user profiles.
+ *
+ * A feature space is one column's vocabulary: `{ name, size, values }`, values[id] being the
+ * text of value id. Item feature values of all spaces share one embedding table: space s owns
+ * rows `offset_s .. offset_s + size_s - 1`, and item bags store those global row ids, so the
+ * model gathers `W_f[values[offsets[i]] .. values[offsets[i+1]-1]]` for item i without caring
+ * which space a row came from. User categorical spaces each keep id 0 for "unknown or empty".
+ */
+
+import { type Delimiter, findColumn, parseId, parseNumber, readTable } from './csv.js';
+import { DataError } from './errors.js';
+import type { TextSource } from './text.js';
+import type { ItemVocabulary } from './vocabulary.js';
+
+export interface FeatureSpace {
+  /** The column name. */
+  name: string;
+  /** Number of ids in the space (values.length). */
+  size: number;
+  /** values[id] = the value's text. */
+  values: string[];
+}
+
+export interface ItemFeatureSpace extends FeatureSpace {
+  /** First global feature-row id of this space; local id v is global row offset + v. */
+  offset: number;
+}
+
+/** Bags of feature values per item, CSR over item ids. */
+export interface ItemFeatures {
+  /** Spaces in column order; their ids are numbered from 0 within each space. */
+  spaces: ItemFeatureSpace[];
+  /** Total rows of the shared feature table: the sum of the spaces' sizes. */
+  numRows: number;
+  /** `[numItems + 1]` i32: item i's bag is values[offsets[i] .. offsets[i+1]). */
+  offsets: Int32Array;
+  /**
+   * Global feature-row ids, per item in column order and, within a multi-value field, in the
+   * order written, without duplicates. The padding item and items without a row have empty bags.
+   */
+  values: Int32Array;
+}
+
+export interface ItemFeatureOptions {
+  /** Used in error messages. */
+  fileName: string;
+  /** Gives the item ids; rows for items not in it are ignored (counted in unknownItems). */
+  vocabulary: ItemVocabulary;
+  /** Default: the first of movieId, itemId, item, item_id. */
+  itemColumn?: string;
+  /** Default: ['genres']. */
+  featureColumns?: string[];
+  /** Splits every feature field into several values; default '|'; null keeps fields whole. */
+  multiValueSeparator?: string | null;
+  delimiter?: Delimiter;
+  /** 'skip' counts bad rows (wrong field count, empty id, repeated item) instead of throwing. */
+  onBadRow?: 'error' | 'skip';
+}
+
+export interface ItemFeatureTable extends ItemFeatures {
+  rows: number;
+  skipped: number;
+  /** Rows whose item is not in the vocabulary (no interactions), ignored. */
+  unknownItems: number;
+}
+
+const ITEM_COLUMNS = ['movieId', 'itemId', 'item', 'item_id'];
+const USER_COLUMNS = ['userId', 'user', 'user_id'];
+
+/** Gives ids to one column's values in first-appearance order, after its reserved values. */
+class ValueIndex {
+  private readonly idOf = new Map<string, number>();
+  readonly values: string[];
+
+  constructor(
+    readonly name: string,
+    reserved: string[],
+  ) {
+    this.values = [...reserved];
+  }
+
+  idFor(value: string): number {
+    let id = this.idOf.get(value);
+    if (id === undefined) {
+      id = this.values.length;
+      this.idOf.set(value, id);
+      this.values.push(value);
+    }
+    return id;
+  }
+
+  space(): FeatureSpace {
+    return { name: this.name, size: this.values.length, values: this.values };
+  }
+}
+
+/**
+ * Parses an item attribute file such as MovieLens movies.csv (`movieId,title,genres`, genres
+ * written `Action|Comedy`). Values are taken literally ('(no genres listed)' is a value too);
+ * empty fields and empty pieces between separators add nothing.
+ */
+export async function parseItemFeatures(source: TextSource, options: ItemFeatureOptions): Promise<ItemFeatureTable> {
+  const { fileName, vocabulary } = options;
+  const separator = options.multiValueSeparator === undefined ? '|' : options.multiValueSeparator;
+  if (separator === '') throw new RangeError('multiValueSeparator must not be empty; use null to keep fields whole');
+  const columnNames = options.featureColumns ?? ['genres'];
+  if (columnNames.length === 0) throw new RangeError('featureColumns must name at least one column');
+  let itemIndex = -1;
+  let featureIndices: number[] = [];
+  let header: string[] = [];
+  const indices = columnNames.map((name) => new ValueIndex(name, []));
+  // Local value ids per space, per item id; undefined = no row seen for that item.
+  const bags = new Array<number[][] | undefined>(vocabulary.size);
+  let unknownItems = 0;
+
+  const onHeader = (names: string[]) => {
+    header = names;
+    itemIndex = findColumn(names, fileName, options.itemColumn, ITEM_COLUMNS, true);
+    featureIndices = columnNames.map((name) => findColumn(names, fileName, name, [], true));
+  };
+  const onRow = (fields: string[], line: number) => {
+    const name = parseId(fields[itemIndex], fileName, line, header[itemIndex]);
+    const item = vocabulary.idOf.get(name);
+    if (item === undefined) {
+      unknownItems++;
+      return;
+    }
+    if (bags[item] !== undefined) {
+      throw new DataError(fileName, line, header[itemIndex], `item ${JSON.stringify(name)} appears on an earlier row too`);
+    }
+    bags[item] = featureIndices.map((column, space) => {
+      const field = fields[column].trim();
+      const pieces = separator === null ? [field] : field.split(separator).map((piece) => piece.trim());
+      const ids: number[] = [];
+      for (const piece of pieces) {
+        if (piece === '') continue;
+        const id = indices[space].idFor(piece);
+        if (!ids.includes(id)) ids.push(id);
+      }
+      return ids;
+    });
+  };
+
+  const summary = await readTable(source, options, onHeader, onRow);
+  const spaces: ItemFeatureSpace[] = [];
+  let numRows = 0;
+  for (const index of indices) {
+    spaces.push({ ...index.space(), offset: numRows });
+    numRows += index.values.length;
+  }
+  const offsets = new Int32Array(vocabulary.size + 1);
+  const values: number[] = [];
+  for (let item = 0; item < vocabulary.size; item++) {
+    const bag = bags[item];
+    if (bag !== undefined) bag.forEach((ids, space) => ids.forEach((id) => values.push(spaces[space].offset + id)));
+    offsets[item + 1] = values.length;
+  }
+  return {
+    spaces,
+    numRows,
+    offsets,
+    values: Int32Array.from(values),
+    rows: summary.rows,
+    skipped: summary.skipped,
+    unknownItems,
+  };
+}
+
+export const UNKNOWN_VALUE = '<unknown>';
+
+export interface UserProfile {
+  /** `[categorical.length]` i32: per-column value id, 0 = unknown or empty. */
+  categorical: Int32Array;
+  /** `[dense.length]` f32: values as written (not standardised). */
+  dense: Float32Array;
+}
+
+export interface UserFeatureOptions {
+  fileName: string;
+  /** Default: the first of userId, user, user_id. */
+  userColumn?: string;
+  /** Categorical columns; each gets its own space with id 0 = unknown (values[0] = '<unknown>'). */
+  categorical: string[];
+  /** Numeric columns; a non-numeric or empty value is a bad row. */
+  dense: string[];
+  delimiter?: Delimiter;
+  onBadRow?: 'error' | 'skip';
+}
+
+export interface UserFeatureTable {
+  categorical: FeatureSpace[];
+  dense: string[];
+  /** User name → profile. */
+  profiles: Map<string, UserProfile>;
+  rows: number;
+  skipped: number;
+}
+
+/**
+ * Parses a user profile file: one row per user, some categorical and some dense columns.
+ * Categorical value ids are 1.. in first-appearance order; an empty field is id 0 (unknown).
+ */
+export async function parseUserFeatures(source: TextSource, options: UserFeatureOptions): Promise<UserFeatureTable> {
+  const { fileName } = options;
+  if (options.categorical.length + options.dense.length === 0) {
+    throw new RangeError('user features need at least one categorical or dense column');
+  }
+  let userIndex = -1;
+  let categoricalIndices: number[] = [];
+  let denseIndices: number[] = [];
+  let header: string[] = [];
+  const indices = options.categorical.map((name) => new ValueIndex(name, [UNKNOWN_VALUE]));
+  const profiles = new Map<string, UserProfile>();
+
+  const onHeader = (names: string[]) => {
+    header = names;
+    userIndex = findColumn(names, fileName, options.userColumn, USER_COLUMNS, true);
+    categoricalIndices = options.categorical.map((name) => findColumn(names, fileName, name, [], true));
+    denseIndices = options.dense.map((name) => findColumn(names, fileName, name, [], true));
+  };
+  const onRow = (fields: string[], line: number) => {
+    const user = parseId(fields[userIndex], fileName, line, header[userIndex]);
+    if (profiles.has(user)) {
+      throw new DataError(fileName, line, header[userIndex], `user ${JSON.stringify(user)} appears on an earlier row too`);
+    }
+    // Parse everything before touching the value indices, so a skipped row leaves no trace.
+    const dense = Float32Array.from(denseIndices, (column) => parseNumber(fields[column], fileName, line, header[column]));
+    const categorical = Int32Array.from(categoricalIndices, (column, space) => {
+      const value = fields[column].trim();
+      return value === '' ? 0 : indices[space].idFor(value);
+    });
+    profiles.set(user, { categorical, dense });
+  };
+
+  const summary = await readTable(source, options, onHeader, onRow);
+  return {
+    categorical: indices.map((index) => index.space()),
+    dense: [...options.dense],
+    profiles,
+    rows: summary.rows,
+    skipped: summary.skipped,
+  };
+}
