@@ -25,7 +25,7 @@ const LF = 10;
 const CR = 13;
 const QUOTE = 34;
 
-/** Tokenizer states: between fields, inside an unquoted field, inside quotes, just after a quote in quotes. */
+/** Tokenizer states: between fields, in an unquoted field, in quotes, just after a quote in quotes. */
 const FIELD_START = 0;
 const UNQUOTED = 1;
 const QUOTED = 2;
@@ -103,7 +103,8 @@ export class CsvTokenizer {
         this.fileName,
         this.recordLine,
         undefined,
-        `unterminated quoted field (the file ends inside quotes opened in field ${this.fields.length + 1})`,
+        'unterminated quoted field (the file ends inside quotes opened in field ' +
+          `${this.fields.length + 1})`,
       );
     }
     if (!this.atBlankRecord()) this.endRecord('', sink);
@@ -163,7 +164,8 @@ export class CsvTokenizer {
             this.fileName,
             this.recordLine,
             undefined,
-            `unexpected character ${JSON.stringify(chunk[i])} after the closing quote of field ${this.fields.length + 1}`,
+            `unexpected character ${JSON.stringify(chunk[i])} after the closing quote of field ` +
+              `${this.fields.length + 1}`,
           );
         }
       }
@@ -174,8 +176,8 @@ export class CsvTokenizer {
         i++;
         start = i;
       } else if (c === LF || c === CR) {
-        const blank = this.atBlankRecord() && start === i;
-        if (!blank) this.endRecord(chunk.slice(start, i), sink);
+        // In FIELD_START nothing of the line is pending, so the slice is empty for a blank line.
+        if (!this.atBlankRecord()) this.endRecord(chunk.slice(start, i), sink);
         this.line++;
         this.recordLine = this.line;
         this.swallowLF = c === CR;

@@ -104,9 +104,14 @@ export function checkMaxLength(maxLength: number): void {
  * Splits users by seed, then numbers items by their training-set frequency (held-out-only
  * items get ids after all trained ones, count 0) and encodes every sequence.
  */
-export function indexSequences(sequences: readonly UserSequence[], shape: DatasetShape): IndexedSequences {
+export function indexSequences(
+  sequences: readonly UserSequence[],
+  shape: DatasetShape,
+): IndexedSequences {
   checkMaxLength(shape.maxLength);
-  if (sequences.length === 0) throw new RangeError('no user has enough interactions to build a data set');
+  if (sequences.length === 0) {
+    throw new RangeError('no user has enough interactions to build a data set');
+  }
   const split = splitUsers(
     sequences.map((_, index) => index),
     shape.seed,
@@ -117,7 +122,9 @@ export function indexSequences(sequences: readonly UserSequence[], shape: Datase
   }
   const everyone = sequences.map((_, index) => index);
   const vocabulary = buildItemVocabulary(itemsOf(split.train), itemsOf(everyone));
-  const items = sequences.map((sequence) => Int32Array.from(sequence.items, (name) => vocabulary.idOf.get(name)!));
+  const items = sequences.map((sequence) =>
+    Int32Array.from(sequence.items, (name) => vocabulary.idOf.get(name)!),
+  );
   return { vocabulary, split, items };
 }
 
@@ -132,14 +139,18 @@ export async function loadDatasetFromText(options: LoadDatasetOptions): Promise<
     fileName: 'interactions',
     ...options.interactionOptions,
   });
-  const { sequences, droppedUsers } = groupByUser(table.interactions, options.minSequence ?? DEFAULT_MIN_SEQUENCE);
+  const { sequences, droppedUsers } = groupByUser(
+    table.interactions,
+    options.minSequence ?? DEFAULT_MIN_SEQUENCE,
+  );
   const { vocabulary, split, items } = indexSequences(sequences, options);
 
   let itemFeatures: ItemFeatures | undefined;
   if (options.itemFeatures !== undefined) {
     const { source, ...rest } = options.itemFeatures;
     const parsed = await parseItemFeatures(source, { fileName: 'item features', ...rest, vocabulary });
-    itemFeatures = { spaces: parsed.spaces, numRows: parsed.numRows, offsets: parsed.offsets, values: parsed.values };
+    const { spaces, numRows, offsets, values } = parsed;
+    itemFeatures = { spaces, numRows, offsets, values };
   }
 
   let userFeatures: Dataset['userFeatures'];

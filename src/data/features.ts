@@ -100,10 +100,15 @@ class ValueIndex {
  * written `Action|Comedy`). Values are taken literally ('(no genres listed)' is a value too);
  * empty fields and empty pieces between separators add nothing.
  */
-export async function parseItemFeatures(source: TextSource, options: ItemFeatureOptions): Promise<ItemFeatureTable> {
+export async function parseItemFeatures(
+  source: TextSource,
+  options: ItemFeatureOptions,
+): Promise<ItemFeatureTable> {
   const { fileName, vocabulary } = options;
   const separator = options.multiValueSeparator === undefined ? '|' : options.multiValueSeparator;
-  if (separator === '') throw new RangeError('multiValueSeparator must not be empty; use null to keep fields whole');
+  if (separator === '') {
+    throw new RangeError('multiValueSeparator must not be empty; use null to keep fields whole');
+  }
   const columnNames = options.featureColumns ?? ['genres'];
   if (columnNames.length === 0) throw new RangeError('featureColumns must name at least one column');
   let itemIndex = -1;
@@ -127,7 +132,8 @@ export async function parseItemFeatures(source: TextSource, options: ItemFeature
       return;
     }
     if (bags[item] !== undefined) {
-      throw new DataError(fileName, line, header[itemIndex], `item ${JSON.stringify(name)} appears on an earlier row too`);
+      const what = `item ${JSON.stringify(name)} appears on an earlier row too`;
+      throw new DataError(fileName, line, header[itemIndex], what);
     }
     bags[item] = featureIndices.map((column, space) => {
       const field = fields[column].trim();
@@ -143,6 +149,15 @@ export async function parseItemFeatures(source: TextSource, options: ItemFeature
   };
 
   const summary = await readTable(source, options, onHeader, onRow);
+  if (unknownItems > 0 && unknownItems === summary.rows - summary.skipped) {
+    // Every row was read fine but none matched: almost surely the wrong id column or file.
+    throw new DataError(
+      fileName,
+      1,
+      header[itemIndex],
+      `none of the ${unknownItems} rows names an item that has interactions`,
+    );
+  }
   const spaces: ItemFeatureSpace[] = [];
   let numRows = 0;
   for (const index of indices) {
@@ -153,7 +168,7 @@ export async function parseItemFeatures(source: TextSource, options: ItemFeature
   const values: number[] = [];
   for (let item = 0; item < vocabulary.size; item++) {
     const bag = bags[item];
-    if (bag !== undefined) bag.forEach((ids, space) => ids.forEach((id) => values.push(spaces[space].offset + id)));
+    bag?.forEach((ids, space) => ids.forEach((id) => values.push(spaces[space].offset + id)));
     offsets[item + 1] = values.length;
   }
   return {
@@ -201,7 +216,10 @@ export interface UserFeatureTable {
  * Parses a user profile file: one row per user, some categorical and some dense columns.
  * Categorical value ids are 1.. in first-appearance order; an empty field is id 0 (unknown).
  */
-export async function parseUserFeatures(source: TextSource, options: UserFeatureOptions): Promise<UserFeatureTable> {
+export async function parseUserFeatures(
+  source: TextSource,
+  options: UserFeatureOptions,
+): Promise<UserFeatureTable> {
   const { fileName } = options;
   if (options.categorical.length + options.dense.length === 0) {
     throw new RangeError('user features need at least one categorical or dense column');
@@ -222,10 +240,13 @@ export async function parseUserFeatures(source: TextSource, options: UserFeature
   const onRow = (fields: string[], line: number) => {
     const user = parseId(fields[userIndex], fileName, line, header[userIndex]);
     if (profiles.has(user)) {
-      throw new DataError(fileName, line, header[userIndex], `user ${JSON.stringify(user)} appears on an earlier row too`);
+      const what = `user ${JSON.stringify(user)} appears on an earlier row too`;
+      throw new DataError(fileName, line, header[userIndex], what);
     }
     // Parse everything before touching the value indices, so a skipped row leaves no trace.
-    const dense = Float32Array.from(denseIndices, (column) => parseNumber(fields[column], fileName, line, header[column]));
+    const dense = Float32Array.from(denseIndices, (column) =>
+      parseNumber(fields[column], fileName, line, header[column]),
+    );
     const categorical = Int32Array.from(categoricalIndices, (column, space) => {
       const value = fields[column].trim();
       return value === '' ? 0 : indices[space].idFor(value);

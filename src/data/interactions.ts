@@ -76,7 +76,8 @@ export async function parseInteractions(
     if (options.timeColumn !== null) {
       timeIndex = findColumn(names, fileName, options.timeColumn, TIME_COLUMNS, true);
     }
-    ratingIndex = findColumn(names, fileName, options.ratingColumn, RATING_COLUMNS, minRating !== undefined);
+    const ratingRequired = minRating !== undefined;
+    ratingIndex = findColumn(names, fileName, options.ratingColumn, RATING_COLUMNS, ratingRequired);
   };
 
   let rowIndex = 0;
@@ -84,7 +85,8 @@ export async function parseInteractions(
     const index = rowIndex++;
     const user = parseId(fields[userIndex], fileName, line, header[userIndex]);
     const item = parseId(fields[itemIndex], fileName, line, header[itemIndex]);
-    const time = timeIndex < 0 ? index : parseNumber(fields[timeIndex], fileName, line, header[timeIndex]);
+    const time =
+      timeIndex < 0 ? index : parseNumber(fields[timeIndex], fileName, line, header[timeIndex]);
     if (ratingIndex < 0) {
       interactions.push({ user, item, time });
       return;

@@ -23,7 +23,10 @@ export interface ItemVocabulary {
  * `alsoInclude` adds names that must have an id without being counted (count 0, so they come
  * last, in first-appearance order), e.g. items seen only in held-out users' sequences.
  */
-export function buildItemVocabulary(items: Iterable<string>, alsoInclude: Iterable<string> = []): ItemVocabulary {
+export function buildItemVocabulary(
+  items: Iterable<string>,
+  alsoInclude: Iterable<string> = [],
+): ItemVocabulary {
   // A Map iterates in insertion order, i.e. first appearance; the sort below is stable.
   const countOf = new Map<string, number>();
   for (const item of items) countOf.set(item, (countOf.get(item) ?? 0) + 1);

@@ -1,0 +1,355 @@
+#!/usr/bin/env node
+/**
+ * The `mind` command: train, eval, recommend, export.
+ *   mind train [--data ratings.csv] [--item-features movies.csv] ... [--out DIR]
+ *   mind eval --model DIR [--json]
+ *   mind recommend --model DIR --history id,id,... [--n 20] [--json]
+ *   mind export --model DIR --out FILE
+ */
+import { writeFile } from 'node:fs/promises';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { createContext } from './autograd/context.js';
+import { DataError } from './data/errors.js';
+import { heldOutUsers } from './data/batches.js';
+import type { Dataset } from './data/dataset.js';
+import { type MindConfig, resolveConfig } from './mind/config.js';
+import { MindModel, modelShapeOf } from './mind/model.js';
+import { type DataSpec, absoluteDataSpec, loadData } from './node/datasets.js';
+import { BASELINE_MANIFEST_FILE, BASELINE_WEIGHTS_FILE, loadCheckpoint, saveCheckpoint } from './node/checkpoint-io.js';
+import { ProgressReporter } from './node/progress.js';
+import { rankingMetrics } from './serve/metrics.js';
+import { Recommender } from './serve/recommender.js';
+import { evaluateModel, popularityRecommendations, targetSets } from './serve/retrieval.js';
+import type { CheckpointManifest } from './train/checkpoint.js';
+import { train } from './train/trainer.js';
+import { parameterSpecs } from './mind/parameters.js';
+
+function int(name: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be an integer, got "${value}"`);
+    return n;
+  };
+}
+
+function num(name: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (Number.isNaN(n)) throw new InvalidArgumentError(`${name} must be a number, got "${value}"`);
+    return n;
+  };
+}
+
+function list(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+function intList(name: string) {
+  return (value: string) => list(value).map((v) => int(name)(v));
+}
+
+/** Synthetic defaults: small enough to train MIND and the baseline in minutes on two CPU cores. */
+const SYNTHETIC_DEFAULTS = { numItems: 1000, numCategories: 20, numUsers: 2000, maxLength: 20 };
+
+interface TrainFlags {
+  data?: string;
+  itemFeatures?: string;
+  itemFeatureColumns?: string[];
+  userFeatures?: string;
+  userCategorical?: string[];
+  userDense?: string[];
+  userColumn?: string;
+  itemColumn?: string;
+  timeColumn?: string;
+  minRating?: number;
+  skipBadRows?: boolean;
+  seqLen?: number;
+  k: number;
+  dim: number;
+  iterations: number;
+  p: number;
+  attentionMode: 'pow' | 'scale';
+  dynamicK: boolean;
+  softmaxOver: 'interests' | 'behaviors';
+  routingGradient: 'stop' | 'full';
+  hidden: number[];
+  activation: 'relu' | 'linear';
+  dropout: number;
+  profileDim: number;
+  l2: number;
+  numSampled: number;
+  sampler: 'uniform' | 'logUniform' | 'unigram';
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  seed: number;
+  maxSteps?: number;
+  baseline: boolean;
+  out: string;
+  json?: boolean;
+}
+
+function dataSpecFrom(flags: TrainFlags): DataSpec {
+  if (!flags.data) {
+    return { kind: 'synthetic', options: { seed: flags.seed, ...SYNTHETIC_DEFAULTS, ...(flags.seqLen ? { maxLength: flags.seqLen } : {}) } };
+  }
+  if (flags.userFeatures && !flags.userCategorical?.length && !flags.userDense?.length) {
+    throw new InvalidArgumentError('--user-features needs --user-categorical and/or --user-dense to say which columns to use');
+  }
+  return absoluteDataSpec({
+    kind: 'files',
+    interactions: flags.data,
+    userColumn: flags.userColumn,
+    itemColumn: flags.itemColumn,
+    timeColumn: flags.timeColumn,
+    minRating: flags.minRating,
+    skipBadRows: flags.skipBadRows,
+    itemFeatures: flags.itemFeatures ? { path: flags.itemFeatures, columns: flags.itemFeatureColumns } : undefined,
+    userFeatures: flags.userFeatures
+      ? { path: flags.userFeatures, categorical: flags.userCategorical ?? [], dense: flags.userDense ?? [] }
+      : undefined,
+    maxLength: flags.seqLen ?? 50,
+    seed: flags.seed,
+  });
+}
+
+function configFrom(flags: TrainFlags): MindConfig {
+  return resolveConfig({
+    dim: flags.dim, kMax: flags.k, iterations: flags.iterations, attentionPower: flags.p, attentionMode: flags.attentionMode,
+    dynamicK: flags.dynamicK, softmaxOver: flags.softmaxOver, routingGradient: flags.routingGradient, hiddenUnits: flags.hidden,
+    activation: flags.activation, dropout: flags.dropout, profileDim: flags.profileDim, l2Embedding: flags.l2,
+    numSampled: flags.numSampled, sampler: flags.sampler, learningRate: flags.lr, seed: flags.seed,
+  });
+}
+
+function splitSummary(dataset: Dataset) {
+  return {
+    users: dataset.users.length,
+    items: dataset.numItems - 1,
+    train: dataset.split.train.length,
+    validation: dataset.split.validation.length,
+    test: dataset.split.test.length,
+    maxLength: dataset.maxLength,
+  };
+}
+
+function manifestFor(dataset: Dataset, config: MindConfig, spec: DataSpec, training: Record<string, unknown>): CheckpointManifest {
+  return {
+    format: 'mind-webgpu/1',
+    config,
+    shape: modelShapeOf(dataset),
+    itemNames: dataset.itemNames,
+    itemFeatures: dataset.itemFeatures,
+    userFeatures: dataset.userFeatures,
+    maxLength: dataset.maxLength,
+    data: spec as unknown as Record<string, unknown>,
+    training,
+  };
+}
+
+function shapesOf(manifest: CheckpointManifest): Map<string, number[]> {
+  return new Map(parameterSpecs(manifest.config, manifest.shape).map((s) => [s.name, s.shape]));
+}
+
+function log(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+function formatMetrics(metrics: Record<string, number>): string {
+  return Object.entries(metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join('  ');
+}
+
+async function trainCommand(flags: TrainFlags): Promise<void> {
+  const spec = dataSpecFrom(flags);
+  const config = configFrom(flags);
+  log(spec.kind === 'synthetic' ? 'data: synthetic planted-interest data set (no --data given)' : `data: ${spec.interactions}`);
+  const dataset = await loadData(spec);
+  log(`users ${dataset.users.length} (train ${dataset.split.train.length}, validation ${dataset.split.validation.length}, test ${dataset.split.test.length}), items ${dataset.numItems - 1}, L ${dataset.maxLength}`);
+  const ctx = await createContext();
+  try {
+    log(`device: ${[ctx.gpu.adapterInfo.vendor, ctx.gpu.adapterInfo.architecture, ctx.gpu.adapterInfo.description].filter(Boolean).join(' ')}`);
+    const runs: { name: string; encoder: MindConfig['encoder']; files: { manifest: string; weights: string } }[] = [
+      { name: 'MIND', encoder: 'routing', files: { manifest: 'config.json', weights: 'model.safetensors' } },
+    ];
+    if (flags.baseline) runs.push({ name: 'YouTube DNN baseline (mean pooling)', encoder: 'meanPool', files: { manifest: BASELINE_MANIFEST_FILE, weights: BASELINE_WEIGHTS_FILE } });
+    const summary: Record<string, unknown> = {};
+    for (const run of runs) {
+      log(`training ${run.name}`);
+      const progress = new ProgressReporter(run.name);
+      const result = await train(ctx, dataset, { ...config, encoder: run.encoder }, {
+        epochs: flags.epochs, batchSize: flags.batchSize, maxSteps: flags.maxSteps, onProgress: (p) => progress.update(p),
+      });
+      progress.stop();
+      const best = result.validation.find((v) => v.epoch === result.bestEpoch)?.metrics ?? {};
+      log(`${run.name}: ${result.steps} steps in ${result.seconds.toFixed(1)} s; best epoch ${result.bestEpoch}: ${formatMetrics(best)}`);
+      const training = { steps: result.steps, seconds: result.seconds, bestEpoch: result.bestEpoch, validation: result.validation, finalLoss: result.losses.at(-1)?.loss };
+      const manifest = manifestFor(dataset, result.config, spec, training);
+      await saveCheckpoint(flags.out, manifest, result.bestWeights, shapesOf(manifest), run.files);
+      summary[run.encoder === 'routing' ? 'mind' : 'youtubednn'] = training;
+      result.model.dispose();
+    }
+    log(`saved to ${flags.out}`);
+    if (flags.json) process.stdout.write(`${JSON.stringify({ split: splitSummary(dataset), training: summary })}\n`);
+  } finally {
+    ctx.destroy();
+  }
+}
+
+async function evalCommand(flags: { model: string; json?: boolean; part: 'test' | 'validation'; excludeHistory?: boolean }): Promise<void> {
+  const { manifest, weights } = await loadCheckpoint(flags.model);
+  const dataset = await loadData(manifest.data as unknown as DataSpec);
+  const users = heldOutUsers(dataset, flags.part);
+  const ns = [20, 50];
+  const ctx = await createContext();
+  const metrics: Record<string, Record<string, number>> = {};
+  try {
+    const options = { excludeHistory: flags.excludeHistory };
+    const mind = new MindModel(ctx, manifest.config, manifest.shape, manifest.itemFeatures, weights);
+    metrics.mind = await evaluateModel(mind, users, ns, options);
+    mind.dispose();
+    let baseline: Awaited<ReturnType<typeof loadCheckpoint>> | undefined;
+    try {
+      baseline = await loadCheckpoint(flags.model, { manifest: BASELINE_MANIFEST_FILE, weights: BASELINE_WEIGHTS_FILE });
+    } catch {
+      log(`no baseline in ${flags.model} (trained with --no-baseline); youtubednn metrics omitted`);
+    }
+    if (baseline) {
+      const model = new MindModel(ctx, baseline.manifest.config, baseline.manifest.shape, baseline.manifest.itemFeatures, baseline.weights);
+      metrics.youtubednn = await evaluateModel(model, users, ns, options);
+      model.dispose();
+    }
+  } finally {
+    ctx.destroy();
+  }
+  metrics.popularity = rankingMetrics(popularityRecommendations(dataset.itemCounts, users, 50, flags.excludeHistory), targetSets(users), ns);
+  const split = { ...splitSummary(dataset), evaluated: flags.part, evaluatedUsers: users.users.length };
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify({ split, metrics })}\n`);
+    return;
+  }
+  process.stdout.write(`evaluated ${users.users.length} ${flags.part} users\n`);
+  for (const [name, m] of Object.entries(metrics)) process.stdout.write(`${name.padEnd(11)} ${formatMetrics(m)}\n`);
+}
+
+async function recommendCommand(flags: { model: string; history: string[]; n: number; json?: boolean; includeHistory?: boolean }): Promise<void> {
+  const { manifest, weights } = await loadCheckpoint(flags.model);
+  const idOf = new Map(manifest.itemNames.map((name, id) => [name, id]));
+  const history = flags.history.map((name) => {
+    const id = idOf.get(name);
+    if (id === undefined || id === 0) throw new InvalidArgumentError(`--history: item "${name}" is not in the model's catalogue`);
+    return id;
+  });
+  if (history.length === 0) throw new InvalidArgumentError('--history needs at least one item id');
+  const ctx = await createContext();
+  try {
+    const model = new MindModel(ctx, manifest.config, manifest.shape, manifest.itemFeatures, weights);
+    const recommender = new Recommender(model);
+    const recs = await recommender.recommend(history, flags.n, {}, !flags.includeHistory);
+    const rows = recs.ids.map((id, r) => ({ rank: r + 1, item: manifest.itemNames[id], score: recs.scores[r], interest: recs.interest[r] }));
+    if (flags.json) process.stdout.write(`${JSON.stringify({ activeInterests: recs.activeK, items: rows })}\n`);
+    else {
+      process.stdout.write(`${recs.activeK} active interests\n`);
+      for (const r of rows) process.stdout.write(`${String(r.rank).padStart(3)}  ${r.item.padEnd(12)} score ${r.score.toFixed(4)}  interest ${r.interest}\n`);
+    }
+    recommender.dispose();
+    model.dispose();
+  } finally {
+    ctx.destroy();
+  }
+}
+
+async function exportCommand(flags: { model: string; out: string }): Promise<void> {
+  const { manifest, weights } = await loadCheckpoint(flags.model);
+  const ctx = await createContext();
+  try {
+    const model = new MindModel(ctx, manifest.config, manifest.shape, manifest.itemFeatures, weights);
+    const ids = Int32Array.from({ length: manifest.shape.numItems - 1 }, (_, i) => i + 1);
+    const vectors = (await ctx.tidy(() => ctx.noGrad(() => model.itemVectors(ids))).read()) as Float32Array;
+    const d = manifest.config.dim;
+    // One JSON line per item: the item vectors an external ANN index (FAISS, hnswlib, ...) ingests.
+    const lines = Array.from(ids, (id, i) => JSON.stringify({ id: manifest.itemNames[id], vector: Array.from(vectors.subarray(i * d, (i + 1) * d)) }));
+    await writeFile(flags.out, `${lines.join('\n')}\n`);
+    log(`wrote ${ids.length} item vectors of width ${d} to ${flags.out}`);
+    model.dispose();
+  } finally {
+    ctx.destroy();
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('mind').description('Train, evaluate and serve MIND multi-interest retrieval on WebGPU').showHelpAfterError();
+  program
+    .command('train')
+    .description('train MIND (and the single-vector baseline) on an interaction log, or on synthetic data by default')
+    .option('--data <file>', 'interactions CSV/TSV with a header (MovieLens ratings.csv works as is)')
+    .option('--item-features <file>', 'item side features, e.g. MovieLens movies.csv')
+    .option('--item-feature-columns <cols>', 'feature columns of --item-features (default: genres)', list)
+    .option('--user-features <file>', 'user profile file')
+    .option('--user-categorical <cols>', 'categorical columns of --user-features', list)
+    .option('--user-dense <cols>', 'numeric columns of --user-features', list)
+    .option('--user-column <name>', 'user id column (default: userId/user/user_id)')
+    .option('--item-column <name>', 'item id column (default: movieId/itemId/item/item_id)')
+    .option('--time-column <name>', 'timestamp column (default: timestamp/time/ts)')
+    .option('--min-rating <x>', 'drop interactions rated below x', num('--min-rating'))
+    .option('--skip-bad-rows', 'skip malformed rows (counted) instead of stopping at the first')
+    .option('--seq-len <L>', 'history window L (default 50; synthetic 20)', int('--seq-len'))
+    .option('--k <n>', 'most interests per user (kMax)', int('--k'), 4)
+    .option('--dim <d>', 'embedding and interest width', int('--dim'), 64)
+    .option('--iterations <r>', 'routing iterations', int('--iterations'), 3)
+    .option('--p <x>', 'label-aware attention power (Infinity = hard)', num('--p'), 1)
+    .addOption(new Option('--attention-mode <mode>', 'attention exponent mode').choices(['pow', 'scale']).default('pow'))
+    .option('--no-dynamic-k', 'use all K interests for every user instead of K_b = log2(len)')
+    .addOption(new Option('--softmax-over <axis>', 'routing softmax axis').choices(['interests', 'behaviors']).default('interests'))
+    .addOption(new Option('--routing-gradient <g>', 'gradient through routing').choices(['stop', 'full']).default('stop'))
+    .option('--hidden <units>', 'user DNN hidden widths, comma separated', intList('--hidden'), [64])
+    .addOption(new Option('--activation <f>', 'user DNN activation').choices(['relu', 'linear']).default('relu'))
+    .option('--dropout <x>', 'dropout on the DNN hidden layer', num('--dropout'), 0)
+    .option('--profile-dim <n>', 'width of each user categorical embedding', int('--profile-dim'), 16)
+    .option('--l2 <x>', 'L2 on the embedding rows a step touches', num('--l2'), 0)
+    .option('--num-sampled <s>', 'negatives per batch', int('--num-sampled'), 256)
+    .addOption(new Option('--sampler <kind>', 'negative sampler').choices(['uniform', 'logUniform', 'unigram']).default('logUniform'))
+    .option('--epochs <n>', 'epochs', int('--epochs'), 3)
+    .option('--batch-size <b>', 'samples per step', int('--batch-size'), 256)
+    .option('--lr <x>', 'Adam learning rate', num('--lr'), 0.005)
+    .option('--seed <n>', 'seed for data split, initialisation, sampling and routing', int('--seed'), 1)
+    .option('--max-steps <n>', 'stop after this many steps', int('--max-steps'))
+    .option('--no-baseline', 'do not train the single-vector baseline')
+    .option('--out <dir>', 'checkpoint directory', 'mind-model')
+    .option('--json', 'print a JSON summary on stdout')
+    .action(trainCommand);
+  program
+    .command('eval')
+    .description('Recall, HitRate and NDCG @20/@50 of MIND, the baseline and popularity on held-out users')
+    .requiredOption('--model <dir>', 'checkpoint directory from `mind train`')
+    .addOption(new Option('--part <part>', 'held-out users to evaluate').choices(['test', 'validation']).default('test'))
+    .option('--exclude-history', 'remove history items from the retrieved lists')
+    .option('--json', 'print one JSON object')
+    .action(evalCommand);
+  program
+    .command('recommend')
+    .description('top-N items for a history, with the interest that retrieved each')
+    .requiredOption('--model <dir>', 'checkpoint directory')
+    .requiredOption('--history <ids>', 'item ids as in the training data, oldest first, comma separated', list)
+    .option('--n <n>', 'how many items', int('--n'), 20)
+    .option('--include-history', 'allow items of the history in the results')
+    .option('--json', 'print JSON')
+    .action(recommendCommand);
+  program
+    .command('export')
+    .description('write every item vector as JSON lines, for an external ANN index')
+    .requiredOption('--model <dir>', 'checkpoint directory')
+    .requiredOption('--out <file>', 'output file')
+    .action(exportCommand);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (err) {
+    const message = err instanceof DataError || err instanceof RangeError || err instanceof InvalidArgumentError ? err.message : (err as Error).stack ?? String(err);
+    process.stderr.write(`mind: ${message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,102 @@
+/** Model configuration: every knob of MIND with its default and its validation. */
+import type { SamplerKind } from '../data/samplers.js';
+
+export type UserEncoder = 'routing' | 'meanPool';
+
+export interface MindConfig {
+  /** 'routing' is MIND; 'meanPool' is the single-vector YouTube-DNN-style baseline. */
+  encoder: UserEncoder;
+  /** d: width of item embeddings, interests and user vectors. */
+  dim: number;
+  /** K: the most interests per user. */
+  kMax: number;
+  /** R: routing iterations. */
+  iterations: number;
+  /** K_b = max(1, min(K, floor(log2(len)))) per user when true (the paper); K otherwise. */
+  dynamicK: boolean;
+  /** Label-aware attention exponent p (Infinity = hard attention). */
+  attentionPower: number;
+  attentionMode: 'pow' | 'scale';
+  softmaxOver: 'interests' | 'behaviors';
+  routingGradient: 'stop' | 'full';
+  /** Std of the Gaussian initial routing logits. */
+  initStd: number;
+  /** Hidden layer widths of the per-interest user DNN. */
+  hiddenUnits: number[];
+  activation: 'relu' | 'linear';
+  /** Dropout rate on the DNN's hidden activations during training. */
+  dropout: number;
+  /** Width of each user categorical feature's embedding. */
+  profileDim: number;
+  /** L2 coefficient on the embedding rows a step touches. */
+  l2Embedding: number;
+  /** S: negatives per batch for the sampled softmax. */
+  numSampled: number;
+  sampler: SamplerKind;
+  /** Unigram sampler exponent. */
+  samplerAlpha: number;
+  learningRate: number;
+  seed: number;
+}
+
+export const DEFAULT_CONFIG: MindConfig = {
+  encoder: 'routing',
+  dim: 64,
+  kMax: 4,
+  iterations: 3,
+  dynamicK: true,
+  attentionPower: 1,
+  attentionMode: 'pow',
+  softmaxOver: 'interests',
+  routingGradient: 'stop',
+  initStd: 1,
+  hiddenUnits: [64],
+  activation: 'relu',
+  dropout: 0,
+  profileDim: 16,
+  l2Embedding: 0,
+  numSampled: 256,
+  sampler: 'logUniform',
+  samplerAlpha: 0.75,
+  learningRate: 0.005,
+  seed: 1,
+};
+
+function positiveInt(name: string, value: number, max = Number.MAX_SAFE_INTEGER): void {
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new RangeError(`${name} must be an integer in [1, ${max}], got ${value}`);
+  }
+}
+
+function inRange(name: string, value: number, lo: number, hi: number): void {
+  if (!(value >= lo && value <= hi)) throw new RangeError(`${name} must be in [${lo}, ${hi}], got ${value}`);
+}
+
+function oneOf<T extends string>(name: string, value: T, allowed: readonly T[]): void {
+  if (!allowed.includes(value)) throw new RangeError(`${name} must be one of ${allowed.join(', ')}, got ${value}`);
+}
+
+/** Defaults filled in and every field checked; errors name the field and the bad value. */
+export function resolveConfig(partial: Partial<MindConfig> = {}): MindConfig {
+  const c: MindConfig = { ...DEFAULT_CONFIG, ...partial, hiddenUnits: [...(partial.hiddenUnits ?? DEFAULT_CONFIG.hiddenUnits)] };
+  oneOf('encoder', c.encoder, ['routing', 'meanPool']);
+  positiveInt('dim', c.dim, 256);
+  positiveInt('kMax', c.kMax, 16);
+  positiveInt('iterations', c.iterations, 100);
+  if (!(c.attentionPower >= 0)) throw new RangeError(`attentionPower must be >= 0 (Infinity allowed), got ${c.attentionPower}`);
+  oneOf('attentionMode', c.attentionMode, ['pow', 'scale']);
+  oneOf('softmaxOver', c.softmaxOver, ['interests', 'behaviors']);
+  oneOf('routingGradient', c.routingGradient, ['stop', 'full']);
+  inRange('initStd', c.initStd, 0, 1e3);
+  c.hiddenUnits.forEach((h, i) => positiveInt(`hiddenUnits[${i}]`, h, 4096));
+  oneOf('activation', c.activation, ['relu', 'linear']);
+  inRange('dropout', c.dropout, 0, 0.95);
+  positiveInt('profileDim', c.profileDim, 256);
+  inRange('l2Embedding', c.l2Embedding, 0, 10);
+  positiveInt('numSampled', c.numSampled, 8192);
+  oneOf('sampler', c.sampler, ['uniform', 'logUniform', 'unigram']);
+  inRange('samplerAlpha', c.samplerAlpha, 0, 10);
+  inRange('learningRate', c.learningRate, 1e-9, 10);
+  if (!Number.isSafeInteger(c.seed)) throw new RangeError(`seed must be an integer, got ${c.seed}`);
+  return c;
+}

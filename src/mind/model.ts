@@ -1,0 +1,208 @@
+/**
+ * MIND (SPEC §4): item tower → B2I routing → profile concat tiled per interest → per-interest
+ * DNN → label-aware attention → sampled softmax. The same class, with `encoder: 'meanPool'`,
+ * is the single-vector YouTube-DNN-style baseline: the mean of the history's item vectors
+ * replaces routing (K = 1), everything else identical.
+ */
+import type { Context } from '../autograd/context.js';
+import { concatLast } from '../autograd/ops/concat.js';
+import { embeddingBag } from '../autograd/ops/embedding.js';
+import { biasAdd } from '../autograd/ops/bias.js';
+import { mul, relu, scale } from '../autograd/ops/elementwise.js';
+import { labelAwareAttention } from '../autograd/ops/label-attention.js';
+import { matmul } from '../autograd/ops/matmul.js';
+import { reshape } from '../autograd/ops/reshape.js';
+import { activeInterestCount, b2iRouting } from '../autograd/ops/routing.js';
+import { sampledSoftmaxLoss } from '../autograd/ops/sampled-softmax.js';
+import { tile } from '../autograd/ops/tile.js';
+import type { Tensor } from '../autograd/tensor.js';
+import type { ItemFeatures } from '../data/features.js';
+import { Random } from '../data/random.js';
+import type { MindConfig } from './config.js';
+import { ItemBags } from './item-tower.js';
+import { type ModelShape, createParameters, profileWidth } from './parameters.js';
+
+/** A batch of users as the model reads it. */
+export interface UserBatch {
+  /** `[B, L]` i32 item ids, right-padded with 0. */
+  histories: Int32Array;
+  /** `[B]` i32 history lengths (0..L). */
+  lengths: Int32Array;
+  /** `[B, Cu]` i32 categorical profile ids. */
+  profileCategorical: Int32Array;
+  /** `[B, Du]` f32 dense profile values. */
+  profileDense: Float32Array;
+}
+
+/** Interests of a batch of users: `[B, K, d]` plus the number active per user. */
+export interface UserInterests {
+  interests: Tensor;
+  /** `[B]` active interests per user (K_b); the rest of each row is exact zeros. */
+  activeK: Int32Array;
+}
+
+/** What one training step needs beyond the batch: the shared negatives and their log-Q. */
+export interface SampledCandidates {
+  /** `[S]` i32 negative item ids. */
+  negatives: Int32Array;
+  /** log of the expected count of an id among the S draws, for any id (SPEC §3). */
+  logExpectedCount: (ids: Int32Array) => Float32Array;
+}
+
+export class MindModel {
+  readonly params: Map<string, Tensor>;
+  readonly itemBags: ItemBags;
+  private readonly profileOffsets: number[];
+
+  constructor(
+    readonly ctx: Context,
+    readonly config: MindConfig,
+    readonly shape: ModelShape,
+    itemFeatures?: ItemFeatures,
+    weights?: Map<string, Float32Array>,
+  ) {
+    this.params = createParameters(ctx, config, shape, weights);
+    this.itemBags = new ItemBags(shape.numItems, itemFeatures);
+    this.profileOffsets = [];
+    let offset = 0;
+    for (const size of shape.profileSpaces) {
+      this.profileOffsets.push(offset);
+      offset += size;
+    }
+  }
+
+  /** K of the interest tensor: kMax for MIND, 1 for the mean-pooling baseline. */
+  get numInterests(): number {
+    return this.config.encoder === 'routing' ? this.config.kMax : 1;
+  }
+
+  private param(name: string): Tensor {
+    const p = this.params.get(name);
+    if (!p) throw new Error(`model has no parameter ${name}`);
+    return p;
+  }
+
+  /** Item vectors `[ids.length, d]` (SPEC §4 item tower). */
+  itemVectors(ids: ArrayLike<number>): Tensor {
+    return embeddingBag(this.param('item_embedding'), this.itemBags.bagsFor(ids));
+  }
+
+  /** p_u `[B, P]`: categorical embeddings then dense values, or undefined without a profile. */
+  private profile(batch: UserBatch, size: number): Tensor | undefined {
+    const parts: Tensor[] = [];
+    const spaces = this.shape.profileSpaces.length;
+    for (let c = 0; c < spaces; c++) {
+      const indices = new Int32Array(size);
+      for (let b = 0; b < size; b++) indices[b] = this.profileOffsets[c] + batch.profileCategorical[b * spaces + c];
+      const offsets = Int32Array.from({ length: size + 1 }, (_, i) => i);
+      parts.push(embeddingBag(this.param('profile_embedding'), { offsets, indices }));
+    }
+    if (this.shape.profileDense > 0) parts.push(this.ctx.tensor(batch.profileDense, [size, this.shape.profileDense]));
+    if (parts.length === 0) return undefined;
+    return parts.length === 1 ? parts[0] : concatLast(parts);
+  }
+
+  /**
+   * The user tower: interests `[B, K, d]` after the per-interest DNN, inactive ones exact zeros.
+   * `seed` seeds the routing's initial logits; `dropoutRng` turns dropout on (training only).
+   */
+  userInterests(batch: UserBatch, seed: number, dropoutRng?: Random): UserInterests {
+    const { ctx, config } = this;
+    const size = batch.lengths.length;
+    const L = size === 0 ? 0 : batch.histories.length / size;
+    const d = config.dim;
+    const K = this.numInterests;
+    const table = this.param('item_embedding');
+    let capsules: Tensor;
+    let activeK: Int32Array;
+    if (config.encoder === 'routing') {
+      const behaviors = embeddingBag(table, this.itemBags.bagsFor(batch.histories), [size, L, d]);
+      const lengths = ctx.tensor(batch.lengths, [size]);
+      capsules = b2iRouting(behaviors, lengths, this.param('routing.bilinear'), {
+        kMax: K,
+        iterations: config.iterations,
+        initStd: config.initStd,
+        seed,
+        softmaxOver: config.softmaxOver,
+        dynamicK: config.dynamicK,
+        gradient: config.routingGradient,
+      });
+      activeK = config.dynamicK ? activeInterestCount(batch.lengths, K) : new Int32Array(size).fill(K);
+    } else {
+      capsules = embeddingBag(table, this.itemBags.meanOfHistories(batch.histories, batch.lengths, L), [size, 1, d]);
+      activeK = new Int32Array(size).fill(1);
+    }
+
+    let x = reshape(capsules, [size * K, d]);
+    const profile = this.profile(batch, size);
+    if (profile) {
+      const width = profileWidth(config, this.shape);
+      x = concatLast([x, reshape(tile(profile, K), [size * K, width])]);
+    }
+    const layers = config.hiddenUnits.length + 1;
+    for (let layer = 0; layer < layers; layer++) {
+      x = biasAdd(matmul(x, this.param(`dnn.${layer}.weight`)), this.param(`dnn.${layer}.bias`));
+      if (layer === layers - 1) break;
+      if (config.activation === 'relu') x = relu(x);
+      if (dropoutRng && config.dropout > 0) {
+        const keep = 1 - config.dropout;
+        const mask = Float32Array.from({ length: x.size }, () => (dropoutRng.next() < keep ? 1 : 0));
+        x = scale(mul(x, ctx.tensor(mask, x.shape)), 1 / keep);
+      }
+    }
+    // Inactive interests carry the DNN's bias; SPEC §4 keeps them exact zeros.
+    const mask = new Float32Array(size * K * d);
+    for (let b = 0; b < size; b++) mask.fill(1, b * K * d, (b * K + activeK[b]) * d);
+    const interests = reshape(mul(x, ctx.tensor(mask, [size * K, d])), [size, K, d]);
+    return { interests, activeK };
+  }
+
+  /**
+   * Mean sampled-softmax loss of predicting `targets` `[B]` for a training batch (SPEC §4).
+   * Candidate rows (targets ∪ negatives, deduplicated) are gathered once, so accidental hits
+   * are still recognised by id and each row's gradient flows back through the item tower.
+   */
+  loss(batch: UserBatch & { targets: Int32Array }, candidates: SampledCandidates, step: number): Tensor {
+    const { ctx, config } = this;
+    const size = batch.lengths.length;
+    const rng = new Random(config.seed).fork('step').fork(step);
+    const { interests, activeK } = this.userInterests(batch, rng.uint32(), rng.fork('dropout'));
+    const targetVectors = this.itemVectors(batch.targets);
+    const userVectors = labelAwareAttention(interests, targetVectors, {
+      p: config.attentionPower,
+      mode: config.attentionMode,
+      activeK: ctx.tensor(activeK, [size]),
+    });
+
+    const unique = Int32Array.from(new Set([...batch.targets, ...candidates.negatives])).sort();
+    const local = new Map<number, number>();
+    unique.forEach((id, i) => local.set(id, i));
+    const remap = (ids: Int32Array) => Int32Array.from(ids, (id) => local.get(id)!);
+    const candidateTable = this.itemVectors(unique);
+    return sampledSoftmaxLoss(
+      userVectors,
+      candidateTable,
+      ctx.tensor(remap(batch.targets), [size]),
+      ctx.tensor(remap(candidates.negatives), [candidates.negatives.length]),
+      { logQ: ctx.tensor(candidates.logExpectedCount(unique), [unique.length]) },
+    );
+  }
+
+  dispose(): void {
+    for (const p of this.params.values()) p.dispose();
+  }
+}
+
+/** Model shape from a data set's sizes. */
+export function modelShapeOf(dataset: {
+  numItems: number;
+  itemFeatures?: ItemFeatures;
+  userFeatures?: { categorical: { size: number }[]; dense: string[] };
+}): ModelShape {
+  return {
+    numItems: dataset.numItems,
+    numFeatureRows: dataset.itemFeatures?.numRows ?? 0,
+    profileSpaces: dataset.userFeatures?.categorical.map((s) => s.size) ?? [],
+    profileDense: dataset.userFeatures?.dense.length ?? 0,
+  };
+}

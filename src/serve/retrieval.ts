@@ -1,0 +1,113 @@
+/**
+ * Serving: user interest vectors, per-interest GPU top-k over all item vectors, pooled per
+ * SPEC §5; the popularity baseline; and evaluation of a model on held-out users.
+ */
+import type { Tensor } from '../autograd/tensor.js';
+import type { HeldOutSet } from '../data/batches.js';
+import type { MindModel, UserBatch } from '../mind/model.js';
+import { poolInterests, rankingMetrics, type RankingMetrics } from './metrics.js';
+import { topKInnerProduct } from './topk.js';
+
+export interface Recommendation {
+  ids: number[];
+  scores: number[];
+  /** Index of the interest that retrieved each item. */
+  interest: number[];
+}
+
+export interface RetrievalOptions {
+  /** Remove items of the user's history from the results. */
+  excludeHistory?: boolean;
+  /** Seed of the routing's initial logits (fixed, so serving is deterministic). */
+  seed?: number;
+  /** Users per GPU call. */
+  chunkSize?: number;
+}
+
+/** Item vectors of every id `[N, d]` (row 0, the padding id, is zeros and never returned). */
+export function allItemVectors(model: MindModel): Tensor {
+  return model.ctx.noGrad(() => model.itemVectors(Int32Array.from({ length: model.shape.numItems }, (_, i) => i)));
+}
+
+function sliceBatch(users: UserBatch, from: number, to: number): UserBatch {
+  const L = users.histories.length / Math.max(users.lengths.length, 1);
+  const cu = users.profileCategorical.length / Math.max(users.lengths.length, 1);
+  const du = users.profileDense.length / Math.max(users.lengths.length, 1);
+  return {
+    histories: users.histories.subarray(from * L, to * L),
+    lengths: users.lengths.subarray(from, to),
+    profileCategorical: users.profileCategorical.subarray(from * cu, to * cu),
+    profileDense: users.profileDense.subarray(from * du, to * du),
+  };
+}
+
+/** Top `n` items for each user of `users`, SPEC §5 retrieval. */
+export async function recommendForUsers(model: MindModel, users: UserBatch, n: number, options: RetrievalOptions = {}): Promise<Recommendation[]> {
+  const { ctx } = model;
+  const chunk = options.chunkSize ?? 256;
+  const count = users.lengths.length;
+  const L = users.histories.length / Math.max(count, 1);
+  const K = model.numInterests;
+  const out: Recommendation[] = [];
+  await ctx.tidy(async () => {
+    const items = allItemVectors(model);
+    for (let from = 0; from < count; from += chunk) {
+      const to = Math.min(count, from + chunk);
+      const batch = sliceBatch(users, from, to);
+      const size = to - from;
+      const { interests, activeK } = ctx.noGrad(() => model.userInterests(batch, options.seed ?? model.config.seed));
+      const exclude = options.excludeHistory
+        ? Array.from({ length: size * K }, (_, q) => {
+            const b = Math.floor(q / K);
+            return batch.histories.subarray(b * L, b * L + batch.lengths[b]);
+          })
+        : undefined;
+      const queries = ctx.view(interests, [size * K, model.config.dim]);
+      const top = await topKInnerProduct(queries, items, n, { firstItem: 1, exclude });
+      for (let b = 0; b < size; b++) {
+        const lists = [];
+        for (let j = 0; j < activeK[b]; j++) {
+          const q = b * K + j;
+          lists.push({ ids: top.ids.subarray(q * n, (q + 1) * n), scores: top.scores.subarray(q * n, (q + 1) * n) });
+        }
+        out.push(poolInterests(lists, n));
+      }
+      interests.dispose();
+      queries.dispose();
+    }
+  });
+  return out;
+}
+
+/** Most frequent training items, best first, optionally without each user's history. */
+export function popularityRecommendations(itemCounts: Float64Array, users: HeldOutSet, n: number, excludeHistory = false): number[][] {
+  const ranked = Array.from({ length: itemCounts.length - 1 }, (_, i) => i + 1).sort(
+    (a, b) => itemCounts[b] - itemCounts[a] || a - b,
+  );
+  const L = users.histories.length / Math.max(users.lengths.length, 1);
+  return Array.from(users.lengths, (len, u) => {
+    if (!excludeHistory) return ranked.slice(0, n);
+    const seen = new Set(users.histories.subarray(u * L, u * L + len));
+    const list: number[] = [];
+    for (const id of ranked) {
+      if (list.length === n) break;
+      if (!seen.has(id)) list.push(id);
+    }
+    return list;
+  });
+}
+
+/** Target sets of a held-out set, one per user. */
+export function targetSets(users: HeldOutSet): Set<number>[] {
+  return Array.from(users.lengths, (_, u) => new Set(users.targets.subarray(users.targetOffsets[u], users.targetOffsets[u + 1])));
+}
+
+/** SPEC §5 metrics of `model` on held-out users at each N of `ns`. */
+export async function evaluateModel(model: MindModel, users: HeldOutSet, ns: readonly number[] = [20, 50], options: RetrievalOptions = {}): Promise<RankingMetrics> {
+  const recs = await recommendForUsers(model, users, Math.max(...ns), options);
+  return rankingMetrics(
+    recs.map((r) => r.ids),
+    targetSets(users),
+    ns,
+  );
+}

@@ -1,0 +1,137 @@
+/**
+ * Adam on the GPU (kernels/adam.wgsl), one dispatch per parameter per step.
+ *
+ * Dense gradients update every element. Row gradients (`RowGrad`, from embedding tables) get
+ * the "lazy" update of TensorFlow's LazyAdam: only the touched rows of the parameter and of its
+ * moments m and v change; untouched rows keep their moments undecayed. Bias correction uses the
+ * optimizer's global step count t (steps taken so far, including this one) for every row, not a
+ * per-row count: a table then needs no per-row state beyond m and v, and a row's update after
+ * a long pause is the plain Adam update of a gradient seen at step t. Weight decay is L2 added
+ * to the gradient, so for row gradients it applies to the touched rows only.
+ */
+import type { Context } from '../autograd/context.js';
+import { expectTensor, flatGrid, uniforms } from '../autograd/ops/common.js';
+import source from '../../kernels/adam.wgsl?raw';
+import { RowGrad, type Tensor, formatShape } from '../autograd/tensor.js';
+
+export interface AdamOptions {
+  /** Learning rate. */
+  lr?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  /** L2 coefficient: `weightDecay · param` is added to the gradient. */
+  weightDecay?: number;
+}
+
+interface Moments {
+  m: Tensor;
+  v: Tensor;
+}
+
+export class Adam {
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  /** Steps taken so far. */
+  stepCount = 0;
+  private readonly state = new Map<Tensor, Moments>();
+
+  constructor(
+    private readonly ctx: Context,
+    readonly params: Tensor[],
+    { lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0 }: AdamOptions = {},
+  ) {
+    params.forEach((p, i) => expectTensor('Adam', `params[${i}]`, p, 'f32'));
+    if (new Set(params).size !== params.length) throw new Error('Adam: params lists a tensor twice');
+    const check = (name: string, value: number, ok: boolean, range: string) => {
+      if (!Number.isFinite(value) || !ok) throw new Error(`Adam: ${name} must be ${range}, got ${value}`);
+    };
+    check('lr', lr, lr >= 0, '>= 0');
+    check('beta1', beta1, beta1 >= 0 && beta1 < 1, 'in [0, 1)');
+    check('beta2', beta2, beta2 >= 0 && beta2 < 1, 'in [0, 1)');
+    check('eps', eps, eps > 0, '> 0');
+    check('weightDecay', weightDecay, weightDecay >= 0, '>= 0');
+    this.lr = lr;
+    this.beta1 = beta1;
+    this.beta2 = beta2;
+    this.eps = eps;
+    this.weightDecay = weightDecay;
+  }
+
+  /**
+   * Updates every parameter that has a gradient, then disposes the gradients and sets them to
+   * null. Records the work into the current step's encoder; nothing is submitted or read back.
+   */
+  step(): void {
+    this.stepCount++;
+    const t = this.stepCount;
+    const header = [
+      { f32: this.lr },
+      { f32: this.beta1 },
+      { f32: this.beta2 },
+      { f32: this.eps },
+      { f32: this.weightDecay },
+      { f32: 1 - this.beta1 ** t },
+      { f32: 1 - this.beta2 ** t },
+    ];
+    const used = this.params.filter((p) => p.grad !== null);
+    for (const param of used) {
+      const grad = param.grad!;
+      const { m, v } = this.moments(param);
+      if (grad instanceof RowGrad) {
+        if (grad.tableShape.length !== param.rank || grad.tableShape.some((n, i) => n !== param.shape[i])) {
+          throw new Error(`Adam: row gradient of ${formatShape(grad.tableShape)} for ${param.label} ${formatShape(param.shape)}`);
+        }
+        if (grad.rows.length === 0) continue;
+        const width = param.size / param.shape[0];
+        const rows = this.ctx.tensor(grad.rows, [grad.rows.length]);
+        this.ctx.run(
+          { name: 'adam.rows', source, entryPoint: 'adam_rows' },
+          [uniforms({ u32: grad.rows.length }, { u32: width }, ...header), grad.values, rows, param, m, v],
+          flatGrid(grad.rows.length * width),
+        );
+        rows.dispose();
+      } else {
+        if (grad.size !== param.size) {
+          throw new Error(`Adam: gradient ${formatShape(grad.shape)} for ${param.label} ${formatShape(param.shape)}`);
+        }
+        this.ctx.run(
+          { name: 'adam.dense', source, entryPoint: 'adam_dense' },
+          [uniforms({ u32: param.size }, { u32: 0 }, ...header), grad, undefined, param, m, v],
+          flatGrid(param.size),
+        );
+      }
+    }
+    // Disposed only after every dispatch: one gradient tensor may be shared by two parameters.
+    for (const param of used) {
+      param.grad!.dispose();
+      param.grad = null;
+    }
+  }
+
+  private moments(param: Tensor): Moments {
+    let moments = this.state.get(param);
+    if (!moments) {
+      moments = { m: this.ctx.zeros(param.shape).keep(), v: this.ctx.zeros(param.shape).keep() };
+      this.state.set(param, moments);
+    }
+    return moments;
+  }
+
+  /** The first and second moments of `param`, once it has been updated. */
+  momentsOf(param: Tensor): Moments | undefined {
+    return this.state.get(param);
+  }
+
+  /** Releases the moment buffers. */
+  dispose(): void {
+    for (const { m, v } of this.state.values()) {
+      m.dispose();
+      v.dispose();
+    }
+    this.state.clear();
+  }
+}
