@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * The `mind` command: train, eval, recommend, export.
  *   mind train [--data ratings.csv] [--item-features movies.csv] ... [--out DIR]

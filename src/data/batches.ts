@@ -62,7 +62,7 @@ function profileColumns(dataset: Dataset, users: ArrayLike<number>): ProfileColu
  * contributes, for t = 1..len-1, history s[max(0, t-L) .. t) and target s[t]. Every sample
  * appears exactly once per epoch; the last batch keeps the remainder (B < batchSize).
  */
-export function* batches(dataset: Dataset, options: BatchOptions): Generator<TrainingBatch> {
+export function batches(dataset: Dataset, options: BatchOptions): Generator<TrainingBatch> {
   const { batchSize } = options;
   const maxLength = dataset.maxLength;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
@@ -83,23 +83,27 @@ export function* batches(dataset: Dataset, options: BatchOptions): Generator<Tra
   const order = new Random(options.seed).fork('batches').fork(options.epoch).shuffle(
     Int32Array.from({ length: total }, (_, index) => index),
   );
-  for (let begin = 0; begin < total; begin += batchSize) {
-    const size = Math.min(batchSize, total - begin);
-    const histories = new Int32Array(size * maxLength);
-    const lengths = new Int32Array(size);
-    const targets = new Int32Array(size);
-    const users = new Int32Array(size);
-    for (let row = 0; row < size; row++) {
-      const sample = order[begin + row];
-      const user = sampleUser[sample];
-      const t = samplePosition[sample];
-      const items = dataset.users[user].items;
-      lengths[row] = writeHistory(items, t, maxLength, histories, row * maxLength);
-      targets[row] = items[t];
-      users[row] = user;
+  // Arguments are checked above, when batches() is called, not at the first next().
+  function* epoch(): Generator<TrainingBatch> {
+    for (let begin = 0; begin < total; begin += batchSize) {
+      const size = Math.min(batchSize, total - begin);
+      const histories = new Int32Array(size * maxLength);
+      const lengths = new Int32Array(size);
+      const targets = new Int32Array(size);
+      const users = new Int32Array(size);
+      for (let row = 0; row < size; row++) {
+        const sample = order[begin + row];
+        const user = sampleUser[sample];
+        const t = samplePosition[sample];
+        const items = dataset.users[user].items;
+        lengths[row] = writeHistory(items, t, maxLength, histories, row * maxLength);
+        targets[row] = items[t];
+        users[row] = user;
+      }
+      yield { histories, lengths, targets, users, ...profileColumns(dataset, users) };
     }
-    yield { histories, lengths, targets, users, ...profileColumns(dataset, users) };
   }
+  return epoch();
 }
 
 export interface HeldOutSet extends ProfileColumns {

@@ -3,8 +3,9 @@
  *
  * Conventions:
  * - Item ids: 0 is padding; 1..numItems-1 are real items in descending order of their
- *   frequency among TRAINING users (ties: first appearance), items seen only in held-out users'
- *   sequences last with count 0. So itemCounts never sees a held-out target, and the id order
+ *   frequency among TRAINING users (ties: first appearance, reading training users in order
+ *   and each one's items oldest first), then items seen only in held-out users' sequences,
+ *   with count 0. So itemCounts never sees a held-out target, and the id order
  *   is the one the log-uniform sampler assumes.
  * - Users: every user with at least `minSequence` interactions, in order of first appearance
  *   in the interaction file; `split` holds indices into `users`.
@@ -94,7 +95,7 @@ export interface IndexedSequences {
 }
 
 /** Checks L: a positive integer. */
-export function checkMaxLength(maxLength: number): void {
+function checkMaxLength(maxLength: number): void {
   if (!Number.isInteger(maxLength) || maxLength < 1) {
     throw new RangeError(`maxLength must be a positive integer, got ${maxLength}`);
   }
@@ -136,8 +137,8 @@ export function indexSequences(
 export async function loadDatasetFromText(options: LoadDatasetOptions): Promise<Dataset> {
   checkMaxLength(options.maxLength);
   const table = await parseInteractions(options.interactions, {
-    fileName: 'interactions',
     ...options.interactionOptions,
+    fileName: options.interactionOptions?.fileName ?? 'interactions',
   });
   const { sequences, droppedUsers } = groupByUser(
     table.interactions,
@@ -147,8 +148,8 @@ export async function loadDatasetFromText(options: LoadDatasetOptions): Promise<
 
   let itemFeatures: ItemFeatures | undefined;
   if (options.itemFeatures !== undefined) {
-    const { source, ...rest } = options.itemFeatures;
-    const parsed = await parseItemFeatures(source, { fileName: 'item features', ...rest, vocabulary });
+    const { source, fileName = 'item features', ...rest } = options.itemFeatures;
+    const parsed = await parseItemFeatures(source, { ...rest, fileName, vocabulary });
     const { spaces, numRows, offsets, values } = parsed;
     itemFeatures = { spaces, numRows, offsets, values };
   }
@@ -161,8 +162,8 @@ export async function loadDatasetFromText(options: LoadDatasetOptions): Promise<
     profileDense: new Float32Array(0),
   });
   if (options.userFeatures !== undefined) {
-    const { source, ...rest } = options.userFeatures;
-    const parsed = await parseUserFeatures(source, { fileName: 'user features', ...rest });
+    const { source, fileName = 'user features', ...rest } = options.userFeatures;
+    const parsed = await parseUserFeatures(source, { ...rest, fileName });
     userFeatures = { categorical: parsed.categorical, dense: parsed.dense };
     lookUpProfile = (name) => {
       const profile = parsed.profiles.get(name);

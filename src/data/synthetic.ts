@@ -91,7 +91,7 @@ function checkExponent(name: string, value: number): void {
   }
 }
 
-/** Index drawn with chance cumulative-weight step / total, by binary search over the running sums. */
+/** Draws index i with chance weight_i / total, given the weights' running sums; weight 0 never wins. */
 function drawFromCumulative(cumulative: Float64Array, rng: Random): number {
   const target = rng.next() * cumulative[cumulative.length - 1];
   let low = 0;

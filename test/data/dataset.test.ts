@@ -71,7 +71,7 @@ describe('loadDatasetFromText and batches on a hand-made example', () => {
       orders.add(other.join(' '));
     }
     expect(orders.size).toBeGreaterThan(1);
-    expect(() => batches(dataset, { batchSize: 0, seed: 0, epoch: 0 }).next()).toThrow(
+    expect(() => batches(dataset, { batchSize: 0, seed: 0, epoch: 0 })).toThrow(
       'batchSize must be a positive integer, got 0',
     );
   });

@@ -1,0 +1,5 @@
+/** mind-webgpu/node: Node-only helpers (files, checkpoints on disk, data sets from paths). */
+export { readText, readTextChunks } from './files.js';
+export { type DataSpec, loadData, absoluteDataSpec } from './datasets.js';
+export { loadCheckpoint, saveCheckpoint } from './checkpoint-io.js';
+export { main as runCli } from '../cli.js';
