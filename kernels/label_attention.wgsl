@@ -21,7 +21,7 @@
 // unbounded; it is taken as 0 there). At s = 0 with p < 1, where dt/ds is infinite, it is 0.
 //
 // Dispatch: B workgroups (split over x and y when above 65535).
-// Bindings: 0 params, 1 interests [B, K, d], 2 target [B, d], 3 active [B] i32 (clamped to
+// Bindings: 0 params, 1 interests [B, K, d], 2 target [B, d], 3 active_k [B] i32 (clamped to
 // [1, K]), 4 attn [B, K], 5 slope [B, K], 6 out [B, d], 7 grad_out [B, d],
 // 8 grad_interests [B, K, d], 9 grad_target [B, d].
 
@@ -44,7 +44,7 @@ struct Params {
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> interests: array<f32>;
 @group(0) @binding(2) var<storage, read> target_vec: array<f32>;
-@group(0) @binding(3) var<storage, read> active: array<i32>;
+@group(0) @binding(3) var<storage, read> active_k: array<i32>;
 @group(0) @binding(4) var<storage, read_write> attn: array<f32>;
 @group(0) @binding(5) var<storage, read_write> slope: array<f32>;
 @group(0) @binding(6) var<storage, read_write> out: array<f32>;
@@ -61,7 +61,7 @@ fn sample_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
 }
 
 fn active_count(b: u32) -> u32 {
-  return u32(clamp(active[b], 1, i32(K)));
+  return u32(clamp(active_k[b], 1, i32(K)));
 }
 
 // p·log2|s|, the log2 of |t| in POW mode (s ≠ 0).

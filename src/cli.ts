@@ -17,6 +17,7 @@ import { type DataSpec, absoluteDataSpec, loadData } from './node/datasets.js';
 import { BASELINE_MANIFEST_FILE, BASELINE_WEIGHTS_FILE, loadCheckpoint, saveCheckpoint } from './node/checkpoint-io.js';
 import { ProgressReporter } from './node/progress.js';
 import { rankingMetrics } from './serve/metrics.js';
+import { type CapsulePurity, capsulePurity } from './serve/purity.js';
 import { Recommender } from './serve/recommender.js';
 import { evaluateModel, popularityRecommendations, targetSets } from './serve/retrieval.js';
 import type { CheckpointManifest } from './train/checkpoint.js';
@@ -201,10 +202,12 @@ async function evalCommand(flags: { model: string; json?: boolean; part: 'test' 
   const ns = [20, 50];
   const ctx = await createContext();
   const metrics: Record<string, Record<string, number>> = {};
+  const capsules: Record<string, CapsulePurity> = {};
   try {
     const options = { excludeHistory: flags.excludeHistory };
     const mind = new MindModel(ctx, manifest.config, manifest.shape, manifest.itemFeatures, weights);
     metrics.mind = await evaluateModel(mind, users, ns, options);
+    if (dataset.groundTruth) capsules.mind = await capsulePurity(mind, users, dataset.groundTruth);
     mind.dispose();
     let baseline: Awaited<ReturnType<typeof loadCheckpoint>> | undefined;
     try {
@@ -215,6 +218,7 @@ async function evalCommand(flags: { model: string; json?: boolean; part: 'test' 
     if (baseline) {
       const model = new MindModel(ctx, baseline.manifest.config, baseline.manifest.shape, baseline.manifest.itemFeatures, baseline.weights);
       metrics.youtubednn = await evaluateModel(model, users, ns, options);
+      if (dataset.groundTruth) capsules.youtubednn = await capsulePurity(model, users, dataset.groundTruth);
       model.dispose();
     }
   } finally {
@@ -222,12 +226,16 @@ async function evalCommand(flags: { model: string; json?: boolean; part: 'test' 
   }
   metrics.popularity = rankingMetrics(popularityRecommendations(dataset.itemCounts, users, 50, flags.excludeHistory), targetSets(users), ns);
   const split = { ...splitSummary(dataset), evaluated: flags.part, evaluatedUsers: users.users.length };
+  const report = dataset.groundTruth ? { split, metrics, capsules } : { split, metrics };
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ split, metrics })}\n`);
+    process.stdout.write(`${JSON.stringify(report)}\n`);
     return;
   }
   process.stdout.write(`evaluated ${users.users.length} ${flags.part} users\n`);
   for (const [name, m] of Object.entries(metrics)) process.stdout.write(`${name.padEnd(11)} ${formatMetrics(m)}\n`);
+  for (const [name, c] of Object.entries(capsules)) {
+    process.stdout.write(`${name.padEnd(11)} capsule purity ${c.purity.toFixed(3)}  planted-interest coverage ${c.coverage.toFixed(3)}  active interests ${c.meanActiveInterests.toFixed(2)}\n`);
+  }
 }
 
 async function recommendCommand(flags: { model: string; history: string[]; n: number; json?: boolean; includeHistory?: boolean }): Promise<void> {

@@ -49,7 +49,7 @@ const RAISED_LIMITS = [
   'maxStorageBuffersPerShaderStage',
 ] as const;
 
-const OPTIONAL_FEATURES: GPUFeatureName[] = ['timestamp-query', 'subgroups', 'shader-f16'];
+const OPTIONAL_FEATURES = ['timestamp-query', 'subgroups', 'shader-f16'] as GPUFeatureName[];
 
 /** Largest workgroup count per dimension that every WebGPU device supports. */
 export const MAX_WORKGROUPS_PER_DIM = 65535;
@@ -98,7 +98,7 @@ export class GpuRuntime {
       info = { vendor: a.vendor, architecture: a.architecture, device: a.device, description: a.description };
     }
     const has = (f: GPUFeatureName) => device.features.has(f) && !disabled.has(f);
-    const features = { subgroups: has('subgroups'), f16: has('shader-f16'), timestamps: has('timestamp-query') };
+    const features = { subgroups: has('subgroups' as GPUFeatureName), f16: has('shader-f16'), timestamps: has('timestamp-query') };
     const runtime = new GpuRuntime(device, info, features, !options.device, options.profile ?? false);
     device.addEventListener('uncapturederror', (ev) => {
       console.error(`mind-webgpu: uncaptured WebGPU error: ${(ev as GPUUncapturedErrorEvent).error.message}`);
@@ -251,8 +251,13 @@ export class GpuRuntime {
 
   /** Throws the first compile or submit error seen since the last check. */
   async checkErrors(): Promise<void> {
-    await this.pipelines.check();
-    const errors = (await Promise.all(this.submitErrors.splice(0))).filter((e): e is string => e !== null);
+    // Take both lists before throwing, so one failure is reported once.
+    const submits = Promise.all(this.submitErrors.splice(0));
+    const compile = this.pipelines.check().then(
+      () => null,
+      (err: Error) => err.message,
+    );
+    const errors = [await compile, ...(await submits)].filter((e): e is string => e !== null);
     if (errors.length > 0) throw new Error(errors[0]);
   }
 

@@ -41,14 +41,17 @@ function sliceBatch(users: UserBatch, from: number, to: number): UserBatch {
   };
 }
 
-/** Top `n` items for each user of `users`, SPEC §5 retrieval. */
-export async function recommendForUsers(model: MindModel, users: UserBatch, n: number, options: RetrievalOptions = {}): Promise<Recommendation[]> {
+/** One user's retrieval before pooling: each active interest's ranked ids and scores. */
+export type InterestLists = { ids: Int32Array; scores: Float32Array }[];
+
+/** Each active interest's top `n` items, for every user of `users` (SPEC §5, before pooling). */
+export async function retrievePerInterest(model: MindModel, users: UserBatch, n: number, options: RetrievalOptions = {}): Promise<InterestLists[]> {
   const { ctx } = model;
   const chunk = options.chunkSize ?? 256;
   const count = users.lengths.length;
   const L = users.histories.length / Math.max(count, 1);
   const K = model.numInterests;
-  const out: Recommendation[] = [];
+  const out: InterestLists[] = [];
   await ctx.tidy(async () => {
     const items = allItemVectors(model);
     for (let from = 0; from < count; from += chunk) {
@@ -65,18 +68,24 @@ export async function recommendForUsers(model: MindModel, users: UserBatch, n: n
       const queries = ctx.view(interests, [size * K, model.config.dim]);
       const top = await topKInnerProduct(queries, items, n, { firstItem: 1, exclude });
       for (let b = 0; b < size; b++) {
-        const lists = [];
-        for (let j = 0; j < activeK[b]; j++) {
-          const q = b * K + j;
-          lists.push({ ids: top.ids.subarray(q * n, (q + 1) * n), scores: top.scores.subarray(q * n, (q + 1) * n) });
-        }
-        out.push(poolInterests(lists, n));
+        out.push(
+          Array.from({ length: activeK[b] }, (_, j) => {
+            const q = b * K + j;
+            return { ids: top.ids.subarray(q * n, (q + 1) * n), scores: top.scores.subarray(q * n, (q + 1) * n) };
+          }),
+        );
       }
       interests.dispose();
       queries.dispose();
     }
   });
   return out;
+}
+
+/** Top `n` items for each user of `users`, SPEC §5 retrieval: per-interest top-n, pooled. */
+export async function recommendForUsers(model: MindModel, users: UserBatch, n: number, options: RetrievalOptions = {}): Promise<Recommendation[]> {
+  const lists = await retrievePerInterest(model, users, n, options);
+  return lists.map((perInterest) => poolInterests(perInterest, n));
 }
 
 /** Most frequent training items, best first, optionally without each user's history. */

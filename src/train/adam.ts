@@ -10,7 +10,7 @@
  * to the gradient, so for row gradients it applies to the touched rows only.
  */
 import type { Context } from '../autograd/context.js';
-import { expectTensor, flatGrid, uniforms } from '../autograd/ops/common.js';
+import { expectTensor, flatGrid, sameShape, uniforms } from '../autograd/ops/common.js';
 import source from '../../kernels/adam.wgsl?raw';
 import { RowGrad, type Tensor, formatShape } from '../autograd/tensor.js';
 
@@ -66,6 +66,8 @@ export class Adam {
    * null. Records the work into the current step's encoder; nothing is submitted or read back.
    */
   step(): void {
+    const used = this.params.filter((p) => p.grad !== null);
+    for (const param of used) checkGrad(param, param.grad!);
     this.stepCount++;
     const t = this.stepCount;
     const header = [
@@ -77,15 +79,16 @@ export class Adam {
       { f32: 1 - this.beta1 ** t },
       { f32: 1 - this.beta2 ** t },
     ];
-    const used = this.params.filter((p) => p.grad !== null);
     for (const param of used) {
       const grad = param.grad!;
       const { m, v } = this.moments(param);
-      if (grad instanceof RowGrad) {
-        if (grad.tableShape.length !== param.rank || grad.tableShape.some((n, i) => n !== param.shape[i])) {
-          throw new Error(`Adam: row gradient of ${formatShape(grad.tableShape)} for ${param.label} ${formatShape(param.shape)}`);
-        }
-        if (grad.rows.length === 0) continue;
+      if (!(grad instanceof RowGrad)) {
+        this.ctx.run(
+          { name: 'adam.dense', source, entryPoint: 'adam_dense' },
+          [uniforms({ u32: param.size }, { u32: 0 }, ...header), grad, undefined, param, m, v],
+          flatGrid(param.size),
+        );
+      } else if (grad.rows.length > 0) {
         const width = param.size / param.shape[0];
         const rows = this.ctx.tensor(grad.rows, [grad.rows.length]);
         this.ctx.run(
@@ -94,15 +97,6 @@ export class Adam {
           flatGrid(grad.rows.length * width),
         );
         rows.dispose();
-      } else {
-        if (grad.size !== param.size) {
-          throw new Error(`Adam: gradient ${formatShape(grad.shape)} for ${param.label} ${formatShape(param.shape)}`);
-        }
-        this.ctx.run(
-          { name: 'adam.dense', source, entryPoint: 'adam_dense' },
-          [uniforms({ u32: param.size }, { u32: 0 }, ...header), grad, undefined, param, m, v],
-          flatGrid(param.size),
-        );
       }
     }
     // Disposed only after every dispatch: one gradient tensor may be shared by two parameters.
@@ -134,4 +128,10 @@ export class Adam {
     }
     this.state.clear();
   }
+}
+
+function checkGrad(param: Tensor, grad: Tensor | RowGrad): void {
+  const shape = grad instanceof RowGrad ? grad.tableShape : grad.shape;
+  const fits = grad instanceof RowGrad ? sameShape(shape, param.shape) : grad.size === param.size;
+  if (!fits) throw new Error(`Adam: gradient ${formatShape(shape)} for ${param.label} ${formatShape(param.shape)}`);
 }

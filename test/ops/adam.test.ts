@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { embeddingBag } from '../../src/autograd/ops/embedding.js';
 import { sum } from '../../src/autograd/ops/reduce.js';
-import { mul } from '../../src/autograd/ops/elementwise.js';
-import { RowGrad, type Tensor } from '../../src/autograd/tensor.js';
+import { add, mul } from '../../src/autograd/ops/elementwise.js';
+import { RowGrad } from '../../src/autograd/tensor.js';
 import * as ref from '../../src/reference/adam.js';
 import { Adam } from '../../src/train/adam.js';
 import { maxRelativeError, randomArray, useContext } from '../helpers/gpu.js';
@@ -66,21 +66,27 @@ describe('Adam', () => {
     const ctx = getCtx();
     const table = ctx.tensor(randomArray(12, 3), [4, 3], { requiresGrad: true });
     const a = ctx.tensor(randomArray(6, 4), [2, 3], { requiresGrad: true });
-    const adam = new Adam(ctx, [table, a], { lr: 0.1 });
-    const before = await table.read();
+    const b = ctx.tensor(randomArray(6, 5), [2, 3], { requiresGrad: true });
+    const adam = new Adam(ctx, [table, a, b], { lr: 0.1 });
+    const [tableBefore, aBefore, bBefore] = [await table.read(), await a.read(), await b.read()];
     const bags = { offsets: Int32Array.from([0, 1, 2]), indices: Int32Array.from([2, 2]) };
-    const loss = sum(mul(embeddingBag(table, bags), a));
-    await loss.backward();
-    const grads: (Tensor | RowGrad | null)[] = [table.grad, a.grad];
-    expect(grads[0]).toBeInstanceOf(RowGrad);
+    // add hands its one output gradient to both of its inputs: a and b share a gradient tensor.
+    await sum(add(mul(embeddingBag(table, bags), ctx.fill([2, 3], 1)), add(a, b))).backward();
+    expect(table.grad).toBeInstanceOf(RowGrad);
+    expect(a.grad).toBe(b.grad);
     adam.step();
-    expect(table.grad).toBeNull();
-    expect(a.grad).toBeNull();
-    const after = await table.read();
-    // Row 2 moves by about lr (the first Adam step is lr·sign(g)); the other rows stay.
+    for (const p of [table, a, b]) expect(p.grad).toBeNull();
+    // The first Adam step moves each updated element by lr·sign(g) (up to eps): here by -0.1.
+    const tableAfter = await table.read();
     for (let i = 0; i < 12; i++) {
-      if (i >= 6 && i < 9) expect(Math.abs(after[i] - before[i])).toBeCloseTo(0.1, 4);
-      else expect(after[i]).toBe(before[i]);
+      if (i >= 6 && i < 9) expect(tableAfter[i] - tableBefore[i]).toBeCloseTo(-0.1, 4);
+      else expect(tableAfter[i]).toBe(tableBefore[i]);
+    }
+    for (const [after, before] of [
+      [await a.read(), aBefore],
+      [await b.read(), bBefore],
+    ]) {
+      for (let i = 0; i < 6; i++) expect(after[i] - before[i]).toBeCloseTo(-0.1, 4);
     }
     adam.dispose();
   });
@@ -93,6 +99,7 @@ describe('Adam', () => {
     expect(() => new Adam(ctx, [p, p])).toThrow(/twice/);
     const adam = new Adam(ctx, [p]);
     p.grad = ctx.zeros([3]);
-    expect(() => adam.step()).toThrow(/Adam: gradient \[3\] for tensor \[2, 2\]/);
+    expect(() => adam.step()).toThrow(/Adam: gradient \[3\] for fill \[2, 2\]/);
+    expect(adam.stepCount).toBe(0);
   });
 });

@@ -110,4 +110,15 @@ describe('embeddingBag backward', () => {
     const perRow = [1, 0.5, -2 + 2, 1];
     expect(Array.from(await g.values.read())).toEqual(perRow.flatMap((v) => [v, v, v]));
   });
+
+  test('a table used by a bag and densely gets the RowGrad added to the dense gradient', async () => {
+    const bags = bagsOf([[3], [0, 3], [], [6, 6], [1], [2], [5]]);
+    const result = await gradCheck({
+      ctx: getCtx(),
+      inputs: [{ data: randomArray(N * width, 74), shape: [N, width], check: true }],
+      gpu: ([t]) => add(embeddingBag(t, bags), mul(t, t)),
+      reference: ([t]) => elementwise.add(ref.embeddingBag(t, width, bags.offsets, bags.indices), elementwise.mul(t, t)),
+    });
+    expect(result.maxError[0]).toBeLessThan(2e-3);
+  });
 });

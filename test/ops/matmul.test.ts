@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { gradCheck } from '../../src/autograd/grad-check.js';
 import { batchedMatmul, matmul } from '../../src/autograd/ops/matmul.js';
+import type { Tensor } from '../../src/autograd/tensor.js';
 import * as ref from '../../src/reference/matmul.js';
 import { maxRelativeError, randomArray, useContext } from '../helpers/gpu.js';
 
@@ -127,11 +128,33 @@ describe('matmul backward', () => {
   test('a gradient to only one operand leaves the other without', async () => {
     const ctx = getCtx();
     const a = ctx.tensor(randomArray(6, 1), [2, 3], { requiresGrad: true });
-    const b = ctx.tensor(randomArray(12, 2), [3, 4]);
+    const bData = randomArray(12, 2);
+    const b = ctx.tensor(bData, [3, 4]);
     const out = matmul(a, b);
     await out.backward(ctx.fill([2, 4], 1));
     expect(b.grad).toBeNull();
-    const expected = ref.matmul(new Float64Array(8).fill(1), f64(await b.read()), { m: 2, k: 4, n: 3, transB: true });
-    expect(maxRelativeError(await (a.grad as typeof a).read(), expected)).toBeLessThanOrEqual(1);
+    const expected = ref.matmul(new Float64Array(8).fill(1), f64(bData), { m: 2, k: 4, n: 3, transB: true });
+    expect(maxRelativeError(await (a.grad as Tensor).read(), expected)).toBeLessThanOrEqual(1);
+  });
+
+  test('zero-length dimensions: empty gradients, and zeros where the sum is empty', async () => {
+    const ctx = getCtx();
+    for (const [m, k, n] of [
+      [0, 3, 2],
+      [4, 0, 2],
+      [3, 2, 0],
+    ]) {
+      const a = ctx.tensor(randomArray(m * k, 1), [m, k], { requiresGrad: true });
+      const b = ctx.tensor(randomArray(k * n, 2), [k, n], { requiresGrad: true });
+      await matmul(a, b).backward(ctx.tensor(randomArray(m * n, 3), [m, n]));
+      const ga = a.grad as Tensor;
+      const gb = b.grad as Tensor;
+      expect(ga.shape).toEqual([m, k]);
+      expect(gb.shape).toEqual([k, n]);
+      if (m === 0 || n === 0) {
+        expect(Array.from(await ga.read()).every((x) => x === 0)).toBe(true);
+        expect(Array.from(await gb.read()).every((x) => x === 0)).toBe(true);
+      }
+    }
   });
 });
