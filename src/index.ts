@@ -12,3 +12,5 @@ export { reshape } from './autograd/ops/reshape.js';
 export { sum, mean, sumRows } from './autograd/ops/reduce.js';
 export { Adam, type AdamOptions } from './train/adam.js';
 export { gradCheck, finiteDifference, type GradCheckResult } from './autograd/grad-check.js';
+export { labelAwareAttention, type LabelAttentionOptions } from './autograd/ops/label-attention.js';
+export { sampledSoftmaxLoss, type SampledSoftmaxOptions } from './autograd/ops/sampled-softmax.js';

@@ -44,8 +44,9 @@ export function attentionWeights(s: ArrayLike<number>, p: number, mode: 'pow' | 
     weights[best] = 1;
     return { weights, slope };
   }
-  if (mode === 'scale' || p === 0) {
-    // p = 0 in 'pow' mode is uniform by definition (SPEC), which t = 0·s gives.
+  if (mode === 'scale' || p === 0 || p === 1) {
+    // In 'pow' mode p = 0 is uniform by definition (SPEC), which t = 0·s gives, and p = 1 is
+    // t = s (dt/ds = 1 also at s = 0).
     const t = Array.from(s, (x) => p * x);
     softmaxInto(t, weights);
     slope.fill(p);

@@ -177,6 +177,7 @@ export async function train(ctx: Context, dataset: Dataset, partialConfig: Parti
     }
   }
   await ctx.sync();
+  for (const opt of optimizers) opt.dispose();
   if (bestWeights && validation[validation.length - 1]?.epoch !== bestEpoch) restoreWeights(model, bestWeights);
   bestWeights ??= await snapshotWeights(model);
   report({ phase: 'done', epoch: bestEpoch, epochs: options.epochs, step: 0, stepsPerEpoch, totalSteps });

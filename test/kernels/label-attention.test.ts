@@ -162,6 +162,14 @@ describe('scores whose power overflows f32', () => {
   });
 });
 
+test('a score of exactly 0: dt/ds is p·|s|^(p−1) (1 for p = 1), taken as 0 for p < 1', async () => {
+  const c = scoreCase([
+    [0, 0.3, -0.2, 0.1],
+    [0, -0.5, -0.25, -1],
+  ]);
+  for (const mode of MODES) for (const p of [0.5, 1, 2]) await expectMatchesReference(c, p, mode);
+});
+
 test('hard attention breaks ties towards the lowest interest', async () => {
   const c = scoreCase([
     [1, 3, 3, 2],

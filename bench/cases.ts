@@ -1,0 +1,431 @@
+/**
+ * The benchmark cases: each builds the same host inputs once, then an instance of our
+ * implementation (on a Context) and of the tfjs baseline (on the active tfjs backend) from them.
+ * An instance runs one complete iteration (`iterate`) and reports the outputs both
+ * implementations must agree on (`outputs`).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Context } from '../src/autograd/context.js';
+import { labelAwareAttention } from '../src/autograd/ops/label-attention.js';
+import { b2iRouting, sampleInitialLogits } from '../src/autograd/ops/routing.js';
+import { sampledSoftmaxLoss } from '../src/autograd/ops/sampled-softmax.js';
+import { type Grad, RowGrad, type Tensor } from '../src/autograd/tensor.js';
+import { Random } from '../src/data/random.js';
+import { createSampler } from '../src/data/samplers.js';
+import { type MindConfig, resolveConfig } from '../src/mind/config.js';
+import { MindModel, type UserBatch } from '../src/mind/model.js';
+import { type ModelShape, parameterSpecs } from '../src/mind/parameters.js';
+import { Adam } from '../src/train/adam.js';
+import type { TfBackend } from './platform.js';
+import {
+  type Work,
+  type WorkShape,
+  attentionBackwardWork,
+  attentionForwardWork,
+  routingBackwardWork,
+  routingForwardWork,
+  sampledSoftmaxBackwardWork,
+  sampledSoftmaxForwardWork,
+} from './roofline.js';
+import { type StepBatch, TfMind, disposeInputs } from './tf/model.js';
+import { activeInterests, interestPenalty, labelAttentionTf, routingMasks, routingTf, sampledSoftmaxTf } from './tf/ops.js';
+
+export interface BenchShape extends WorkShape {
+  name: string;
+  /** Item ids including the padding id 0. */
+  N: number;
+  /** Vocabulary sizes of the user's categorical profile features. */
+  profileSpaces: number[];
+}
+
+/**
+ * seed: the defaults of `mind train` on its synthetic data (batch 256, window 20, d 64, K 4,
+ * 3 iterations, 256 negatives, ~1000 items). production: a production-like batch and catalogue.
+ * tiny: for `--quick` and the tests.
+ */
+export const SHAPES: Record<'tiny' | 'seed' | 'production', BenchShape> = {
+  tiny: { name: 'tiny', B: 8, L: 6, d: 8, K: 3, R: 3, S: 16, N: 60, profileSpaces: [4, 3] },
+  seed: { name: 'seed', B: 256, L: 20, d: 64, K: 4, R: 3, S: 256, N: 1001, profileSpaces: [8, 6] },
+  production: { name: 'production', B: 512, L: 50, d: 64, K: 4, R: 3, S: 1000, N: 100_000, profileSpaces: [8, 6] },
+};
+
+export function describeShape(s: BenchShape): string {
+  return `B=${s.B} L=${s.L} d=${s.d} K=${s.K} R=${s.R} S=${s.S} N=${s.N}`;
+}
+
+export type Outputs = Map<string, Float32Array>;
+/** Called by our instances at the start of each phase ('forward', 'backward', 'optimizer'). */
+export type Boundary = (phase: string) => Promise<void>;
+
+export interface Instance {
+  /** One complete iteration: returns once the device has finished it. */
+  iterate(boundary?: Boundary): Promise<void>;
+  /** The outputs compared across implementations (one untimed run). */
+  outputs(): Promise<Outputs>;
+  dispose(): void;
+}
+
+export interface TfInstance extends Instance {
+  /** The iteration's computation alone, for tf.profile. */
+  compute(): tf.TensorContainer;
+}
+
+export interface PreparedCase {
+  ours(ctx: Context): Instance;
+  tf(backend: TfBackend, finish: () => Promise<void>): TfInstance;
+  /** Analytic work of each of our phases, for the roofline. */
+  work: Record<string, Work>;
+}
+
+export interface BenchCase {
+  name: string;
+  /** `ctx` is available for inputs that come from our kernels (the seeded routing logits). */
+  prepare(shape: BenchShape, ctx: Context): Promise<PreparedCase>;
+}
+
+function normals(rng: Random, n: number, std: number): Float32Array {
+  return Float32Array.from({ length: n }, () => rng.normal() * std);
+}
+
+/** A gradient as a dense array of the parameter's full shape (zeros in untouched rows). */
+async function denseGrad(grad: Grad | null, size: number): Promise<Float32Array> {
+  if (grad === null) return new Float32Array(size);
+  if (!(grad instanceof RowGrad)) return (await grad.read()) as Float32Array;
+  const width = size / grad.tableShape[0];
+  const values = (await grad.values.read()) as Float32Array;
+  const out = new Float32Array(size);
+  grad.rows.forEach((row, i) => out.set(values.subarray(i * width, (i + 1) * width), row * width));
+  return out;
+}
+
+async function tfOutputs(names: string[], tensors: tf.Tensor[]): Promise<Outputs> {
+  const out: Outputs = new Map();
+  for (let i = 0; i < names.length; i++) out.set(names[i], (await tensors[i].data()) as Float32Array);
+  tf.dispose(tensors);
+  return out;
+}
+
+/** History lengths uniform in [min, L]. */
+function randomLengths(rng: Random, B: number, L: number, min: number): Int32Array {
+  return Int32Array.from({ length: B }, () => min + rng.int(L - min + 1));
+}
+
+/** Our forward(+backward) of one differentiable op, as an Instance. */
+function oursInstance(
+  ctx: Context,
+  leaves: Tensor[],
+  forward: () => Tensor,
+  seed: Tensor | undefined,
+  names: { output: string; grads: string[] },
+  owned: Tensor[],
+): Instance {
+  const backward = names.grads.length > 0;
+  const clearGrads = () => leaves.forEach((t) => (t.grad = null));
+  return {
+    async iterate(boundary) {
+      await ctx.tidy(async () => {
+        await boundary?.('forward');
+        const out = backward ? forward() : ctx.noGrad(forward);
+        if (backward) {
+          await boundary?.('backward');
+          await out.backward(seed);
+          clearGrads();
+        }
+      });
+      await ctx.sync();
+    },
+    outputs() {
+      return ctx.tidy(async () => {
+        const out = backward ? forward() : ctx.noGrad(forward);
+        if (backward) await out.backward(seed);
+        const result: Outputs = new Map([[names.output, (await out.read()) as Float32Array]]);
+        for (let i = 0; i < names.grads.length; i++) result.set(names.grads[i], await denseGrad(leaves[i].grad, leaves[i].size));
+        clearGrads();
+        return result;
+      });
+    },
+    dispose() {
+      for (const t of owned) t.dispose();
+    },
+  };
+}
+
+function tfInstance(compute: () => tf.Tensor[], names: string[], finish: () => Promise<void>, owned: tf.Tensor[]): TfInstance {
+  return {
+    async iterate() {
+      const outs = tf.tidy(compute);
+      await finish();
+      tf.dispose(outs);
+    },
+    outputs: () => tfOutputs(names, tf.tidy(compute)),
+    compute,
+    dispose: () => tf.dispose(owned),
+  };
+}
+
+function routingCase(withBackward: boolean): BenchCase {
+  return {
+    name: withBackward ? 'routing.forward+backward' : 'routing.forward',
+    async prepare(shape) {
+      const { B, L, d, K, R } = shape;
+      const rng = new Random(11).fork(`routing/${shape.name}`);
+      const E = normals(rng, B * L * d, 0.5);
+      const S = normals(rng, d * d, 1 / Math.sqrt(d));
+      const b0 = normals(rng, B * K * L, 1);
+      const dU = normals(rng, B * K * d, 1);
+      // Any length in [0, L]: empty histories and K_b = 1 rows included.
+      const lengths = randomLengths(rng, B, L, 0);
+      const activeK = activeInterests(lengths, K, true);
+      const options = { iterations: R, softmaxOver: 'interests', gradient: 'stop' } as const;
+      const names = { output: 'U', grads: withBackward ? ['dE', 'dS'] : [] };
+      const work: Record<string, Work> = { forward: routingForwardWork(shape) };
+      if (withBackward) work.backward = routingBackwardWork(shape);
+      return {
+        work,
+        ours(ctx) {
+          const e = ctx.tensor(E, [B, L, d], { requiresGrad: withBackward });
+          const s = ctx.tensor(S, [d, d], { requiresGrad: withBackward });
+          const len = ctx.tensor(lengths, [B]);
+          const init = ctx.tensor(b0, [B, K, L]);
+          const seed = ctx.tensor(dU, [B, K, d]);
+          const forward = () => b2iRouting(e, len, s, { kMax: K, dynamicK: true, initLogits: init, ...options });
+          return oursInstance(ctx, [e, s], forward, seed, names, [e, s, len, init, seed]);
+        },
+        tf(_backend, finish) {
+          const e = tf.tensor3d(E, [B, L, d]);
+          const s = tf.tensor2d(S, [d, d]);
+          const init = tf.tensor3d(b0, [B, K, L]);
+          const masks = routingMasks(lengths, L, activeK, K, options.softmaxOver);
+          const dy = tf.tensor3d(dU, [B, K, d]);
+          const owned = [e, s, init, masks.penalty, masks.keep, dy];
+          const route = (x: tf.Tensor, map: tf.Tensor) => routingTf(x as tf.Tensor3D, map as tf.Tensor2D, init, masks, options);
+          if (!withBackward) return tfInstance(() => [route(e, s)], ['U'], finish, owned);
+          const valueAndGrads = tf.valueAndGrads(route);
+          return tfInstance(
+            () => {
+              const { value, grads } = valueAndGrads([e, s], dy);
+              return [value, ...grads];
+            },
+            ['U', 'dE', 'dS'],
+            finish,
+            owned,
+          );
+        },
+      };
+    },
+  };
+}
+
+const attentionCase: BenchCase = {
+  name: 'attention.forward+backward',
+  async prepare(shape) {
+    const { B, d, K } = shape;
+    const rng = new Random(12).fork(`attention/${shape.name}`);
+    const activeK = Int32Array.from({ length: B }, () => 1 + rng.int(K));
+    // Inactive interests are exact zeros, as the model hands them over.
+    const V = normals(rng, B * K * d, 0.3).map((x, i) => (Math.floor(i / d) % K < activeK[Math.floor(i / (K * d))] ? x : 0));
+    const e = normals(rng, B * d, 0.3);
+    const dv = normals(rng, B * d, 1);
+    const options = { p: 1, mode: 'pow' } as const;
+    return {
+      work: { forward: attentionForwardWork(shape), backward: attentionBackwardWork(shape) },
+      ours(ctx) {
+        const interests = ctx.tensor(V, [B, K, d], { requiresGrad: true });
+        const target = ctx.tensor(e, [B, d], { requiresGrad: true });
+        const active = ctx.tensor(activeK, [B]);
+        const seed = ctx.tensor(dv, [B, d]);
+        const forward = () => labelAwareAttention(interests, target, { ...options, activeK: active });
+        return oursInstance(ctx, [interests, target], forward, seed, { output: 'v', grads: ['dV', 'de'] }, [interests, target, active, seed]);
+      },
+      tf(_backend, finish) {
+        const interests = tf.tensor3d(V, [B, K, d]);
+        const target = tf.tensor2d(e, [B, d]);
+        const penalty = interestPenalty(activeK, K);
+        const dy = tf.tensor2d(dv, [B, d]);
+        const valueAndGrads = tf.valueAndGrads((x: tf.Tensor, y: tf.Tensor) => labelAttentionTf(x as tf.Tensor3D, y as tf.Tensor2D, penalty, options));
+        return tfInstance(
+          () => {
+            const { value, grads } = valueAndGrads([interests, target], dy);
+            return [value, ...grads];
+          },
+          ['v', 'dV', 'de'],
+          finish,
+          [interests, target, penalty, dy],
+        );
+      },
+    };
+  },
+};
+
+/** log(S·P(id)) for every id; the padding id (P = 0, never a candidate) gets 0 to stay finite. */
+function logQTable(N: number, S: number): Float32Array {
+  const sampler = createSampler('logUniform', { numItems: N });
+  const logQ = sampler.logExpectedCount(Int32Array.from({ length: N }, (_, i) => i), S);
+  logQ[0] = 0;
+  return logQ;
+}
+
+const sampledSoftmaxCase: BenchCase = {
+  name: 'sampledSoftmax.forward+backward',
+  async prepare(shape) {
+    const { B, d, S, N } = shape;
+    const rng = new Random(13).fork(`softmax/${shape.name}`);
+    const v = normals(rng, B * d, 1);
+    const W = normals(rng, N * d, 0.1);
+    const labels = Int32Array.from({ length: B }, () => 1 + rng.int(N - 1));
+    const negatives = createSampler('logUniform', { numItems: N }).sample(S, rng);
+    const logQ = logQTable(N, S);
+    return {
+      work: { forward: sampledSoftmaxForwardWork(shape), backward: sampledSoftmaxBackwardWork(shape) },
+      ours(ctx) {
+        const user = ctx.tensor(v, [B, d], { requiresGrad: true });
+        const table = ctx.tensor(W, [N, d], { requiresGrad: true });
+        const y = ctx.tensor(labels, [B]);
+        const n = ctx.tensor(negatives, [S]);
+        const q = ctx.tensor(logQ, [N]);
+        const forward = () => sampledSoftmaxLoss(user, table, y, n, { logQ: q });
+        return oursInstance(ctx, [user, table], forward, undefined, { output: 'loss', grads: ['dv', 'dW'] }, [user, table, y, n, q]);
+      },
+      tf(_backend, finish) {
+        const user = tf.tensor2d(v, [B, d]);
+        const table = tf.tensor2d(W, [N, d]);
+        const inputs = {
+          labels: tf.tensor1d(labels, 'int32'),
+          negatives: tf.tensor1d(negatives, 'int32'),
+          logQ: tf.tensor1d(logQ),
+          removeAccidentalHits: true,
+        };
+        const valueAndGrads = tf.valueAndGrads((x: tf.Tensor, w: tf.Tensor) => sampledSoftmaxTf(x as tf.Tensor2D, w as tf.Tensor2D, inputs));
+        return tfInstance(
+          () => {
+            const { value, grads } = valueAndGrads([user, table]);
+            return [value, ...grads];
+          },
+          ['loss', 'dv', 'dW'],
+          finish,
+          [user, table, inputs.labels, inputs.negatives, inputs.logQ],
+        );
+      },
+    };
+  },
+};
+
+/** Host weights exactly as createParameters initialises them for `config.seed`. */
+function initialWeights(config: MindConfig, shape: ModelShape): Map<string, { data: Float32Array; shape: number[] }> {
+  const rng = new Random(config.seed).fork('parameters');
+  return new Map(
+    parameterSpecs(config, shape).map((spec) => [
+      spec.name,
+      { data: spec.init(rng.fork(spec.name), spec.shape.reduce((a, b) => a * b, 1)), shape: spec.shape },
+    ]),
+  );
+}
+
+/**
+ * One training step as the trainer runs it (src/train/trainer.ts): MindModel.loss, backward,
+ * the two Adams (embedding tables, dense weights), and the loss read back. The agreement check
+ * compares the loss and every parameter's gradient of step 0, before any update; the tfjs model
+ * gets the routing logits MindModel draws for that step (sampleInitialLogits with the seed
+ * MindModel.loss derives from config.seed and the step), so both compute the same function.
+ */
+const stepCase: BenchCase = {
+  name: 'train.step',
+  async prepare(shape, ctx) {
+    const { B, L, d, K, R, S, N } = shape;
+    const config = resolveConfig({ dim: d, kMax: K, iterations: R, numSampled: S });
+    const modelShape: ModelShape = { numItems: N, numFeatureRows: 0, profileSpaces: shape.profileSpaces, profileDense: 0 };
+    const weights = initialWeights(config, modelShape);
+    const rng = new Random(14).fork(`step/${shape.name}`);
+    const lengths = randomLengths(rng, B, L, 1);
+    const histories = new Int32Array(B * L);
+    lengths.forEach((len, b) => {
+      for (let i = 0; i < len; i++) histories[b * L + i] = 1 + rng.int(N - 1);
+    });
+    const batch: StepBatch & UserBatch = {
+      histories,
+      lengths,
+      profileCategorical: Int32Array.from({ length: B * shape.profileSpaces.length }, (_, at) => rng.int(shape.profileSpaces[at % shape.profileSpaces.length])),
+      profileDense: new Float32Array(0),
+      targets: Int32Array.from({ length: B }, () => 1 + rng.int(N - 1)),
+      negatives: createSampler('logUniform', { numItems: N }).sample(S, rng),
+    };
+    const sampler = createSampler('logUniform', { numItems: N });
+    const candidates = { negatives: batch.negatives, logExpectedCount: (ids: Int32Array) => sampler.logExpectedCount(ids, S) };
+    const routingSeed = new Random(config.seed).fork('step').fork(0).uint32();
+    const b0 = ctx.noGrad(() => sampleInitialLogits(ctx, { batch: B, kMax: K, length: L, seed: routingSeed, initStd: config.initStd }));
+    const initialLogits = (await b0.read()) as Float32Array;
+    b0.dispose();
+    const logQ = logQTable(N, S);
+
+    return {
+      work: {},
+      ours(ctx) {
+        const model = new MindModel(ctx, config, modelShape, undefined, new Map([...weights].map(([name, w]) => [name, w.data])));
+        const params = [...model.params.entries()];
+        const embeddings = ['item_embedding', 'profile_embedding'];
+        const optimizers = [
+          new Adam(ctx, params.filter(([name]) => embeddings.includes(name)).map(([, p]) => p), { lr: config.learningRate }),
+          new Adam(ctx, params.filter(([name]) => !embeddings.includes(name)).map(([, p]) => p), { lr: config.learningRate }),
+        ];
+        let step = 0;
+        return {
+          async iterate(boundary) {
+            await ctx.tidy(async () => {
+              await boundary?.('forward');
+              const loss = model.loss(batch, candidates, step++);
+              await boundary?.('backward');
+              await loss.backward();
+              await boundary?.('optimizer');
+              for (const opt of optimizers) opt.step();
+              await loss.read();
+            });
+          },
+          outputs() {
+            return ctx.tidy(async () => {
+              const loss = model.loss(batch, candidates, 0);
+              await loss.backward();
+              const out: Outputs = new Map([['loss', (await loss.read()) as Float32Array]]);
+              for (const [name, p] of params) {
+                out.set(`d${name}`, await denseGrad(p.grad, p.size));
+                p.grad?.dispose();
+                p.grad = null;
+              }
+              return out;
+            });
+          },
+          dispose() {
+            for (const opt of optimizers) opt.dispose();
+            model.dispose();
+          },
+        };
+      },
+      tf(_backend, finish) {
+        const model = new TfMind(config, modelShape, weights);
+        const x = model.inputs(batch, logQ);
+        const init = tf.tensor3d(initialLogits, [B, K, L]);
+        const names = [...model.variables.keys()];
+        return {
+          async iterate() {
+            const loss = model.step(x);
+            await loss.data();
+            await finish();
+            loss.dispose();
+          },
+          async outputs() {
+            const { value, grads } = model.gradients(x, init);
+            const variableNames = names.map((name) => model.variables.get(name)!.name);
+            return tfOutputs(['loss', ...names.map((n) => `d${n}`)], [value, ...variableNames.map((v) => grads[v])]);
+          },
+          compute: () => model.step(x),
+          dispose() {
+            disposeInputs(x);
+            init.dispose();
+            model.dispose();
+          },
+        };
+      },
+    };
+  },
+};
+
+export const CASES: BenchCase[] = [routingCase(false), routingCase(true), attentionCase, sampledSoftmaxCase, stepCase];

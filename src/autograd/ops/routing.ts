@@ -1,0 +1,409 @@
+/**
+ * B2I dynamic routing (SPEC.md section 1) as one fused op, kernels/routing.wgsl: Ê = E·S, the
+ * random initial logits, all R routing iterations and the squash in one kernel per sample, and a
+ * fused backward whose dispatch count does not depend on R.
+ *
+ * The WGSL module is kernels/rng.wgsl followed by kernels/routing.wgsl: the routing kernels draw
+ * their initial logits with rng.wgsl's Philox4x32-10 + Box-Muller, and WGSL has no imports.
+ */
+import rngSource from '../../../kernels/rng.wgsl?raw';
+import routingSource from '../../../kernels/routing.wgsl?raw';
+import type { Context, KernelBinding } from '../context.js';
+import { type Tensor, formatShape } from '../tensor.js';
+import { expectTensor, flatGrid, uniforms } from './common.js';
+import { gridFor } from '../../gpu/runtime.js';
+
+const source = `${rngSource}\n${routingSource}`;
+
+/** Threads per routing workgroup (WG in routing.wgsl). */
+const WORKGROUP = 256;
+/** Largest kMax: the kernels keep per-interest statistics in fixed 16-slot arrays. */
+export const MAX_INTERESTS = 16;
+/** Floats of workgroup memory besides the tile and the K×d matrix: reduction scratch and stats. */
+const FIXED_FLOATS = 2 * WORKGROUP + 8 * MAX_INTERESTS;
+const GEMM_TILE = 64;
+
+/** The @binding numbers of routing.wgsl. */
+const SLOT = {
+  params: 0,
+  lengths: 1,
+  ehat: 2,
+  initLogits: 3,
+  logits: 4,
+  z: 5,
+  matrix: 6,
+  out: 7,
+  gradU: 8,
+  gradLogits: 9,
+  gemmParams: 10,
+  a: 11,
+  b: 12,
+} as const;
+
+/** A binding list with each resource at its slot and holes elsewhere. */
+function bind(entries: Partial<Record<keyof typeof SLOT, KernelBinding>>): KernelBinding[] {
+  const list: KernelBinding[] = new Array(13).fill(undefined);
+  for (const [name, binding] of Object.entries(entries)) list[SLOT[name as keyof typeof SLOT]] = binding;
+  return list;
+}
+
+const FLAG_BEHAVIORS = 1;
+const FLAG_DYNAMIC_K = 2;
+const FLAG_INIT = 4;
+
+export interface B2IRoutingOptions {
+  /** K: interest capsules per sample, 1..16. */
+  kMax: number;
+  /** R: routing iterations, ≥ 1 (default 3). */
+  iterations?: number;
+  /** Initial logits b0 `[B, kMax, L]`; when absent they are drawn from N(0, initStd²). */
+  initLogits?: Tensor;
+  /** Standard deviation of the drawn initial logits (default 1). */
+  initStd?: number;
+  /**
+   * Seed of the initial-logit draw (an integer in [0, 2^53)): the same seed gives the same
+   * logits bit for bit. Default: a fresh seed per call, so successive calls differ.
+   */
+  seed?: number;
+  /** Which axis the routing softmax normalises (default 'interests'). */
+  softmaxOver?: 'interests' | 'behaviors';
+  /** Use K_b = max(1, min(K, floor(log2(max(len_b, 1))))) active interests (default false). */
+  dynamicK?: boolean;
+  /** 'stop' (default): last iteration's routing weights constant; 'full': exact derivative. */
+  gradient?: 'stop' | 'full';
+  /**
+   * Upper bound on the workgroup memory the routing kernels use, in bytes (default: the device
+   * limit). Lower values stream Ê in smaller chunks and, below K·d floats, move the K×d matrix
+   * to global memory; useful to exercise those paths or to raise occupancy.
+   */
+  workgroupMemoryBytes?: number;
+}
+
+/** SPEC 1.2's active interest count K_b = max(1, min(kMax, floor(log2(max(len_b, 1))))). */
+export function activeInterestCount(lengths: Int32Array, kMax: number): Int32Array {
+  if (!Number.isInteger(kMax) || kMax < 1) throw new Error(`activeInterestCount: kMax must be an integer ≥ 1, got ${kMax}`);
+  return lengths.map((len) => Math.max(1, Math.min(kMax, 31 - Math.clz32(Math.max(len, 1)))));
+}
+
+/** How one routing kernel carves its workgroup memory (offsets in floats, see RouteParams). */
+export interface RoutingLayout {
+  /** Floats of workgroup memory (the SMEM override). */
+  smem: number;
+  /** Ê rows per tile; ≥ L means the whole sample is loaded once. */
+  chunk: number;
+  /** Tile row stride, d | 1. */
+  stride: number;
+  /** Whether the K×d interest matrix is in workgroup memory. */
+  vShared: boolean;
+  offW: number;
+  offD: number;
+  offV: number;
+  offRed: number;
+  offStats: number;
+}
+
+/**
+ * Plans the workgroup memory of route_forward / route_backward within `budgetFloats`. The K×d
+ * matrix is placed first (it is read K·L·d times a step, the streamed tile costs only an extra
+ * L·d global reads per pass), then as many Ê rows as fit.
+ */
+export function routingLayout(budgetFloats: number, kMax: number, length: number, width: number, pass: 'forward' | 'backward'): RoutingLayout {
+  const stride = width | 1;
+  const perRow = stride + kMax * (pass === 'backward' ? 2 : 1);
+  const matrix = kMax * width;
+  const rows = (vShared: boolean) => Math.floor((budgetFloats - FIXED_FLOATS - (vShared ? matrix : 0)) / perRow);
+  const vShared = rows(true) >= 1;
+  const chunk = Math.min(Math.max(length, 1), rows(vShared));
+  if (chunk < 1) {
+    throw new Error(
+      `b2iRouting: d = ${width} is too wide: one Ê row of the routing tile needs ${perRow + FIXED_FLOATS} floats ` +
+        `of workgroup memory, the budget is ${budgetFloats}`,
+    );
+  }
+  const offW = chunk * stride;
+  const offD = offW + kMax * chunk;
+  const offV = offD + (pass === 'backward' ? kMax * chunk : 0);
+  const offRed = offV + (vShared ? matrix : 0);
+  const offStats = offRed + 2 * WORKGROUP;
+  const used = offStats + 8 * MAX_INTERESTS;
+  // Rounded up so that nearby shapes share one compiled pipeline.
+  const smem = Math.min(budgetFloats, Math.ceil(used / 512) * 512);
+  return { smem, chunk, stride, vShared, offW, offD, offV, offRed, offStats };
+}
+
+interface GemmArgs {
+  m: number;
+  n: number;
+  k: number;
+  transA?: boolean;
+  transB?: boolean;
+  /** Split the reduction over this many slices of the grid, one partial product each. */
+  parts?: number;
+}
+
+/** out[part] = A·B over the part's share of k (row-major, optional transposes). */
+function gemm(name: string, a: Tensor, b: Tensor, out: Tensor, args: GemmArgs): void {
+  const parts = args.parts ?? 1;
+  const kChunk = Math.max(1, Math.ceil(args.k / parts));
+  a.ctx.run(
+    { name, source, entryPoint: 'gemm' },
+    bind({
+      gemmParams: gemmParams({ ...args, kChunk, parts }),
+      a,
+      b,
+      out,
+    }),
+    [Math.ceil(args.n / GEMM_TILE), Math.ceil(args.m / GEMM_TILE), parts],
+  );
+}
+
+function gemmParams(v: { m: number; n: number; k?: number; kChunk?: number; transA?: boolean; transB?: boolean; parts: number }) {
+  return uniforms(
+    { u32: v.m },
+    { u32: v.n },
+    { u32: v.k ?? 0 },
+    { u32: v.kChunk ?? 0 },
+    { u32: v.transA ? 1 : 0 },
+    { u32: v.transB ? 1 : 0 },
+    { u32: v.parts },
+  );
+}
+
+/** dS = Σ_rows Eᵀ dÊ `[dIn, d]`: partial sums over row chunks, added in a fixed order. */
+function weightGrad(behaviors: Tensor, dEhat: Tensor, dIn: number, d: number): Tensor {
+  const ctx = behaviors.ctx;
+  const rows = behaviors.size / Math.max(dIn, 1);
+  const parts = Math.max(1, Math.min(64, Math.ceil(rows / 512)));
+  const dS = ctx.empty([dIn, d], 'f32', 'b2iRouting.dS');
+  const args = { m: dIn, n: d, k: rows, transA: true };
+  if (parts === 1) {
+    gemm('routing.weight_grad', behaviors, dEhat, dS, args);
+    return dS;
+  }
+  const partial = ctx.empty([parts, dIn, d], 'f32', 'b2iRouting.dS.parts');
+  gemm('routing.weight_grad', behaviors, dEhat, partial, { ...args, parts });
+  ctx.run(
+    { name: 'routing.weight_grad_reduce', source, entryPoint: 'reduce_parts' },
+    bind({ gemmParams: gemmParams({ m: dIn, n: d, parts }), a: partial, out: dS }),
+    flatGrid(dIn * d),
+  );
+  partial.dispose();
+  return dS;
+}
+
+interface Resolved {
+  kMax: number;
+  iterations: number;
+  initLogits: Tensor | undefined;
+  initStd: number;
+  seedLo: number;
+  seedHi: number;
+  flags: number;
+  gradient: 'stop' | 'full';
+  budgetFloats: number;
+}
+
+function resolveOptions(ctx: Context, opts: B2IRoutingOptions, B: number, L: number): Resolved {
+  const op = 'b2iRouting';
+  if (!opts || typeof opts !== 'object') throw new Error(`${op}: options with kMax are required`);
+  const { kMax, iterations = 3, initLogits, initStd = 1, seed, softmaxOver = 'interests', dynamicK = false, gradient = 'stop' } = opts;
+  if (!Number.isInteger(kMax) || kMax < 1 || kMax > MAX_INTERESTS) {
+    throw new Error(`${op}: kMax must be an integer in 1..${MAX_INTERESTS} (the kernels' interest limit), got ${kMax}`);
+  }
+  if (!Number.isInteger(iterations) || iterations < 1) throw new Error(`${op}: iterations must be an integer ≥ 1, got ${iterations}`);
+  if (typeof initStd !== 'number' || !Number.isFinite(initStd) || initStd < 0) {
+    throw new Error(`${op}: initStd must be a finite number ≥ 0, got ${initStd}`);
+  }
+  if (seed !== undefined && (!Number.isSafeInteger(seed) || seed < 0)) {
+    throw new Error(`${op}: seed must be an integer in [0, 2^53), got ${seed}`);
+  }
+  if (softmaxOver !== 'interests' && softmaxOver !== 'behaviors') {
+    throw new Error(`${op}: softmaxOver must be 'interests' or 'behaviors', got ${String(softmaxOver)}`);
+  }
+  if (typeof dynamicK !== 'boolean') throw new Error(`${op}: dynamicK must be a boolean, got ${String(dynamicK)}`);
+  if (gradient !== 'stop' && gradient !== 'full') throw new Error(`${op}: gradient must be 'stop' or 'full', got ${String(gradient)}`);
+  if (initLogits !== undefined) {
+    expectTensor(op, 'initLogits', initLogits, 'f32', 3);
+    if (initLogits.shape[0] !== B || initLogits.shape[1] !== kMax || initLogits.shape[2] !== L) {
+      throw new Error(`${op}: initLogits must have shape [B, kMax, L] = ${formatShape([B, kMax, L])}, got ${formatShape(initLogits.shape)}`);
+    }
+  }
+  const deviceBytes = ctx.gpu.limits.maxComputeWorkgroupStorageSize;
+  const { workgroupMemoryBytes = deviceBytes } = opts;
+  if (!Number.isFinite(workgroupMemoryBytes) || workgroupMemoryBytes <= 0) {
+    throw new Error(`${op}: workgroupMemoryBytes must be a positive number, got ${workgroupMemoryBytes}`);
+  }
+  const seedValue = seed ?? Math.floor(Math.random() * 2 ** 53);
+  return {
+    kMax,
+    iterations,
+    initLogits,
+    initStd,
+    seedLo: seedValue % 2 ** 32,
+    seedHi: Math.floor(seedValue / 2 ** 32),
+    flags: (softmaxOver === 'behaviors' ? FLAG_BEHAVIORS : 0) | (dynamicK ? FLAG_DYNAMIC_K : 0) | (initLogits ? FLAG_INIT : 0),
+    gradient,
+    budgetFloats: Math.floor(Math.min(workgroupMemoryBytes, deviceBytes) / 4),
+  };
+}
+
+interface RouteParams {
+  B: number;
+  L: number;
+  d: number;
+  kMax: number;
+  iterations?: number;
+  slices?: number;
+  flags?: number;
+  seedLo: number;
+  seedHi: number;
+  initStd: number;
+  layout?: RoutingLayout;
+}
+
+/** The RouteParams uniform block of routing.wgsl, field by field. */
+function routeParams(v: RouteParams) {
+  const l = v.layout;
+  return uniforms(
+    { u32: v.B },
+    { u32: v.L },
+    { u32: v.d },
+    { u32: v.kMax },
+    { u32: v.iterations ?? 0 },
+    { u32: v.slices ?? 0 },
+    { u32: l?.chunk ?? 0 },
+    { u32: l?.stride ?? 0 },
+    { u32: v.flags ?? 0 },
+    { u32: v.seedLo },
+    { u32: v.seedHi },
+    { f32: v.initStd },
+    { u32: l?.offW ?? 0 },
+    { u32: l?.offD ?? 0 },
+    { u32: l?.offV ?? 0 },
+    { u32: l?.offRed ?? 0 },
+    { u32: l?.offStats ?? 0 },
+  );
+}
+
+function routeSpec(name: string, entryPoint: string, layout: RoutingLayout) {
+  return { name, source, entryPoint, constants: { SMEM: layout.smem, V_SHARED: layout.vShared ? 1 : 0 } };
+}
+
+/**
+ * Multi-interest extraction by B2I dynamic routing (SPEC.md section 1).
+ *
+ * @param behaviors E `[B, L, dIn]` f32, the padded behaviour embeddings
+ * @param lengths `[B]` i32 history lengths in [0, L], created from host data (`ctx.tensor`)
+ * @param S the shared bilinear map `[dIn, d]` f32
+ * @returns interest capsules U `[B, kMax, d]`; rows j ≥ K_b and samples with length 0 are zeros
+ *
+ * Differentiable in `behaviors` and `S` (not in lengths or initLogits). Forward: 2 dispatches;
+ * backward: 2 to 4, whatever `iterations` is.
+ */
+export function b2iRouting(behaviors: Tensor, lengths: Tensor, S: Tensor, opts: B2IRoutingOptions): Tensor {
+  const op = 'b2iRouting';
+  expectTensor(op, 'behaviors', behaviors, 'f32', 3);
+  expectTensor(op, 'lengths', lengths, 'i32', 1);
+  expectTensor(op, 'S', S, 'f32', 2);
+  const [B, L, dIn] = behaviors.shape;
+  const d = S.shape[1];
+  if (lengths.shape[0] !== B) throw new Error(`${op}: lengths must have shape [B] = [${B}], got ${formatShape(lengths.shape)}`);
+  if (S.shape[0] !== dIn) throw new Error(`${op}: S must have shape [dIn, d] with dIn = ${dIn} (behaviors' last axis), got ${formatShape(S.shape)}`);
+  const host = lengths.host;
+  if (!host) throw new Error(`${op}: lengths has no host copy; create it from host data with ctx.tensor(Int32Array, [B])`);
+  host.forEach((len, b) => {
+    if (len < 0 || len > L) throw new Error(`${op}: lengths[${b}] = ${len} is outside [0, L] = [0, ${L}]`);
+  });
+  const ctx = behaviors.ctx;
+  const r = resolveOptions(ctx, opts, B, L);
+  const recording = ctx.gradEnabled && (behaviors.requiresGrad || S.requiresGrad);
+  // The backward needs the logits and z of the last iteration ('stop') or of every one ('full').
+  const slices = recording && r.gradient === 'full' ? r.iterations : 1;
+  const layout = routingLayout(r.budgetFloats, r.kMax, L, d, 'forward');
+  const backwardLayout = recording ? routingLayout(r.budgetFloats, r.kMax, L, d, 'backward') : undefined;
+
+  const ehat = ctx.empty([B, L, d], 'f32', 'b2iRouting.ehat');
+  gemm('routing.project', behaviors, S, ehat, { m: B * L, n: d, k: dIn });
+  const logits = ctx.empty([B, slices, r.kMax, L], 'f32', 'b2iRouting.logits');
+  const zState = ctx.empty([B, slices, r.kMax, d], 'f32', 'b2iRouting.z');
+  const U = ctx.empty([B, r.kMax, d], 'f32', op);
+  ctx.run(
+    routeSpec('routing.forward', 'route_forward', layout),
+    bind({
+      params: routeParams({ B, L, d, ...r, slices, layout }),
+      lengths,
+      ehat,
+      // An unused placeholder without initial logits (FLAG_INIT off); read-only like lengths.
+      initLogits: r.initLogits ?? lengths,
+      logits,
+      z: zState,
+      out: U,
+    }),
+    gridFor(B),
+  );
+  if (!recording) {
+    for (const t of [ehat, logits, zState]) t.dispose();
+    return U;
+  }
+  // The stop-gradient backward never reads Ê.
+  if (slices === 1) ehat.dispose();
+
+  ctx.tape.record(op, [behaviors, S], [U], ([gU]) => {
+    const bl = backwardLayout!;
+    const dEhat = ctx.empty([B, L, d], 'f32', 'b2iRouting.dEhat');
+    const gradLogits = ctx.empty(slices > 1 ? [B, r.kMax, L] : [1], 'f32', 'b2iRouting.gradLogits');
+    const vGlobal = ctx.empty(bl.vShared ? [1] : [B, r.kMax, d], 'f32', 'b2iRouting.v');
+    ctx.run(
+      routeSpec('routing.backward', 'route_backward', bl),
+      bind({
+        params: routeParams({ B, L, d, ...r, slices, layout: bl }),
+        lengths,
+        // Ê is read only when the backward goes through the iterations; a read-only placeholder otherwise.
+        ehat: slices > 1 ? ehat : lengths,
+        logits,
+        z: zState,
+        matrix: vGlobal,
+        out: dEhat,
+        gradU: gU!,
+        gradLogits,
+      }),
+      gridFor(B),
+    );
+    let dE: Tensor | null = null;
+    if (behaviors.requiresGrad) {
+      dE = ctx.empty([B, L, dIn], 'f32', 'b2iRouting.dE');
+      gemm('routing.input_grad', dEhat, S, dE, { m: B * L, n: dIn, k: d, transB: true });
+    }
+    const dS = S.requiresGrad ? weightGrad(behaviors, dEhat, dIn, d) : null;
+    for (const t of [dEhat, gradLogits, vGlobal, logits, zState, ehat]) t.dispose();
+    return [dE, dS];
+  });
+  return U;
+}
+
+/**
+ * The initial logits b0 `[B, kMax, L]` that `b2iRouting` draws for `seed`: initStd · N(0, 1)
+ * from Philox4x32-10 keyed by (seed, b, j, i). Passing them as `initLogits` reproduces the
+ * seeded call exactly.
+ */
+export function sampleInitialLogits(
+  ctx: Context,
+  args: { batch: number; kMax: number; length: number; seed: number; initStd?: number },
+): Tensor {
+  const { batch, kMax, length, seed, initStd = 1 } = args;
+  for (const [name, v] of [['batch', batch], ['kMax', kMax], ['length', length]] as const) {
+    if (!Number.isInteger(v) || v < 0) throw new Error(`sampleInitialLogits: ${name} must be an integer ≥ 0, got ${v}`);
+  }
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`sampleInitialLogits: seed must be an integer in [0, 2^53), got ${seed}`);
+  if (!Number.isFinite(initStd) || initStd < 0) throw new Error(`sampleInitialLogits: initStd must be a finite number ≥ 0, got ${initStd}`);
+  const out = ctx.empty([batch, kMax, length], 'f32', 'initialLogits');
+  ctx.run(
+    { name: 'routing.sample_logits', source, entryPoint: 'sample_logits' },
+    bind({
+      params: routeParams({ B: batch, L: length, d: 0, kMax, seedLo: seed % 2 ** 32, seedHi: Math.floor(seed / 2 ** 32), initStd }),
+      out,
+    }),
+    flatGrid(batch * kMax * length, WORKGROUP),
+  );
+  return out;
+}
