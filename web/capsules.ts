@@ -11,6 +11,8 @@ import type { Recommender } from '../src/serve/recommender.js';
 
 /** Items retrieved for the user (pooled over interests), as in validation recall@50. */
 const RETRIEVED = 50;
+/** Items shown per row; the counts and purity still cover them all. */
+const SHOWN = 20;
 
 export interface CapsuleItem {
   id: number;
@@ -102,12 +104,13 @@ function element<K extends keyof HTMLElementTagNameMap>(tag: K, className: strin
   return node;
 }
 
-function chip(dataset: Dataset, item: CapsuleItem): HTMLElement {
+function chip(dataset: Dataset, titles: Map<string, string>, item: CapsuleItem): HTMLElement {
   const category = dataset.groundTruth?.itemCategory[item.id];
   const name = dataset.itemNames[item.id];
-  const node = element('span', item.hit ? 'chip hit' : 'chip', category === undefined ? name : `c${category}`);
+  const title = titles.get(name);
+  const node = element('span', item.hit ? 'chip hit' : 'chip', category === undefined ? title ?? name : `c${category}`);
   if (category !== undefined) node.style.background = categoryColour(category);
-  node.title = `${name} · score ${item.score.toFixed(3)}${item.hit ? ' · held-out target' : ''}`;
+  node.title = `${title ? `${title} (${name})` : name} · score ${item.score.toFixed(3)}${item.hit ? ' · held-out target' : ''}`;
   return node;
 }
 
@@ -121,21 +124,26 @@ function purity(dataset: Dataset, items: CapsuleItem[]): string {
   return ` · ${most}/${items.length} c${category}`;
 }
 
-function itemRow(dataset: Dataset, title: string, items: CapsuleItem[]): HTMLElement {
+function itemRow(dataset: Dataset, titles: Map<string, string>, heading: string, items: CapsuleItem[]): HTMLElement {
   const row = element('div', 'capsule-row');
-  row.append(element('div', 'capsule-label', `${title} (${items.length}${purity(dataset, items)})`));
+  row.append(element('div', 'capsule-label', `${heading} (${items.length}${purity(dataset, items)})`));
   const chips = element('div', 'chips');
-  chips.append(...items.map((item) => chip(dataset, item)));
+  if (items.length === 0) chips.append(element('span', 'hint', 'none'));
+  chips.append(...items.slice(0, SHOWN).map((item) => chip(dataset, titles, item)));
+  if (items.length > SHOWN) chips.append(element('span', 'hint', `+${items.length - SHOWN} more`));
   row.append(chips);
   return row;
 }
 
-/** Renders `view` into `container`, replacing what was there. */
-export function renderCapsules(container: HTMLElement, dataset: Dataset, view: UserCapsules): void {
+/**
+ * Renders `view` into `container`, replacing what was there. Items show their planted category
+ * (synthetic data), else their title from `titles` (keyed by item name), else their name.
+ */
+export function renderCapsules(container: HTMLElement, dataset: Dataset, view: UserCapsules, titles = new Map<string, string>()): void {
   const user = dataset.users[view.user];
   const header = element('p', 'capsule-summary');
   header.textContent =
-    `User ${user.name}: ${view.historyLength} history items, ${view.capsules.length} active interests; ` +
+    `User id ${user.name}: ${view.historyLength} history items, ${view.capsules.length} active interests; ` +
     `${view.hits} of the ${view.targets} held-out items are in the top ${RETRIEVED}.`;
   const planted = dataset.groundTruth?.userInterests[view.user];
   const parts: HTMLElement[] = [header];
@@ -153,8 +161,8 @@ export function renderCapsules(container: HTMLElement, dataset: Dataset, view: U
     const card = element('div', 'capsule');
     card.append(
       element('h3', 'capsule-title', `Interest ${j + 1}`),
-      itemRow(dataset, 'gathered from the history', capsule.gathered),
-      itemRow(dataset, 'retrieves', capsule.retrieved),
+      itemRow(dataset, titles, 'gathered from the history', capsule.gathered),
+      itemRow(dataset, titles, 'retrieves', capsule.retrieved),
     );
     grid.append(card);
   });

@@ -1,14 +1,20 @@
-/** Live line charts (uPlot) of one series against the global training step. */
+/** Live line charts (uPlot) of a few series against the global training step. */
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
-export interface ChartOptions {
-  title: string;
-  /** Legend label of the series. */
+export interface SeriesOptions {
+  /** Legend label. */
   label: string;
   color: string;
+  /** Line width in CSS pixels; default 2. */
+  width?: number;
   /** Draw a dot at every point: for series with few points (one per epoch). */
   points?: boolean;
+}
+
+export interface ChartOptions {
+  title: string;
+  series: SeriesOptions[];
   /** Digits shown in the legend. */
   digits: number;
 }
@@ -17,11 +23,12 @@ const HEIGHT = 220;
 
 export class LiveChart {
   private readonly steps: number[] = [];
-  private readonly values: number[] = [];
+  private readonly values: number[][];
   private readonly plot: uPlot;
   private lastStep = 1;
 
   constructor(container: HTMLElement, options: ChartOptions) {
+    this.values = options.series.map(() => []);
     this.plot = new uPlot(
       {
         title: options.title,
@@ -35,16 +42,16 @@ export class LiveChart {
         axes: [{ label: 'step' }, {}],
         series: [
           { label: 'step' },
-          {
-            label: options.label,
-            stroke: options.color,
-            width: 2,
-            points: { show: options.points ?? false, size: 7, fill: options.color },
-            value: (_u, v) => (v == null ? '–' : v.toFixed(options.digits)),
-          },
+          ...options.series.map((series) => ({
+            label: series.label,
+            stroke: series.color,
+            width: series.width ?? 2,
+            points: { show: series.points ?? false, size: 7, fill: series.color },
+            value: (_u: uPlot, v: number | null) => (v == null ? '–' : v.toFixed(options.digits)),
+          })),
         ],
       },
-      [[], []],
+      [[], ...this.values],
       container,
     );
     new ResizeObserver(() => this.plot.setSize({ width: Math.max(container.clientWidth, 200), height: HEIGHT })).observe(container);
@@ -56,20 +63,21 @@ export class LiveChart {
     this.redraw();
   }
 
-  push(step: number, value: number): void {
+  /** Adds a point: one value per series, in the order given to the constructor. */
+  push(step: number, ...values: number[]): void {
     this.steps.push(step);
-    this.values.push(value);
+    this.values.forEach((series, i) => series.push(values[i]));
     this.redraw();
   }
 
   clear(): void {
     this.steps.length = 0;
-    this.values.length = 0;
+    for (const series of this.values) series.length = 0;
     this.redraw();
   }
 
   private redraw(): void {
-    this.plot.setData([this.steps, this.values]);
+    this.plot.setData([this.steps, ...this.values]);
   }
 }
 

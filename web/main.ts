@@ -4,8 +4,8 @@
  *
  * Test hooks kept stable: `?autostart=1&steps=N&seed=S` (any other form field by name too)
  * trains on synthetic data without clicks; data-testid="status" reads `ready`, `running`,
- * `done` or `error: ...`; data-testid="step" and "loss" show the global step and the mean loss
- * of the last logging window.
+ * `done` or `error: ...`; data-testid="step" shows the global step and data-testid="loss" the
+ * mean of the last LOSS_WINDOW loss readings.
  */
 import { type Context, createContext } from '../src/autograd/context.js';
 import { heldOutUsers, type HeldOutSet } from '../src/data/batches.js';
@@ -18,9 +18,12 @@ import { type TrainProgress, train } from '../src/train/trainer.js';
 import { inspectUser, renderCapsules } from './capsules.js';
 import { LiveChart } from './charts.js';
 import { applyUrlParameters, readSettings, type Settings } from './settings.js';
+import { readTitles } from './titles.js';
 
 /** Read the loss back every this many steps: a smooth curve for one GPU wait per 10 steps. */
 const LOG_EVERY = 10;
+/** The loss shown is the mean of this many readings (each a single step's batch loss). */
+const LOSS_WINDOW = 5;
 
 function byId<T extends HTMLElement>(id: string): T {
   const node = document.getElementById(id);
@@ -53,8 +56,19 @@ const ui = {
   userCount: byId('user-count'),
 };
 
-const lossChart = new LiveChart(byId('loss-chart'), { title: 'Training loss (sampled softmax)', label: 'loss', color: '#c2410c', digits: 4 });
-const recallChart = new LiveChart(byId('recall-chart'), { title: 'Validation recall@50', label: 'recall@50', color: '#1d4ed8', points: true, digits: 4 });
+const lossChart = new LiveChart(byId('loss-chart'), {
+  title: 'Training loss (sampled softmax)',
+  series: [
+    { label: 'batch', color: '#fdba74', width: 1 },
+    { label: `mean of ${LOSS_WINDOW} readings`, color: '#c2410c' },
+  ],
+  digits: 4,
+});
+const recallChart = new LiveChart(byId('recall-chart'), {
+  title: 'Validation recall@50',
+  series: [{ label: 'recall@50', color: '#1d4ed8', points: true }],
+  digits: 4,
+});
 
 /** What the last finished run left for the capsule view. */
 interface Trained {
@@ -62,13 +76,18 @@ interface Trained {
   recommender: Recommender;
   dataset: Dataset;
   validation: HeldOutSet;
+  /** Item name → title, for the capsule view (empty without a titles file). */
+  titles: Map<string, string>;
 }
 
 let context: Context | undefined;
 let trained: Trained | undefined;
+/** The last LOSS_WINDOW loss readings of the current run. */
+const recentLosses: number[] = [];
 
 function setStatus(status: string): void {
   ui.status.textContent = status;
+  ui.status.classList.toggle('error', status.startsWith('error'));
 }
 
 function fail(err: unknown): void {
@@ -82,7 +101,7 @@ function fail(err: unknown): void {
 async function webGpuProblem(): Promise<string | undefined> {
   if (!('gpu' in navigator)) {
     if (!window.isSecureContext) return 'WebGPU needs a secure context: open this page over https or from localhost.';
-    return 'this browser has no WebGPU (navigator.gpu is missing). Use one that has it: Chrome or Edge 113+, Safari 26+, Firefox 141+ on Windows, or turn it on in your browser\'s flags.';
+    return 'this browser has no WebGPU (navigator.gpu is missing). Use a browser that has it (a recent Chrome, Edge or Safari; Firefox on Windows) or turn it on in the browser\'s settings.';
   }
   const adapter = await navigator.gpu.requestAdapter();
   if (!adapter) return 'this browser has WebGPU but offered no GPU adapter (the GPU may be blocklisted or hardware acceleration turned off; chrome://gpu tells why).';
@@ -101,7 +120,7 @@ async function loadData({ source, maxLength, config }: Settings): Promise<Datase
   return generateSynthetic({ seed: config.seed, numItems, numCategories, numUsers, maxInterests, maxLength });
 }
 
-function describe(dataset: Dataset): string {
+function summary(dataset: Dataset): string {
   const { train: trainUsers, validation, test } = dataset.split;
   return (
     `${dataset.users.length} users (${trainUsers.length} train, ${validation.length} validation, ${test.length} test), ` +
@@ -118,9 +137,12 @@ function showProgress(progress: TrainProgress): void {
   if (progress.phase === 'train') {
     ui.phase.textContent = 'training';
     ui.step.textContent = String(step);
-    ui.loss.textContent = progress.loss!.toFixed(4);
+    recentLosses.push(progress.loss!);
+    if (recentLosses.length > LOSS_WINDOW) recentLosses.shift();
+    const meanLoss = recentLosses.reduce((sum, loss) => sum + loss, 0) / recentLosses.length;
+    ui.loss.textContent = meanLoss.toFixed(4);
     ui.samplesPerSecond.textContent = Math.round(progress.samplesPerSecond!).toLocaleString('en');
-    lossChart.push(step, progress.loss!);
+    lossChart.push(step, progress.loss!, meanLoss);
   } else if (progress.phase === 'validate') {
     ui.phase.textContent = 'validating';
     if (progress.validation) {
@@ -138,7 +160,7 @@ function showProgress(progress: TrainProgress): void {
 async function showUser(row: number): Promise<void> {
   if (!trained) return;
   const view = await inspectUser(trained.model, trained.recommender, trained.validation, row);
-  renderCapsules(ui.capsules, trained.dataset, view);
+  renderCapsules(ui.capsules, trained.dataset, view, trained.titles);
 }
 
 function resetView(): void {
@@ -150,6 +172,7 @@ function resetView(): void {
   ui.capsules.replaceChildren();
   ui.userPick.disabled = true;
   ui.userCount.textContent = '–';
+  recentLosses.length = 0;
   lossChart.clear();
   recallChart.clear();
 }
@@ -169,7 +192,12 @@ async function run(settings: Settings): Promise<void> {
     const info = ctx.gpu.adapterInfo;
     ui.adapter.textContent = [info.vendor, info.architecture, info.description].filter(Boolean).join(' · ') || 'unknown';
     const dataset = await loadData(settings);
-    ui.datasetSummary.textContent = describe(dataset);
+    ui.datasetSummary.textContent = summary(dataset);
+    let titles = new Map<string, string>();
+    if (settings.source.kind === 'csv' && settings.source.titles) {
+      ui.phase.textContent = `reading ${settings.source.titles.name}`;
+      titles = await readTitles(settings.source.titles);
+    }
     const result = await train(ctx, dataset, settings.config, {
       epochs: settings.epochs,
       batchSize: settings.batchSize,
@@ -178,7 +206,7 @@ async function run(settings: Settings): Promise<void> {
       onProgress: showProgress,
     });
     const validation = heldOutUsers(dataset, 'validation');
-    trained = { model: result.model, recommender: new Recommender(result.model), dataset, validation };
+    trained = { model: result.model, recommender: new Recommender(result.model), dataset, validation, titles };
     if (validation.lengths.length > 0) {
       // The validation user with the longest history has the most interests to show.
       const row = validation.lengths.indexOf(Math.max(...validation.lengths));
@@ -202,11 +230,14 @@ async function run(settings: Settings): Promise<void> {
 ui.userPick.addEventListener('change', () => {
   const row = Number(ui.userPick.value) - 1;
   if (!trained || !Number.isInteger(row) || row < 0 || row >= trained.validation.lengths.length) return;
+  // No new run may destroy the device while this user's interests are computed.
   ui.userPick.disabled = true;
+  ui.trainButton.disabled = true;
   showUser(row)
     .catch(fail)
     .finally(() => {
       ui.userPick.disabled = false;
+      ui.trainButton.disabled = false;
     });
 });
 

@@ -7,7 +7,7 @@ import type { MindConfig } from '../src/mind/config.js';
 
 export type DataSource =
   | { kind: 'synthetic'; numItems: number; numCategories: number; numUsers: number }
-  | { kind: 'csv'; file: File };
+  | { kind: 'csv'; file: File; titles?: File };
 
 export interface Settings {
   source: DataSource;
@@ -54,7 +54,7 @@ function dataSource(form: HTMLFormElement): DataSource {
   if (kind === 'csv') {
     const file = field(form, 'file').files?.[0];
     if (!file) throw new Error('pick an interactions file (CSV or TSV) first');
-    return { kind, file };
+    return { kind, file, titles: field(form, 'titles').files?.[0] };
   }
   if (kind !== 'synthetic') throw new Error(`unknown data source "${kind}"`);
   return {

@@ -27,8 +27,10 @@ export interface TrainOptions {
   /** Metric that picks the best epoch; default 'recall@50'. */
   selectBy?: string;
   onProgress?: (progress: TrainProgress) => void;
-  /** Start from these weights (resume); otherwise fresh initialisation. */
+  /** Start from these weights (resume; Adam's moments start afresh); otherwise fresh initialisation. */
   initialWeights?: Map<string, Float32Array>;
+  /** Stops training after the current step; the result holds the weights reached so far. */
+  signal?: AbortSignal;
 }
 
 export interface TrainProgress {
@@ -124,7 +126,7 @@ export async function train(ctx: Context, dataset: Dataset, partialConfig: Parti
     let windowStart = performance.now();
     let windowSamples = 0;
     for (const batch of batches(dataset, { batchSize: options.batchSize, seed: config.seed, epoch })) {
-      if (step >= totalSteps) break;
+      if (step >= totalSteps || options.signal?.aborted) break;
       const negativesRng = new Random(config.seed).fork('negatives').fork(step);
       const negatives = sampler.sample(numSampled, negativesRng);
       const logged = (step + 1) % logEvery === 0 || step + 1 === totalSteps;
@@ -159,6 +161,11 @@ export async function train(ctx: Context, dataset: Dataset, partialConfig: Parti
         windowSamples = 0;
       }
     }
+    if (options.signal?.aborted) {
+      bestEpoch = epoch;
+      bestWeights = undefined;
+      break;
+    }
     const isLast = epoch === options.epochs || step >= totalSteps;
     if (validationUsers && (options.validate !== false || isLast)) {
       report({ phase: 'validate', epoch, epochs: options.epochs, step: inEpoch, stepsPerEpoch, totalSteps });
@@ -178,6 +185,7 @@ export async function train(ctx: Context, dataset: Dataset, partialConfig: Parti
   }
   await ctx.sync();
   for (const opt of optimizers) opt.dispose();
+  // After an abort bestWeights is cleared: the result is the weights reached, not an older epoch's.
   if (bestWeights && validation[validation.length - 1]?.epoch !== bestEpoch) restoreWeights(model, bestWeights);
   bestWeights ??= await snapshotWeights(model);
   report({ phase: 'done', epoch: bestEpoch, epochs: options.epochs, step: 0, stepsPerEpoch, totalSteps });
