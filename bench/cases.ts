@@ -72,13 +72,16 @@ export interface TfInstance extends Instance {
 
 export interface PreparedCase {
   ours(ctx: Context): Instance;
-  tf(backend: TfBackend, finish: () => Promise<void>): TfInstance;
+  /** On the active tfjs backend; `finish` waits until it has completed all queued work. */
+  tf(finish: () => Promise<void>): TfInstance;
   /** Analytic work of each of our phases, for the roofline. */
   work: Record<string, Work>;
 }
 
 export interface BenchCase {
   name: string;
+  /** Why the tfjs baseline is not run on `backend` for `shape`, when it is not. */
+  skip?(backend: TfBackend, shape: BenchShape): string | undefined;
   /** `ctx` is available for inputs that come from our kernels (the seeded routing logits). */
   prepare(shape: BenchShape, ctx: Context): Promise<PreparedCase>;
 }
@@ -191,7 +194,7 @@ function routingCase(withBackward: boolean): BenchCase {
           const forward = () => b2iRouting(e, len, s, { kMax: K, dynamicK: true, initLogits: init, ...options });
           return oursInstance(ctx, [e, s], forward, seed, names, [e, s, len, init, seed]);
         },
-        tf(_backend, finish) {
+        tf(finish) {
           const e = tf.tensor3d(E, [B, L, d]);
           const s = tf.tensor2d(S, [d, d]);
           const init = tf.tensor3d(b0, [B, K, L]);
@@ -237,7 +240,7 @@ const attentionCase: BenchCase = {
         const forward = () => labelAwareAttention(interests, target, { ...options, activeK: active });
         return oursInstance(ctx, [interests, target], forward, seed, { output: 'v', grads: ['dV', 'de'] }, [interests, target, active, seed]);
       },
-      tf(_backend, finish) {
+      tf(finish) {
         const interests = tf.tensor3d(V, [B, K, d]);
         const target = tf.tensor2d(e, [B, d]);
         const penalty = interestPenalty(activeK, K);
@@ -257,6 +260,25 @@ const attentionCase: BenchCase = {
   },
 };
 
+/** Seconds per element operation of tfjs-cpu's UnsortedSegmentSum, measured here (3.4 s for the seed sampled softmax). */
+const CPU_SEGMENT_SUM_SECONDS = 1e-7;
+/** Longest estimated tfjs-cpu iteration that is still run (it runs twice: agreement and timing). */
+const CPU_LIMIT_SECONDS = 30;
+
+/**
+ * tfjs-cpu's UnsortedSegmentSum, which is tf.gather's gradient, loops over all N segments and
+ * does a masked sum over every gathered row for each: N·rows·d element operations. Skips the
+ * cell when that alone is estimated above CPU_LIMIT_SECONDS.
+ */
+function skipSlowCpuGather(gatheredRows: (shape: BenchShape) => number) {
+  return (backend: TfBackend, shape: BenchShape): string | undefined => {
+    if (backend !== 'cpu') return undefined;
+    const seconds = shape.N * gatheredRows(shape) * shape.d * CPU_SEGMENT_SUM_SECONDS;
+    if (seconds <= CPU_LIMIT_SECONDS) return undefined;
+    return `tf.gather's gradient on tfjs-cpu loops over all N = ${shape.N} rows (est. ${Math.round(seconds)} s per iteration)`;
+  };
+}
+
 /** log(S·P(id)) for every id; the padding id (P = 0, never a candidate) gets 0 to stay finite. */
 function logQTable(N: number, S: number): Float32Array {
   const sampler = createSampler('logUniform', { numItems: N });
@@ -267,6 +289,7 @@ function logQTable(N: number, S: number): Float32Array {
 
 const sampledSoftmaxCase: BenchCase = {
   name: 'sampledSoftmax.forward+backward',
+  skip: skipSlowCpuGather(({ B, S }) => B + S),
   async prepare(shape) {
     const { B, d, S, N } = shape;
     const rng = new Random(13).fork(`softmax/${shape.name}`);
@@ -286,7 +309,7 @@ const sampledSoftmaxCase: BenchCase = {
         const forward = () => sampledSoftmaxLoss(user, table, y, n, { logQ: q });
         return oursInstance(ctx, [user, table], forward, undefined, { output: 'loss', grads: ['dv', 'dW'] }, [user, table, y, n, q]);
       },
-      tf(_backend, finish) {
+      tf(finish) {
         const user = tf.tensor2d(v, [B, d]);
         const table = tf.tensor2d(W, [N, d]);
         const inputs = {
@@ -330,6 +353,8 @@ function initialWeights(config: MindConfig, shape: ModelShape): Map<string, { da
  */
 const stepCase: BenchCase = {
   name: 'train.step',
+  // Histories, targets (twice: attention and the loss) and negatives.
+  skip: skipSlowCpuGather(({ B, L, S }) => B * L + 2 * B + S),
   async prepare(shape, ctx) {
     const { B, L, d, K, R, S, N } = shape;
     const config = resolveConfig({ dim: d, kMax: K, iterations: R, numSampled: S });
@@ -399,16 +424,16 @@ const stepCase: BenchCase = {
           },
         };
       },
-      tf(_backend, finish) {
+      tf() {
         const model = new TfMind(config, modelShape, weights);
         const x = model.inputs(batch, logQ);
         const init = tf.tensor3d(initialLogits, [B, K, L]);
         const names = [...model.variables.keys()];
         return {
           async iterate() {
+            // The readback comes after the Adam updates in queue order, so it ends the step.
             const loss = model.step(x);
             await loss.data();
-            await finish();
             loss.dispose();
           },
           async outputs() {

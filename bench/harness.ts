@@ -8,6 +8,8 @@
 export interface Runner {
   /** Row label, e.g. "ours/webgpu". */
   label: string;
+  /** Untimed set-up before each iteration (switching the tfjs backend). */
+  before?(): Promise<void>;
   /** One complete iteration: returns when the device has finished it. */
   iterate(): Promise<void>;
 }
@@ -21,16 +23,19 @@ export interface TimingBudget {
   minIterations: number;
   /** Time a runner may spend in timed iterations before it gets fewer than `iterations`. */
   perRunnerMs: number;
-  /** A runner whose warm iteration takes longer than this is not timed (reported skipped). */
-  skipAboveMs: number;
+  /**
+   * A runner whose first iteration takes longer than this is not run again: that iteration is
+   * its only sample (reported with n = 1).
+   */
+  singleAboveMs: number;
 }
 
 export interface Timing {
   label: string;
   /** Timed iterations in ms, in the order they ran. */
   samples: number[];
-  /** Why it was not timed, when it was not. */
-  skipped?: string;
+  /** Set when the only sample is the first iteration (too slow to repeat). */
+  note?: string;
 }
 
 export interface Summary {
@@ -54,6 +59,7 @@ export function summarize(samples: number[]): Summary {
 }
 
 async function timeOnce(runner: Runner): Promise<number> {
+  await runner.before?.();
   const start = performance.now();
   await runner.iterate();
   return performance.now() - start;
@@ -64,20 +70,21 @@ async function timeOnce(runner: Runner): Promise<number> {
  * and runs the timed rounds alternating between runners.
  */
 export async function timeAlternating(runners: Runner[], budget: TimingBudget, log: (line: string) => void = () => {}): Promise<Timing[]> {
+  const first = new Map<Runner, number>();
   const warm = new Map<Runner, number>();
   for (const runner of runners) {
-    // The first iteration compiles pipelines and grows pools; it is never timed.
+    // The first iteration compiles pipelines and grows pools; it is timed only when it is
+    // too slow to repeat.
     let last = await timeOnce(runner);
-    if (last < budget.skipAboveMs) {
+    first.set(runner, last);
+    if (last <= budget.singleAboveMs) {
       for (let i = 1; i < budget.warmup && last * (budget.warmup - i) < budget.perRunnerMs; i++) last = await timeOnce(runner);
+      warm.set(runner, last);
     }
-    warm.set(runner, last);
     log(`  warm ${runner.label}: ${last.toFixed(1)} ms`);
   }
   const planned = new Map<Runner, number>();
-  for (const runner of runners) {
-    const ms = warm.get(runner)!;
-    if (ms > budget.skipAboveMs) continue;
+  for (const [runner, ms] of warm) {
     planned.set(runner, Math.max(budget.minIterations, Math.min(budget.iterations, Math.floor(budget.perRunnerMs / Math.max(ms, 1e-3)))));
   }
   const samples = new Map<Runner, number[]>(runners.map((r) => [r, []]));
@@ -90,10 +97,8 @@ export async function timeAlternating(runners: Runner[], budget: TimingBudget, l
     }
   }
   return runners.map((runner) => {
-    const timing: Timing = { label: runner.label, samples: samples.get(runner)! };
-    if (!planned.has(runner)) {
-      timing.skipped = `one iteration took ${(warm.get(runner)! / 1000).toFixed(1)} s (limit ${(budget.skipAboveMs / 1000).toFixed(0)} s)`;
-    }
-    return timing;
+    if (planned.has(runner)) return { label: runner.label, samples: samples.get(runner)! };
+    const ms = first.get(runner)!;
+    return { label: runner.label, samples: [ms], note: `one iteration (${(ms / 1000).toFixed(1)} s), not repeated` };
   });
 }

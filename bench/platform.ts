@@ -4,18 +4,21 @@
  * request their adapter from it. The tfjs backends are imported here, after that, because
  * tfjs-backend-webgpu registers itself only if navigator.gpu exists when it is loaded.
  */
-import { createRequire } from 'node:module';
+import { createRequire, register } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { type Context, createContext } from '../src/autograd/context.js';
 import { platformGpu } from '../src/gpu/provider.js';
+import { registerWasmSegmentSum } from './tf/wasm-segment-sum.js';
 
 export type TfBackend = 'webgpu' | 'wasm' | 'cpu';
 export const TF_BACKENDS: readonly TfBackend[] = ['webgpu', 'wasm', 'cpu'];
 
 /**
  * Dawn rounds timestamps to a coarse grain by default (a fingerprinting defence); per-kernel
- * times need the raw ones. The flag only takes effect where this process creates the instance.
+ * times need the raw ones. ('disable_timestamp_query_conversion' is another toggle: it leaves
+ * timestamps in raw ticks instead of nanoseconds.) The flag only takes effect where this process
+ * creates the Dawn instance.
  */
 export const DAWN_FLAGS = ['disable-dawn-features=timestamp_quantization'];
 
@@ -36,7 +39,7 @@ export interface Platform {
   profiled?: Context;
   adapter: AdapterDescription;
   backends: TfBackend[];
-  /** Waits until the active tfjs backend has finished every queued op. */
+  /** Waits until the given tfjs backend has finished every queued op. */
   tfFinish(backend: TfBackend): Promise<void>;
   destroy(): void;
 }
@@ -44,7 +47,39 @@ export interface Platform {
 interface WebGpuBackendLike {
   device: GPUDevice;
   adapterInfo: { vendor: string; architecture: string };
+  ensureCommandEncoderReady(): void;
+  endComputePassEncoder(): void;
   submitQueue(): void;
+}
+
+let gradientsLoaded = false;
+
+/**
+ * Loads tfjs's gradients and the given backends (webgpu needs navigator.gpu set first) and
+ * leaves the last one active. Backends that are already registered are reused.
+ */
+export async function loadTfjs(backends: readonly TfBackend[]): Promise<void> {
+  if (!gradientsLoaded) {
+    // tf.grad needs the gradient registrations, which only tfjs-core's ES module files carry
+    // (see tf/resolve-hooks.mjs). They register into the engine shared through globalThis.
+    register('./tf/resolve-hooks.mjs', import.meta.url);
+    await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');
+    gradientsLoaded = true;
+  }
+  for (const backend of backends) {
+    if (backend === 'cpu') {
+      await import('@tensorflow/tfjs-backend-cpu');
+    } else if (backend === 'wasm') {
+      const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      const root = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+      wasm.setWasmPaths(join(root, 'dist') + '/');
+      registerWasmSegmentSum();
+    } else {
+      await import('@tensorflow/tfjs-backend-webgpu');
+    }
+    if (!(await tf.setBackend(backend))) throw new Error(`tfjs backend ${backend} failed to initialise`);
+    await tf.ready();
+  }
 }
 
 /** Sets up the shared adapter, our two contexts and the requested tfjs backends. */
@@ -57,23 +92,7 @@ export async function setUpPlatform(backends: readonly TfBackend[]): Promise<Pla
   }
   const ctx = await createContext();
   const profiled = ctx.gpu.features.timestamps ? await createContext({ profile: true }) : undefined;
-
-  await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');
-  const ready: TfBackend[] = [];
-  for (const backend of backends) {
-    if (backend === 'cpu') {
-      await import('@tensorflow/tfjs-backend-cpu');
-    } else if (backend === 'wasm') {
-      const wasm = await import('@tensorflow/tfjs-backend-wasm');
-      const root = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json'));
-      wasm.setWasmPaths(join(root, 'dist') + '/');
-    } else {
-      await import('@tensorflow/tfjs-backend-webgpu');
-    }
-    if (!(await tf.setBackend(backend))) throw new Error(`tfjs backend ${backend} failed to initialise`);
-    await tf.ready();
-    ready.push(backend);
-  }
+  await loadTfjs(backends);
 
   const info = ctx.gpu.adapterInfo;
   const adapter: AdapterDescription = {
@@ -83,7 +102,7 @@ export async function setUpPlatform(backends: readonly TfBackend[]): Promise<Pla
     description: info.description,
     timestamps: ctx.gpu.features.timestamps,
   };
-  if (ready.includes('webgpu')) {
+  if (backends.includes('webgpu')) {
     const tfInfo = (tf.findBackend('webgpu') as unknown as WebGpuBackendLike).adapterInfo;
     adapter.tfjsWebgpu = `${tfInfo.vendor} ${tfInfo.architecture}`.trim();
   }
@@ -92,18 +111,22 @@ export async function setUpPlatform(backends: readonly TfBackend[]): Promise<Pla
     ctx,
     profiled,
     adapter,
-    backends: ready,
+    backends: [...backends],
     async tfFinish(backend) {
+      // wasm and cpu run each op to completion on this thread before it returns.
       if (backend !== 'webgpu') return;
-      // tfjs-webgpu batches dispatches and submits every 15; flush the rest, then wait.
+      // tfjs-webgpu batches dispatches and submits every 15; flush the rest as its own reads
+      // do (end the pass, submit the encoder), then wait.
       const b = tf.findBackend('webgpu') as unknown as WebGpuBackendLike;
+      b.ensureCommandEncoderReady();
+      b.endComputePassEncoder();
       b.submitQueue();
       await b.device.queue.onSubmittedWorkDone();
     },
     destroy() {
       profiled?.destroy();
       ctx.destroy();
-      for (const backend of ready) tf.removeBackend(backend);
+      for (const backend of backends) tf.removeBackend(backend);
     },
   };
 }

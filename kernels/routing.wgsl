@@ -2,25 +2,28 @@
 // around them. Compiled with kernels/rng.wgsl prepended (it provides rng_normal).
 //
 // Parallel decomposition, and why:
-// - Ê = E·S (and, backward, dE = dÊ·Sᵀ and dS = Eᵀ·dÊ) are plain GEMMs over all B·L rows at
-//   once (`gemm`, 64×64 tiles, 4×4 outputs per thread): batching the rows of every sample keeps
-//   the tiles full however short the histories are, and Ê lands in a global buffer the routing
-//   kernels stream from. dS is split over row chunks into partial sums that `reduce_parts`
+// - Ê = E·S, dE = dÊ·Sᵀ and dS = Eᵀ·dÊ are GEMMs over all B·L rows at once (`project`,
+//   `input_grad`, `weight_grad`): batching every sample's rows keeps the work regular however
+//   short the histories. dS is split over row ranges into partial sums that `reduce_parts`
 //   adds in a fixed order: deterministic, no float atomics.
-// - Routing: one workgroup of 256 threads per sample runs all R iterations (`route_forward`)
-//   or the whole backward (`route_backward`), so the dispatch count is independent of R. The
-//   iterations are sequential and each needs every behaviour of the sample, and a sample's work
-//   (K·L·d per step) is a few workgroups' worth, not a grid's. Threads split each step by its
-//   output: z[j, c] (reduction over behaviours i) by (j, c); the logit update b[j, i] (dot over
-//   c) by (j, i); softmax over interests by column i; per-interest reductions (softmax over
-//   behaviours, ‖z_j‖) by power-of-two lane groups and a tree in workgroup memory. No subgroup
-//   operations, so no assumption about the subgroup size.
-// - Workgroup memory (`smem`, carved at offsets the host computes from the device limit):
-//   a tile of Ê rows (row stride d|1 so that column walks do not hit one bank), the routing
-//   weights of those rows, the K×d interest matrix (z, u, or gradients), reduction scratch.
-//   When the whole sample's Ê fits it is loaded once; otherwise it is streamed in chunks of
-//   rows from the global Ê (a few extra reads of L·d per pass against K·L·d multiply-adds).
-//   When even the K×d matrix does not fit (V_SHARED = false) it lives in global memory.
+// - Routing: one workgroup of 64 threads per sample runs all R iterations (`route_forward`) or
+//   the whole backward (`route_backward`), so the dispatch count does not depend on R. The
+//   iterations are sequential and each needs every behaviour of the sample, and one sample's
+//   step (K·L·d multiply-adds) is a workgroup's worth of work, not a grid's.
+// - Inside a step every thread owns outputs and loops over the reduction axis with 4-wide
+//   vector loads and several accumulators in registers, because loads, not arithmetic, bound
+//   these kernels (on CPU Vulkan each one is a gather over the SIMD lanes; on a GPU they are
+//   memory traffic): z[j, :] = Σ_i w[j, i] ê_i by (vec4 column, interest group) over rows four
+//   at a time; the logit update b[j, i] += u_j·ê_i by behaviour i over vec4 columns, all K
+//   interests in registers; dÊ by (vec4 column, row group) over interests. Per-interest
+//   reductions (row softmax, ‖z_j‖) use power-of-two lane groups and a tree in workgroup
+//   memory. No subgroup operations, so no assumption about the subgroup size.
+// - Rows of Ê, z and their gradients are padded to d4 = ceil(d/4) vec4s (zeros) inside the op.
+// - Workgroup memory (`vsm`, vec4s carved at offsets the host computes from the device limit):
+//   a tile of Ê rows, the routing weights of those rows (vec4 over four rows), the K×d4 matrix
+//   (z, u or gradients). When the whole sample's Ê fits it is loaded once; otherwise it is
+//   streamed in chunks of rows from the global Ê (an extra L·d reads per pass against K·L·d
+//   multiply-adds). When even the K×d4 matrix does not fit (V_SHARED = false) it stays global.
 // - Logits live in global memory, one [K, L] slice per saved iteration: the forward keeps the
 //   last iteration's logits and z (stop gradient) or every iteration's (full gradient), which
 //   is all the backward needs to rebuild the routing weights; the random initial logits are
@@ -28,12 +31,15 @@
 //
 // Numerics: softmaxes subtract the max; ‖z‖ is a scaled sum of squares (no overflow while z is
 // finite); squash uses f = q/((1+q)·sqrt(q+1e-9)) in a form that stays finite for huge q.
+//
+// Every function-scope var has an explicit initializer: declared without one inside a loop,
+// Dawn's SPIR-V (as naga's, gfx-rs/wgpu#9489) zeroes it once per invocation, not per iteration.
+//
 // Bindings: 0 route params, 1 lengths, 2 Ê, 3 initial logits, 4 logits state, 5 z state,
-// 6 interest-matrix fallback, 7 output, 8 upstream gradient dU, 9 logits gradient,
-// 10 gemm params, 11 gemm A, 12 gemm B.
+// 6 K×d4 matrix fallback, 7 f32 output, 8 upstream gradient dU, 9 logits gradient,
+// 10 gemm params, 11/12 gemm A/B as f32, 13 vec4 output, 14/15 gemm A/B as vec4.
 
-const WG: u32 = 256u;
-const ACC: u32 = 16u;          // register accumulators per thread per pass over the K×d outputs
+const WG: u32 = 64u;
 const KMAX: u32 = 16u;
 const MAX_F32: f32 = 0x1.fffffep+127f;
 
@@ -41,7 +47,9 @@ const FLAG_BEHAVIORS: u32 = 1u; // softmaxOver: 'behaviors'
 const FLAG_DYNAMIC_K: u32 = 2u;
 const FLAG_INIT: u32 = 4u;      // initial logits given (binding 3)
 
-// Per-interest statistics, KMAX floats each, at p.off_stats.
+// fsm layout: [0, 2 WG) reduction scratch, then per-interest statistics, KMAX floats each.
+const RED: u32 = 0u;
+const STATS: u32 = 2u * WG;
 const ST_MAX: u32 = 0u;         // max over valid i of b[j, i] (softmax over behaviours)
 const ST_INV_SUM: u32 = 16u;    // 1 / Σ_i exp(b[j, i] - max)
 const ST_NORM: u32 = 32u;       // ‖z_j‖
@@ -54,58 +62,61 @@ const OP_SUM: u32 = 0u;
 const OP_NORM: u32 = 1u;
 const OP_LOGSUMEXP: u32 = 2u;
 
-// Floats of workgroup memory the routing entry points use (set per call by the host).
-override SMEM: u32 = 1024u;
-// Whether the K×d interest matrix is kept in workgroup memory.
+// vec4s of workgroup memory the routing entry points carve up (set per call by the host).
+override SMEM4: u32 = 64u;
+// Whether the K×d4 matrix is kept in workgroup memory.
 override V_SHARED: bool = true;
+// GEMMs: whether A (E) rows and S rows are vec4-aligned (dIn % 4 == 0, d % 4 == 0).
+override A_VEC4: bool = false;
+override S_VEC4: bool = false;
 
 struct RouteParams {
   batch: u32,
   length: u32,     // L
   width: u32,      // d
+  width4: u32,     // d4 = ceil(d / 4)
   k_max: u32,      // K
   iterations: u32, // R
   slices: u32,     // saved iterations: 1 (the last) or R
-  chunk: u32,      // Ê rows per tile
-  stride: u32,     // tile row stride, d | 1
+  chunk: u32,      // Ê rows per tile, a multiple of 4
+  stride: u32,     // tile row stride in vec4s
   flags: u32,
   seed_lo: u32,
   seed_hi: u32,
   init_std: f32,
-  off_w: u32,      // [K, chunk] routing weights (or logits gradients) of the tile's rows
-  off_d: u32,      // [K, chunk] w·dw of the tile's rows (backward)
-  off_v: u32,      // [K, d] interest matrix, when V_SHARED
-  off_red: u32,    // [2, WG] reduction scratch
-  off_stats: u32,  // [8, KMAX] per-interest statistics
+  off_w: u32,      // [K, chunk/4] routing weights (or logits gradients) of the tile's rows
+  off_v: u32,      // [K, d4] matrix, when V_SHARED
 }
 
 struct GemmParams {
-  m: u32,
-  n: u32,
-  k: u32,
-  k_chunk: u32,    // reduction indices per z-slice of the grid (a partial sum each)
-  trans_a: u32,    // A is stored [k, m] instead of [m, k]
-  trans_b: u32,    // B is stored [n, k] instead of [k, n]
-  parts: u32,      // reduce_parts: number of partial sums
+  m: u32,          // rows of E / Ê (B·L)
+  k: u32,          // dIn
+  n: u32,          // d
+  n4: u32,         // d4
+  m_chunk: u32,    // weight_grad: rows per partial sum
+  parts: u32,      // number of partial sums
 }
 
 @group(0) @binding(0) var<uniform> p: RouteParams;
-@group(0) @binding(1) var<storage, read> lengths: array<i32>;           // [B]
-@group(0) @binding(2) var<storage, read> ehat: array<f32>;              // [B, L, d]
-@group(0) @binding(3) var<storage, read> init_logits: array<f32>;       // [B, K, L]
-@group(0) @binding(4) var<storage, read_write> logits: array<f32>;      // [B, slices, K, L]
-@group(0) @binding(5) var<storage, read_write> zstate: array<f32>;      // [B, slices, K, d]
-@group(0) @binding(6) var<storage, read_write> vglobal: array<f32>;     // [B, K, d]
+@group(0) @binding(1) var<storage, read> lengths: array<i32>;             // [B]
+@group(0) @binding(2) var<storage, read> ehat: array<vec4<f32>>;          // [B, L, d4]
+@group(0) @binding(3) var<storage, read> init_logits: array<f32>;         // [B, K, L]
+@group(0) @binding(4) var<storage, read_write> logits: array<f32>;        // [B, slices, K, L]
+@group(0) @binding(5) var<storage, read_write> zstate: array<vec4<f32>>;  // [B, slices, K, d4]
+@group(0) @binding(6) var<storage, read_write> vglobal: array<vec4<f32>>; // [B, K, d4]
 @group(0) @binding(7) var<storage, read_write> out: array<f32>;
-@group(0) @binding(8) var<storage, read> grad_u: array<f32>;            // [B, K, d]
-@group(0) @binding(9) var<storage, read_write> grad_logits: array<f32>; // [B, K, L]
+@group(0) @binding(8) var<storage, read> grad_u: array<f32>;              // [B, K, d]
+@group(0) @binding(9) var<storage, read_write> grad_logits: array<f32>;   // [B, K, L]
 @group(0) @binding(10) var<uniform> gp: GemmParams;
 @group(0) @binding(11) var<storage, read> mat_a: array<f32>;
 @group(0) @binding(12) var<storage, read> mat_b: array<f32>;
+@group(0) @binding(13) var<storage, read_write> out4: array<vec4<f32>>;
+@group(0) @binding(14) var<storage, read> mat_a4: array<vec4<f32>>;
+@group(0) @binding(15) var<storage, read> mat_b4: array<vec4<f32>>;
 
-var<workgroup> smem: array<f32, SMEM>;
-var<workgroup> tile_a: array<f32, 1024>; // gemm: [16 k][64 rows]
-var<workgroup> tile_b: array<f32, 1024>; // gemm: [16 k][64 cols]
+var<workgroup> vsm: array<vec4<f32>, SMEM4>;
+var<workgroup> fsm: array<f32, 256>;
+var<workgroup> tpart: array<f32, 1024>; // route_backward: [KMAX, WG] per-thread partial sums
 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
@@ -133,7 +144,7 @@ fn logit_index(b: u32, s: u32, j: u32, i: u32) -> u32 {
 }
 
 fn z_base(b: u32, s: u32) -> u32 {
-  return (b * p.slices + s) * p.k_max * p.width;
+  return (b * p.slices + s) * p.k_max * p.width4;
 }
 
 fn grad_logit_index(b: u32, j: u32, i: u32) -> u32 {
@@ -141,11 +152,11 @@ fn grad_logit_index(b: u32, j: u32, i: u32) -> u32 {
 }
 
 fn stat(which: u32, j: u32) -> f32 {
-  return smem[p.off_stats + which + j];
+  return fsm[STATS + which + j];
 }
 
 fn set_stat(which: u32, j: u32, value: f32) {
-  smem[p.off_stats + which + j] = value;
+  fsm[STATS + which + j] = value;
 }
 
 // Lanes per interest for the per-interest reductions: a power of two, times next_pow2(kb) = WG.
@@ -182,23 +193,30 @@ fn combine(op: u32, a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
   }
 }
 
+fn combine_norm4(acc: vec2<f32>, v: vec4<f32>) -> vec2<f32> {
+  var r = acc;
+  for (var q = 0u; q < 4u; q++) {
+    r = combine(OP_NORM, r, vec2<f32>(abs(v[q]), 1.0));
+  }
+  return r;
+}
+
 // Tree reduction within groups of `lanes` consecutive threads; the group's total is returned to
 // its first lane (other lanes get partial values). Must be called by the whole workgroup.
 fn group_reduce(t: u32, lanes: u32, op: u32, value: vec2<f32>) -> vec2<f32> {
-  let red = p.off_red;
-  smem[red + t] = value.x;
-  smem[red + WG + t] = value.y;
+  fsm[RED + t] = value.x;
+  fsm[RED + WG + t] = value.y;
   for (var stride = lanes / 2u; stride > 0u; stride /= 2u) {
     workgroupBarrier();
     if (t % lanes < stride) {
-      let r = combine(op, vec2<f32>(smem[red + t], smem[red + WG + t]),
-                      vec2<f32>(smem[red + t + stride], smem[red + WG + t + stride]));
-      smem[red + t] = r.x;
-      smem[red + WG + t] = r.y;
+      let r = combine(op, vec2<f32>(fsm[RED + t], fsm[RED + WG + t]),
+                      vec2<f32>(fsm[RED + t + stride], fsm[RED + WG + t + stride]));
+      fsm[RED + t] = r.x;
+      fsm[RED + WG + t] = r.y;
     }
   }
   workgroupBarrier();
-  return vec2<f32>(smem[red + t], smem[red + WG + t]);
+  return vec2<f32>(fsm[RED + t], fsm[RED + WG + t]);
 }
 
 // (f, g) of the squash at ‖z‖ = n, q = n²: u = f z with f = q/((1+q)·sqrt(q+ε)), and
@@ -215,45 +233,67 @@ fn squash_factors(n: f32) -> vec2<f32> {
   return vec2<f32>(a / s, a * (2.0 * c - q / (q + 1e-9)) / s);
 }
 
-// Rows i0 .. i0+n-1 of the sample's Ê into the tile.
+// Rows i0 .. i0+n-1 of the sample's Ê into the tile, and zero rows up to the next multiple of 4
+// (the weights of those rows are zero too; zeros keep 0·x finite).
 fn load_tile(b: u32, i0: u32, n: u32, t: u32) {
-  let base = (b * p.length + i0) * p.width;
-  for (var idx = t; idx < n * p.width; idx += WG) {
-    smem[(idx / p.width) * p.stride + idx % p.width] = ehat[base + idx];
+  let base = (b * p.length + i0) * p.width4;
+  let padded = (n + 3u) & ~3u;
+  for (var idx = t; idx < padded * p.width4; idx += WG) {
+    let ii = idx / p.width4;
+    var e = vec4<f32>(0.0);
+    if (ii < n) {
+      e = ehat[base + idx];
+    }
+    vsm[ii * p.stride + idx % p.width4] = e;
   }
 }
 
-fn tile(ii: u32, c: u32) -> f32 {
-  return smem[ii * p.stride + c];
-}
-
-// Routing weights w[j, i0+ii] of slice s for active j into smem[off_w + j*chunk + ii].
-// Softmax over behaviours needs row_stats of the slice first.
+// Routing weights w[j, i0 .. i0+n-1] of slice s for active j into vsm[off_w + j*chunk/4 + i4],
+// four rows per vec4, zeros past n. Softmax over behaviours needs row_stats of the slice first.
 fn load_weights(b: u32, s: u32, i0: u32, n: u32, kb: u32, t: u32) {
-  let w = p.off_w;
+  let c4 = p.chunk / 4u;
+  let n4 = (n + 3u) / 4u;
   if ((p.flags & FLAG_BEHAVIORS) != 0u) {
-    for (var idx = t; idx < kb * n; idx += WG) {
-      let j = idx / n;
-      let ii = idx % n;
-      let x = logits[logit_index(b, s, j, i0 + ii)];
-      smem[w + j * p.chunk + ii] = exp(x - stat(ST_MAX, j)) * stat(ST_INV_SUM, j);
+    for (var idx = t; idx < kb * n4; idx += WG) {
+      let j = idx / n4;
+      let i4 = idx % n4;
+      var w = vec4<f32>(0.0);
+      for (var q = 0u; q < 4u; q++) {
+        let ii = 4u * i4 + q;
+        if (ii < n) {
+          w[q] = exp(logits[logit_index(b, s, j, i0 + ii)] - stat(ST_MAX, j)) * stat(ST_INV_SUM, j);
+        }
+      }
+      vsm[p.off_w + j * c4 + i4] = w;
     }
     return;
   }
-  for (var ii = t; ii < n; ii += WG) {
-    var m = -MAX_F32;
+  for (var i4 = t; i4 < n4; i4 += WG) {
+    var m = vec4<f32>(-MAX_F32);
     for (var j = 0u; j < kb; j++) {
-      m = max(m, logits[logit_index(b, s, j, i0 + ii)]);
+      for (var q = 0u; q < 4u; q++) {
+        let ii = min(4u * i4 + q, n - 1u);
+        m[q] = max(m[q], logits[logit_index(b, s, j, i0 + ii)]);
+      }
     }
-    var sum = 0.0;
+    var sum = vec4<f32>(0.0);
     for (var j = 0u; j < kb; j++) {
-      let e = exp(logits[logit_index(b, s, j, i0 + ii)] - m);
-      smem[w + j * p.chunk + ii] = e;
+      var e = vec4<f32>(0.0);
+      for (var q = 0u; q < 4u; q++) {
+        let ii = min(4u * i4 + q, n - 1u);
+        e[q] = exp(logits[logit_index(b, s, j, i0 + ii)] - m[q]);
+      }
+      vsm[p.off_w + j * c4 + i4] = e;
       sum += e;
     }
-    let inv = 1.0 / sum;
+    var inv = 1.0 / sum;
+    for (var q = 0u; q < 4u; q++) {
+      if (4u * i4 + q >= n) {
+        inv[q] = 0.0;
+      }
+    }
     for (var j = 0u; j < kb; j++) {
-      smem[w + j * p.chunk + ii] *= inv;
+      vsm[p.off_w + j * c4 + i4] *= inv;
     }
   }
 }
@@ -282,11 +322,11 @@ fn squash_norms(b: u32, s: u32, kb: u32, t: u32) {
   let lanes = lanes_per_interest(kb);
   let j = t / lanes;
   let lane = t % lanes;
-  let zb = z_base(b, s) + j * p.width;
+  let zb = z_base(b, s) + j * p.width4;
   var acc = vec2<f32>(0.0);
   if (j < kb) {
-    for (var c = lane; c < p.width; c += lanes) {
-      acc = combine(OP_NORM, acc, vec2<f32>(abs(zstate[zb + c]), 1.0));
+    for (var c4 = lane; c4 < p.width4; c4 += lanes) {
+      acc = combine_norm4(acc, zstate[zb + c4]);
     }
   }
   let total = group_reduce(t, lanes, OP_NORM, acc);
@@ -300,23 +340,48 @@ fn squash_norms(b: u32, s: u32, kb: u32, t: u32) {
   workgroupBarrier();
 }
 
+// acc[jj] += Σ_{rows of the tile} m[j, i] ê[i, c4] for j = g + groups*jj, where m is the
+// [K, chunk/4] vec4 matrix at off_w (routing weights or logits gradients) and rows go four at a
+// time. Threads are (vec4 column c4, interest group g); the caller clamps c4 and drops
+// out-of-range j when it stores.
+fn accumulate_rows(acc: ptr<function, array<vec4<f32>, KMAX>>, n: u32, c4: u32, g: u32, groups: u32, jpl: u32) {
+  let cw = p.chunk / 4u;
+  let st = p.stride;
+  for (var i4 = 0u; i4 < (n + 3u) / 4u; i4++) {
+    let tb = 4u * i4 * st + c4;
+    let e0 = vsm[tb];
+    let e1 = vsm[tb + st];
+    let e2 = vsm[tb + 2u * st];
+    let e3 = vsm[tb + 3u * st];
+    for (var jj = 0u; jj < jpl; jj++) {
+        let w = vsm[p.off_w + min(g + groups * jj, p.k_max - 1u) * cw + i4];
+        (*acc)[jj] += w.x * e0 + w.y * e1 + w.z * e2 + w.w * e3;
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Forward
 
-// z of the forward's interest matrix: workgroup memory, or the z state of the slice.
-fn z_get(zb: u32, o: u32) -> f32 {
+// z of the forward's K×d4 matrix: workgroup memory, or the z state of the slice.
+fn z_get(zb: u32, o: u32) -> vec4<f32> {
   if (V_SHARED) {
-    return smem[p.off_v + o];
+    return vsm[p.off_v + o];
   }
   return zstate[zb + o];
 }
 
-// z[j, c] = Σ_{i < len} w[j, i] ê[i, c] for active j -> z state of slice s (and smem when V_SHARED).
+// z[j, :] = Σ_{i < len} w[j, i] ê_i for active j -> z state of slice s (and vsm when V_SHARED).
 fn accumulate_z(b: u32, s: u32, len: u32, kb: u32, whole: bool, t: u32) {
-  let kd = kb * p.width;
   let zb = z_base(b, s);
-  for (var o0 = 0u; o0 < kd; o0 += WG * ACC) {
-    var acc: array<f32, ACC>;
+  let cw = min(p.width4, WG);
+  let groups = WG / cw;
+  let g = t / cw;
+  let jpl = (kb + groups - 1u) / groups;
+  for (var cb = 0u; cb < p.width4; cb += cw) {
+    let col = cb + t % cw;
+    let c4 = min(col, p.width4 - 1u);
+    var acc = array<vec4<f32>, KMAX>();
     for (var i0 = 0u; i0 < len; i0 += p.chunk) {
       let n = min(p.chunk, len - i0);
       workgroupBarrier();
@@ -325,21 +390,16 @@ fn accumulate_z(b: u32, s: u32, len: u32, kb: u32, whole: bool, t: u32) {
       }
       load_weights(b, s, i0, n, kb, t);
       workgroupBarrier();
-      for (var ii = 0u; ii < n; ii++) {
-        for (var k = 0u; k < ACC; k++) {
-          let o = o0 + k * WG + t;
-          if (o < kd) {
-            acc[k] += smem[p.off_w + (o / p.width) * p.chunk + ii] * tile(ii, o % p.width);
-          }
-        }
-      }
+      accumulate_rows(&acc, n, c4, g, groups, jpl);
     }
-    for (var k = 0u; k < ACC; k++) {
-      let o = o0 + k * WG + t;
-      if (o < kd) {
-        zstate[zb + o] = acc[k];
-        if (V_SHARED) {
-          smem[p.off_v + o] = acc[k];
+    if (g < groups && col < p.width4) {
+      for (var jj = 0u; jj < jpl; jj++) {
+        let j = g + groups * jj;
+        if (j < kb) {
+          zstate[zb + j * p.width4 + c4] = acc[jj];
+          if (V_SHARED) {
+            vsm[p.off_v + j * p.width4 + c4] = acc[jj];
+          }
         }
       }
     }
@@ -348,7 +408,8 @@ fn accumulate_z(b: u32, s: u32, len: u32, kb: u32, whole: bool, t: u32) {
   workgroupBarrier();
 }
 
-// b_out[j, i] = b_in[j, i] + u_j · ê_i for active j, valid i (u_j = f_j z_j).
+// b_out[j, i] = b_in[j, i] + f_j z_j·ê_i for active j, valid i; one thread per behaviour, all
+// interests in registers.
 fn update_logits(b: u32, s_in: u32, s_out: u32, len: u32, kb: u32, whole: bool, t: u32) {
   let zb = z_base(b, s_in);
   for (var i0 = 0u; i0 < len; i0 += p.chunk) {
@@ -358,15 +419,21 @@ fn update_logits(b: u32, s_in: u32, s_out: u32, len: u32, kb: u32, whole: bool, 
       load_tile(b, i0, n, t);
       workgroupBarrier();
     }
-    for (var idx = t; idx < kb * n; idx += WG) {
-      let j = idx / n;
-      let ii = idx % n;
-      var dot = 0.0;
-      for (var c = 0u; c < p.width; c++) {
-        dot += z_get(zb, j * p.width + c) * tile(ii, c);
+    for (var ib = 0u; ib < n; ib += WG) {
+      let tb = min(ib + t, n - 1u) * p.stride;
+      var acc = array<f32, KMAX>();
+      for (var c4 = 0u; c4 < p.width4; c4++) {
+        let e = vsm[tb + c4];
+        for (var j = 0u; j < kb; j++) {
+            acc[j] += dot(z_get(zb, j * p.width4 + c4), e);
+        }
       }
-      let i = i0 + ii;
-      logits[logit_index(b, s_out, j, i)] = logits[logit_index(b, s_in, j, i)] + stat(ST_F, j) * dot;
+      if (ib + t < n) {
+        let i = i0 + ib + t;
+        for (var j = 0u; j < kb; j++) {
+          logits[logit_index(b, s_out, j, i)] = logits[logit_index(b, s_in, j, i)] + stat(ST_F, j) * acc[j];
+        }
+      }
     }
   }
 }
@@ -387,7 +454,7 @@ fn route_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
     for (var idx = t; idx < kb * len; idx += WG) {
       let j = idx / len;
       let i = idx % len;
-      var x: f32;
+      var x = 0.0;
       if ((p.flags & FLAG_INIT) != 0u) {
         x = init_logits[(b * p.k_max + j) * p.length + i];
       } else {
@@ -415,9 +482,10 @@ fn route_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   let ob = b * p.k_max * p.width;
   for (var o = t; o < p.k_max * p.width; o += WG) {
     let j = o / p.width;
+    let c = o % p.width;
     var u = 0.0;
     if (len > 0u && j < kb) {
-      u = stat(ST_F, j) * z_get(zb, o);
+      u = stat(ST_F, j) * z_get(zb, j * p.width4 + c / 4u)[c % 4u];
     }
     out[ob + o] = u;
   }
@@ -426,18 +494,18 @@ fn route_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
 // ---------------------------------------------------------------------------------------------
 // Backward
 
-// The backward's interest matrix (u, then du, then dz): workgroup memory or this sample's
-// rows of vglobal.
-fn v_get(vb: u32, o: u32) -> f32 {
+// The backward's K×d4 matrix (u, then du, then dz): workgroup memory or this sample's rows of
+// vglobal.
+fn v_get(vb: u32, o: u32) -> vec4<f32> {
   if (V_SHARED) {
-    return smem[p.off_v + o];
+    return vsm[p.off_v + o];
   }
   return vglobal[vb + o];
 }
 
-fn v_set(vb: u32, o: u32, value: f32) {
+fn v_set(vb: u32, o: u32, value: vec4<f32>) {
   if (V_SHARED) {
-    smem[p.off_v + o] = value;
+    vsm[p.off_v + o] = value;
   } else {
     vglobal[vb + o] = value;
   }
@@ -448,49 +516,92 @@ fn sync_all() {
   workgroupBarrier();
 }
 
+// dÊ[i0 + ii, :] += Σ_j m[j, ii] v_j for the tile's rows, m the [K, chunk/4] matrix at off_w.
+// Threads are (vec4 column, group of four rows); each thread owns its outputs.
+fn add_to_dehat(b: u32, i0: u32, n: u32, kb: u32, t: u32, vb: u32) {
+  let cw = min(p.width4, WG);
+  let groups = WG / cw;
+  let g = t / cw;
+  let mw = p.chunk / 4u;
+  let eb = (b * p.length + i0) * p.width4;
+  if (g >= groups) {
+    return;
+  }
+  for (var cb = 0u; cb < p.width4; cb += cw) {
+    let c4 = cb + t % cw;
+    if (c4 < p.width4) {
+      for (var i4 = g; i4 < (n + 3u) / 4u; i4 += groups) {
+        var o0 = vec4<f32>(0.0);
+        var o1 = vec4<f32>(0.0);
+        var o2 = vec4<f32>(0.0);
+        var o3 = vec4<f32>(0.0);
+        for (var j = 0u; j < kb; j++) {
+          let m = vsm[p.off_w + j * mw + i4];
+          let v = v_get(vb, j * p.width4 + c4);
+          o0 += m.x * v;
+          o1 += m.y * v;
+          o2 += m.z * v;
+          o3 += m.w * v;
+        }
+        let row = 4u * i4;
+        out4[eb + row * p.width4 + c4] += o0;
+        if (row + 1u < n) {
+          out4[eb + (row + 1u) * p.width4 + c4] += o1;
+        }
+        if (row + 2u < n) {
+          out4[eb + (row + 2u) * p.width4 + c4] += o2;
+        }
+        if (row + 3u < n) {
+          out4[eb + (row + 3u) * p.width4 + c4] += o3;
+        }
+      }
+    }
+  }
+}
+
 // With g = the logits gradient of iteration s+1 (b_{s+1} = b_s + u_s Êᵀ) and V = u_s:
-// dÊ[i, c] += Σ_j g[j, i] u[j, c], then V = du_s = g·Ê.
+// dÊ_i += Σ_j g[j, i] u_j, then V = du_s = g·Ê.
 fn logits_grad_pass(b: u32, len: u32, kb: u32, whole: bool, t: u32, vb: u32) {
-  let kd = kb * p.width;
-  let eb = b * p.length * p.width;
-  let w = p.off_w;
-  for (var o0 = 0u; o0 < kd; o0 += WG * ACC) {
-    var acc: array<f32, ACC>;
+  let cw = min(p.width4, WG);
+  let groups = WG / cw;
+  let g = t / cw;
+  let jpl = (kb + groups - 1u) / groups;
+  let mw = p.chunk / 4u;
+  for (var cb = 0u; cb < p.width4; cb += cw) {
+    let col = cb + t % cw;
+    let c4 = min(col, p.width4 - 1u);
+    var acc = array<vec4<f32>, KMAX>();
     for (var i0 = 0u; i0 < len; i0 += p.chunk) {
       let n = min(p.chunk, len - i0);
+      let n4 = (n + 3u) / 4u;
       workgroupBarrier();
       if (!whole) {
         load_tile(b, i0, n, t);
       }
-      for (var idx = t; idx < kb * n; idx += WG) {
-        smem[w + (idx / n) * p.chunk + idx % n] = grad_logits[grad_logit_index(b, idx / n, i0 + idx % n)];
+      for (var idx = t; idx < kb * n4; idx += WG) {
+        let j = idx / n4;
+        let i4 = idx % n4;
+        var m = vec4<f32>(0.0);
+        for (var q = 0u; q < 4u; q++) {
+          if (4u * i4 + q < n) {
+            m[q] = grad_logits[grad_logit_index(b, j, i0 + 4u * i4 + q)];
+          }
+        }
+        vsm[p.off_w + j * mw + i4] = m;
       }
       workgroupBarrier();
-      if (o0 == 0u) {
-        for (var idx = t; idx < n * p.width; idx += WG) {
-          let ii = idx / p.width;
-          let c = idx % p.width;
-          var sum = 0.0;
-          for (var j = 0u; j < kb; j++) {
-            sum += smem[w + j * p.chunk + ii] * v_get(vb, j * p.width + c);
-          }
-          out[eb + (i0 + ii) * p.width + c] += sum;
-        }
+      if (cb == 0u) {
+        add_to_dehat(b, i0, n, kb, t, vb);
       }
-      for (var ii = 0u; ii < n; ii++) {
-        for (var k = 0u; k < ACC; k++) {
-          let o = o0 + k * WG + t;
-          if (o < kd) {
-            acc[k] += smem[w + (o / p.width) * p.chunk + ii] * tile(ii, o % p.width);
-          }
-        }
-      }
+      accumulate_rows(&acc, n, c4, g, groups, jpl);
     }
     sync_all();
-    for (var k = 0u; k < ACC; k++) {
-      let o = o0 + k * WG + t;
-      if (o < kd) {
-        v_set(vb, o, acc[k]);
+    if (g < groups && col < p.width4) {
+      for (var jj = 0u; jj < jpl; jj++) {
+        let j = g + groups * jj;
+        if (j < kb) {
+          v_set(vb, j * p.width4 + c4, acc[jj]);
+        }
       }
     }
   }
@@ -507,8 +618,8 @@ fn squash_backward(b: u32, s: u32, kb: u32, t: u32, vb: u32) {
   if (j < kb) {
     let n = stat(ST_NORM, j);
     if (n > 0.0) {
-      for (var c = lane; c < p.width; c += lanes) {
-        acc += (zstate[zb + j * p.width + c] / n) * v_get(vb, j * p.width + c);
+      for (var c4 = lane; c4 < p.width4; c4 += lanes) {
+        acc += dot(zstate[zb + j * p.width4 + c4] / n, v_get(vb, j * p.width4 + c4));
       }
     }
   }
@@ -517,28 +628,29 @@ fn squash_backward(b: u32, s: u32, kb: u32, t: u32, vb: u32) {
     set_stat(ST_DOT, j, total.x);
   }
   workgroupBarrier();
-  for (var o = t; o < kb * p.width; o += WG) {
-    let jj = o / p.width;
+  for (var o = t; o < kb * p.width4; o += WG) {
+    let jj = o / p.width4;
     let n = stat(ST_NORM, jj);
-    var zhat = 0.0;
+    var zhat = vec4<f32>(0.0);
     if (n > 0.0) {
       zhat = zstate[zb + o] / n;
     }
-    v_set(vb, o, stat(ST_F, jj) * v_get(vb, o) + stat(ST_G, jj) * stat(ST_DOT, jj) * zhat);
+    v_set(vb, o, stat(ST_F, jj) * v_get(vb, o) + (stat(ST_G, jj) * stat(ST_DOT, jj)) * zhat);
   }
   sync_all();
 }
 
-// With V = dz_s: dÊ[i, c] += Σ_j w_s[j, i] dz[j, c]; and unless s is the first saved slice, the
-// softmax backward: dw = dz Êᵀ, db = w (dw - Σ w dw) (sum over j or over i by mode), added
-// into the logits gradient (which it initialises at the last slice).
+// With V = dz_s: dÊ_i += Σ_j w_s[j, i] dz_j; and unless s is the first saved slice, the softmax
+// backward: dw[j, i] = dz_j·ê_i, db = w (dw - Σ w dw) (sum over j or over i by mode), added into
+// the logits gradient (which it initialises at the last slice).
 fn weights_grad_pass(b: u32, s: u32, len: u32, kb: u32, whole: bool, t: u32, vb: u32) {
-  let eb = b * p.length * p.width;
-  let w = p.off_w;
-  let pd = p.off_d;
+  let mw = p.chunk / 4u;
   let to_logits = s > 0u;
   let first = s + 1u == p.slices;
   let behaviors = (p.flags & FLAG_BEHAVIORS) != 0u;
+  for (var j = 0u; j < KMAX; j++) {
+    tpart[j * WG + t] = 0.0;
+  }
   for (var i0 = 0u; i0 < len; i0 += p.chunk) {
     let n = min(p.chunk, len - i0);
     workgroupBarrier();
@@ -547,55 +659,49 @@ fn weights_grad_pass(b: u32, s: u32, len: u32, kb: u32, whole: bool, t: u32, vb:
     }
     load_weights(b, s, i0, n, kb, t);
     workgroupBarrier();
-    for (var idx = t; idx < n * p.width; idx += WG) {
-      let ii = idx / p.width;
-      let c = idx % p.width;
-      var sum = 0.0;
-      for (var j = 0u; j < kb; j++) {
-        sum += smem[w + j * p.chunk + ii] * v_get(vb, j * p.width + c);
-      }
-      out[eb + (i0 + ii) * p.width + c] += sum;
-    }
+    add_to_dehat(b, i0, n, kb, t, vb);
     if (to_logits) {
-      for (var idx = t; idx < kb * n; idx += WG) {
-        let j = idx / n;
-        let ii = idx % n;
-        var dot = 0.0;
-        for (var c = 0u; c < p.width; c++) {
-          dot += v_get(vb, j * p.width + c) * tile(ii, c);
-        }
-        smem[pd + j * p.chunk + ii] = smem[w + j * p.chunk + ii] * dot;
-      }
-      workgroupBarrier();
-      if (behaviors) {
-        for (var idx = t; idx < kb * n; idx += WG) {
-          let g = grad_logit_index(b, idx / n, i0 + idx % n);
-          let prev = select(grad_logits[g], 0.0, first);
-          grad_logits[g] = prev + smem[pd + (idx / n) * p.chunk + idx % n];
-        }
-        if (t < kb) {
-          var sum = select(stat(ST_T, t), 0.0, i0 == 0u);
-          for (var ii = 0u; ii < n; ii++) {
-            sum += smem[pd + t * p.chunk + ii];
+      // One thread per behaviour, all interests in registers.
+      for (var ib = 0u; ib < n; ib += WG) {
+        let ii = min(ib + t, n - 1u);
+        let tb = ii * p.stride;
+        var dw = array<f32, KMAX>();
+        for (var c4 = 0u; c4 < p.width4; c4++) {
+          let e = vsm[tb + c4];
+          for (var j = 0u; j < kb; j++) {
+              dw[j] += dot(v_get(vb, j * p.width4 + c4), e);
           }
-          set_stat(ST_T, t, sum);
         }
-      } else {
-        for (var ii = t; ii < n; ii += WG) {
+        if (ib + t < n) {
+          var pw = array<f32, KMAX>();
           var total = 0.0;
           for (var j = 0u; j < kb; j++) {
-            total += smem[pd + j * p.chunk + ii];
+            pw[j] = vsm[p.off_w + j * mw + ii / 4u][ii % 4u] * dw[j];
+            total += pw[j];
           }
           for (var j = 0u; j < kb; j++) {
-            let g = grad_logit_index(b, j, i0 + ii);
-            let prev = select(grad_logits[g], 0.0, first);
-            grad_logits[g] = prev + smem[pd + j * p.chunk + ii] - smem[w + j * p.chunk + ii] * total;
+            let gi = grad_logit_index(b, j, i0 + ii);
+            var db = pw[j];
+            if (behaviors) {
+              tpart[j * WG + t] += pw[j];
+            } else {
+              db -= vsm[p.off_w + j * mw + ii / 4u][ii % 4u] * total;
+            }
+            grad_logits[gi] = select(grad_logits[gi], 0.0, first) + db;
           }
         }
       }
     }
   }
   if (to_logits && behaviors) {
+    workgroupBarrier();
+    if (t < kb) {
+      var total = 0.0;
+      for (var lane = 0u; lane < WG; lane++) {
+        total += tpart[t * WG + lane];
+      }
+      set_stat(ST_T, t, total);
+    }
     sync_all();
     for (var idx = t; idx < kb * len; idx += WG) {
       let j = idx / len;
@@ -606,7 +712,8 @@ fn weights_grad_pass(b: u32, s: u32, len: u32, kb: u32, whole: bool, t: u32, vb:
   }
 }
 
-// One workgroup per sample: dÊ[b] from dU[b] through the saved slices, last to first.
+// One workgroup per sample: dÊ[b] (padded rows) from dU[b] through the saved slices, last to
+// first.
 @compute @workgroup_size(WG)
 fn route_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                   @builtin(local_invocation_index) t: u32) {
@@ -617,14 +724,14 @@ fn route_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
   let len = sample_length(b);
   let kb = active_interests(len);
   let whole = p.chunk >= len;
-  let eb = b * p.length * p.width;
-  for (var idx = t; idx < p.length * p.width; idx += WG) {
-    out[eb + idx] = 0.0;
+  let eb = b * p.length * p.width4;
+  for (var idx = t; idx < p.length * p.width4; idx += WG) {
+    out4[eb + idx] = vec4<f32>(0.0);
   }
   if (len == 0u) {
     return;
   }
-  let vb = b * p.k_max * p.width;
+  let vb = b * p.k_max * p.width4;
   if (whole && p.slices > 1u) {
     load_tile(b, 0u, len, t);
   }
@@ -637,14 +744,23 @@ fn route_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
     squash_norms(b, s, kb, t);
     if (s + 1u < p.slices) {
       let zb = z_base(b, s);
-      for (var o = t; o < kb * p.width; o += WG) {
-        v_set(vb, o, stat(ST_F, o / p.width) * zstate[zb + o]);
+      for (var o = t; o < kb * p.width4; o += WG) {
+        v_set(vb, o, stat(ST_F, o / p.width4) * zstate[zb + o]);
       }
       sync_all();
       logits_grad_pass(b, len, kb, whole, t, vb);
     } else {
-      for (var o = t; o < kb * p.width; o += WG) {
-        v_set(vb, o, grad_u[vb + o]);
+      let gb = b * p.k_max * p.width;
+      for (var o = t; o < kb * p.width4; o += WG) {
+        let j = o / p.width4;
+        let c = 4u * (o % p.width4);
+        var du = vec4<f32>(0.0);
+        for (var q = 0u; q < 4u; q++) {
+          if (c + q < p.width) {
+            du[q] = grad_u[gb + j * p.width + c + q];
+          }
+        }
+        v_set(vb, o, du);
       }
       sync_all();
     }
@@ -670,94 +786,135 @@ fn sample_logits(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
 }
 
 // ---------------------------------------------------------------------------------------------
-// GEMM: out[z, m, n] = Σ_{k in slice z} A[m, k] B[k, n]; grid (ceil(n/64), ceil(m/64), slices).
+// Projections. A = E [m, k] (mat_a / mat_a4), S [k, n] (mat_b / mat_b4), Ê and dÊ [m, n4] vec4.
+// Each thread keeps 8 rows × one vec4 of outputs in registers.
 
-fn gemm_a(row: u32, kk: u32) -> f32 {
-  if (gp.trans_a != 0u) {
-    return mat_a[kk * gp.m + row];
+// E[row, 4 k4 .. 4 k4 + 3], zeros past k.
+fn a_vec(row: u32, k4: u32) -> vec4<f32> {
+  if (A_VEC4) {
+    return mat_a4[row * (gp.k / 4u) + k4];
   }
-  return mat_a[row * gp.k + kk];
+  var v = vec4<f32>(0.0);
+  for (var q = 0u; q < 4u; q++) {
+    if (4u * k4 + q < gp.k) {
+      v[q] = mat_a[row * gp.k + 4u * k4 + q];
+    }
+  }
+  return v;
 }
 
-fn gemm_b(kk: u32, col: u32) -> f32 {
-  if (gp.trans_b != 0u) {
-    return mat_b[col * gp.k + kk];
+// S[kk, 4 c4 .. 4 c4 + 3], zeros past n and for kk past k.
+fn s_vec(kk: u32, c4: u32) -> vec4<f32> {
+  if (!A_VEC4 && kk >= gp.k) {
+    return vec4<f32>(0.0);
   }
-  return mat_b[kk * gp.n + col];
+  if (S_VEC4) {
+    return mat_b4[kk * gp.n4 + c4];
+  }
+  var v = vec4<f32>(0.0);
+  for (var q = 0u; q < 4u; q++) {
+    if (4u * c4 + q < gp.n) {
+      v[q] = mat_b[kk * gp.n + 4u * c4 + q];
+    }
+  }
+  return v;
 }
 
-@compute @workgroup_size(16, 16)
-fn gemm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let row0 = wid.y * 64u;
-  let col0 = wid.x * 64u;
-  let k_begin = wid.z * gp.k_chunk;
-  let k_end = min(gp.k, k_begin + gp.k_chunk);
-  let t = lid.y * 16u + lid.x;
-  var acc: array<f32, 16>;
-  for (var k0 = k_begin; k0 < k_end; k0 += 16u) {
-    // Consecutive threads load along each operand's contiguous dimension.
-    for (var e = 0u; e < 4u; e++) {
-      let idx = t + e * 256u;
-      var r = idx / 16u;
-      var ka = idx % 16u;
-      if (gp.trans_a != 0u) {
-        r = idx % 64u;
-        ka = idx / 64u;
-      }
-      var va = 0.0;
-      if (row0 + r < gp.m && k0 + ka < k_end) {
-        va = gemm_a(row0 + r, k0 + ka);
-      }
-      tile_a[ka * 64u + r] = va;
-      var c = idx % 64u;
-      var kb = idx / 64u;
-      if (gp.trans_b != 0u) {
-        c = idx / 16u;
-        kb = idx % 16u;
-      }
-      var vb = 0.0;
-      if (col0 + c < gp.n && k0 + kb < k_end) {
-        vb = gemm_b(k0 + kb, col0 + c);
-      }
-      tile_b[kb * 64u + c] = vb;
+// Ê[m, c4] = Σ_k E[m, k] S[k, c4]; grid (ceil(n4/16), ceil(m/32)).
+@compute @workgroup_size(16, 4)
+fn project(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let col = wid.x * 16u + lid.x;
+  let c4 = min(col, gp.n4 - 1u);
+  let row0 = (wid.y * 4u + lid.y) * 8u;
+  var acc = array<vec4<f32>, 8>();
+  for (var k4 = 0u; k4 < (gp.k + 3u) / 4u; k4++) {
+    let b0 = s_vec(4u * k4, c4);
+    let b1 = s_vec(4u * k4 + 1u, c4);
+    let b2 = s_vec(4u * k4 + 2u, c4);
+    let b3 = s_vec(4u * k4 + 3u, c4);
+    for (var r = 0u; r < 8u; r++) {
+      let a = a_vec(min(row0 + r, gp.m - 1u), k4);
+      acc[r] += a.x * b0 + a.y * b1 + a.z * b2 + a.w * b3;
     }
-    workgroupBarrier();
-    for (var kk = 0u; kk < 16u; kk++) {
-      let a = vec4<f32>(tile_a[kk * 64u + lid.y], tile_a[kk * 64u + lid.y + 16u],
-                        tile_a[kk * 64u + lid.y + 32u], tile_a[kk * 64u + lid.y + 48u]);
-      let bv = vec4<f32>(tile_b[kk * 64u + lid.x], tile_b[kk * 64u + lid.x + 16u],
-                         tile_b[kk * 64u + lid.x + 32u], tile_b[kk * 64u + lid.x + 48u]);
-      for (var i = 0u; i < 4u; i++) {
-        for (var jj = 0u; jj < 4u; jj++) {
-          acc[i * 4u + jj] += a[i] * bv[jj];
-        }
-      }
-    }
-    workgroupBarrier();
   }
-  let base = wid.z * gp.m * gp.n;
-  for (var i = 0u; i < 4u; i++) {
-    for (var jj = 0u; jj < 4u; jj++) {
-      let row = row0 + lid.y + 16u * i;
-      let col = col0 + lid.x + 16u * jj;
-      if (row < gp.m && col < gp.n) {
-        out[base + row * gp.n + col] = acc[i * 4u + jj];
+  if (col < gp.n4) {
+    for (var r = 0u; r < 8u; r++) {
+      if (row0 + r < gp.m) {
+        out4[(row0 + r) * gp.n4 + col] = acc[r];
       }
     }
   }
 }
 
-// out[x] = Σ_{part < parts} A[part, x] over x < m·n, parts in ascending order (deterministic).
+// dE[m, kk] = Σ_c4 dÊ[m, c4]·S[kk, c4] (mat_a4 = dÊ); one output column per thread, 8 rows;
+// grid (ceil(k/64), ceil(m/8)).
+@compute @workgroup_size(64)
+fn input_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+  let col = wid.x * 64u + t;
+  let kk = min(col, gp.k - 1u);
+  let row0 = wid.y * 8u;
+  var acc = array<f32, 8>();
+  for (var c4 = 0u; c4 < gp.n4; c4++) {
+    let s = s_vec(kk, c4);
+    for (var r = 0u; r < 8u; r++) {
+      acc[r] += dot(mat_a4[min(row0 + r, gp.m - 1u) * gp.n4 + c4], s);
+    }
+  }
+  if (col < gp.k) {
+    for (var r = 0u; r < 8u; r++) {
+      if (row0 + r < gp.m) {
+        out[(row0 + r) * gp.k + col] = acc[r];
+      }
+    }
+  }
+}
+
+// Partial dS: out4[part, kk, c4] = Σ_{m in part} E[m, kk] dÊ[m, c4] (mat_b4 = dÊ); 8 rows kk
+// per thread; grid (ceil(n4/16), ceil(k/32), parts).
+@compute @workgroup_size(16, 4)
+fn weight_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let col = wid.x * 16u + lid.x;
+  let c4 = min(col, gp.n4 - 1u);
+  let k0 = (wid.y * 4u + lid.y) * 8u;
+  let m_begin = wid.z * gp.m_chunk;
+  let m_end = min(gp.m, m_begin + gp.m_chunk);
+  var acc = array<vec4<f32>, 8>();
+  for (var m = m_begin; m < m_end; m++) {
+    let g = mat_b4[m * gp.n4 + c4];
+    let a0 = a_vec(m, k0 / 4u);
+    let a1 = a_vec(m, k0 / 4u + 1u);
+    acc[0] += a0.x * g;
+    acc[1] += a0.y * g;
+    acc[2] += a0.z * g;
+    acc[3] += a0.w * g;
+    acc[4] += a1.x * g;
+    acc[5] += a1.y * g;
+    acc[6] += a1.z * g;
+    acc[7] += a1.w * g;
+  }
+  if (col < gp.n4) {
+    for (var r = 0u; r < 8u; r++) {
+      if (k0 + r < gp.k) {
+        out4[(wid.z * gp.k + k0 + r) * gp.n4 + col] = acc[r];
+      }
+    }
+  }
+}
+
+// dS[kk, c] = Σ_part partials[part, kk, c] (mat_a, f32 view of [parts, k, n4] vec4) in
+// ascending part order, unpadded to [k, n].
 @compute @workgroup_size(WG)
 fn reduce_parts(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let idx = gid.x + gid.y * nwg.x * WG;
-  let count = gp.m * gp.n;
-  if (idx >= count) {
+  if (idx >= gp.k * gp.n) {
     return;
   }
+  let kk = idx / gp.n;
+  let c = idx % gp.n;
+  let stride = gp.k * gp.n4 * 4u;
   var sum = 0.0;
   for (var part = 0u; part < gp.parts; part++) {
-    sum += mat_a[part * count + idx];
+    sum += mat_a[part * stride + kk * gp.n4 * 4u + c];
   }
   out[idx] = sum;
 }

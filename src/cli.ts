@@ -48,8 +48,12 @@ function intList(name: string) {
   return (value: string) => list(value).map((v) => int(name)(v));
 }
 
-/** Synthetic defaults: small enough to train MIND and the baseline in minutes on two CPU cores. */
-const SYNTHETIC_DEFAULTS = { numItems: 1000, numCategories: 20, numUsers: 2000, maxLength: 20 };
+/**
+ * Synthetic defaults: small enough to train MIND and the baseline in minutes on two CPU cores,
+ * and many categories for d = 64 with at least 3 interests per user, so that one vector cannot
+ * point at every interest at once (with few categories a single vector covers them all).
+ */
+const SYNTHETIC_DEFAULTS = { numItems: 2000, numCategories: 100, numUsers: 2000, minInterests: 3, maxInterests: 6, maxLength: 20 };
 
 interface TrainFlags {
   data?: string;

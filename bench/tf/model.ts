@@ -47,7 +47,7 @@ export interface StepInputsTf {
 
 export class TfMind {
   readonly variables = new Map<string, tf.Variable>();
-  private readonly optimizer: tf.AdamOptimizer;
+  private readonly optimizer: tf.Optimizer;
 
   /** `weights`: initial values by parameter name (MindModel's, so both start equal). */
   constructor(

@@ -60,9 +60,37 @@ function squash(z: tf.Tensor3D): tf.Tensor3D {
 }
 
 /**
+ * The routing iterations from initial logits `[B, K, L]` over Ê `[B, L, d]`: the last
+ * iteration's weights w, laid out like the logits (see routingMasks), and the capsules u of
+ * every earlier iteration folded into the logits. `final` turns the last w into capsules.
+ */
+function routeFrom(
+  eHat: tf.Tensor3D,
+  initialLogits: tf.Tensor3D,
+  masks: RoutingMasksTf,
+  options: RoutingTfOptions,
+  final: (w: tf.Tensor3D) => tf.Tensor3D,
+): tf.Tensor3D {
+  const overInterests = options.softmaxOver === 'interests';
+  // Over interests the logits live as [B, L, K]: the softmax is then over the last axis, and
+  // both products below are plain (transposed-operand) batched matmuls.
+  let logits: tf.Tensor3D = overInterests ? tf.transpose(initialLogits, [0, 2, 1]) : initialLogits;
+  for (let r = 0; ; r++) {
+    const w = tf.mul(tf.softmax(tf.add(logits, masks.penalty)), masks.keep) as tf.Tensor3D;
+    if (r === options.iterations - 1) return final(w);
+    const u = squash(overInterests ? tf.matMul(w, eHat, true, false) : tf.matMul(w, eHat));
+    logits = tf.add(logits, overInterests ? tf.matMul(eHat, u, false, true) : tf.matMul(u, eHat, false, true));
+  }
+}
+
+/**
  * B2I dynamic routing (SPEC §1): behaviours `[B, L, dIn]`, bilinear map `[dIn, d]`, initial
- * logits `[B, K, L]` → interests `[B, K, d]`. With `gradient: 'stop'` the last iteration's
- * routing weights go through tf.stopGradient, so tf.grad reaches Ê only through the last z.
+ * logits `[B, K, L]` → interests `[B, K, d]`.
+ *
+ * With `gradient: 'stop'` the last iteration's routing weights are constants. tfjs has no
+ * stop_gradient op, so the iterations that produce them run inside one tf.customGrad op whose
+ * gradient is zero: its inner ops are not taped, and the backward reaches Ê only through the
+ * last z = wᵀÊ (plus one zero tensor added to dÊ), as DeepMatch's tf.stop_gradient does.
  */
 export function routingTf(
   behaviors: tf.Tensor3D,
@@ -74,20 +102,14 @@ export function routingTf(
   const [B, L, dIn] = behaviors.shape;
   const d = bilinear.shape[1];
   const overInterests = options.softmaxOver === 'interests';
-  const eHat = tf.reshape(tf.matMul(tf.reshape(behaviors, [B * L, dIn]), bilinear), [B, L, d]);
-  // Over interests the logits live as [B, L, K]: the softmax is then over the last axis, and
-  // both products below are plain (transposed-operand) batched matmuls.
-  let logits: tf.Tensor3D = overInterests ? tf.transpose(initialLogits, [0, 2, 1]) : initialLogits;
-  let u: tf.Tensor3D | undefined;
-  for (let r = 0; r < options.iterations; r++) {
-    const last = r === options.iterations - 1;
-    let w = tf.mul(tf.softmax(tf.add(logits, masks.penalty)), masks.keep) as tf.Tensor3D;
-    if (last && options.gradient === 'stop') w = tf.stopGradient(w);
-    const z = overInterests ? tf.matMul(w, eHat, true, false) : tf.matMul(w, eHat);
-    u = squash(z);
-    if (!last) logits = tf.add(logits, overInterests ? tf.matMul(eHat, u, false, true) : tf.matMul(u, eHat, false, true));
-  }
-  return u!;
+  const eHat = tf.reshape(tf.matMul(tf.reshape(behaviors, [B * L, dIn]), bilinear), [B, L, d]) as tf.Tensor3D;
+  const capsules = (w: tf.Tensor3D) => squash(overInterests ? tf.matMul(w, eHat, true, false) : tf.matMul(w, eHat));
+  if (options.gradient === 'full') return routeFrom(eHat, initialLogits, masks, options, capsules);
+  const weights = tf.customGrad((...inputs) => {
+    const e = inputs[0] as tf.Tensor3D;
+    return { value: routeFrom(e, initialLogits, masks, options, (w) => w), gradFunc: () => tf.zerosLike(e) };
+  });
+  return capsules(weights(eHat) as tf.Tensor3D);
 }
 
 export interface AttentionTfOptions {
@@ -109,16 +131,17 @@ export function interestPenalty(activeK: Int32Array, kMax: number): tf.Tensor2D 
  */
 export function labelAttentionTf(interests: tf.Tensor3D, target: tf.Tensor2D, penalty: tf.Tensor2D, options: AttentionTfOptions): tf.Tensor2D {
   const [B, K, d] = interests.shape;
-  const s = tf.reshape(tf.matMul(interests, tf.reshape(target, [B, d, 1])), [B, K]);
+  const s = tf.reshape(tf.matMul(interests, tf.reshape(target, [B, d, 1])), [B, K]) as tf.Tensor2D;
   let a: tf.Tensor2D;
   if (options.p === Infinity) {
-    a = tf.oneHot(tf.argMax(tf.add(s, penalty), 1), K).toFloat() as tf.Tensor2D;
+    a = tf.cast(tf.oneHot(tf.argMax(tf.add(s, penalty), 1), K), 'float32') as tf.Tensor2D;
   } else {
     let t: tf.Tensor2D;
-    if (options.mode === 'scale') t = tf.mul(s, options.p);
+    // SPEC §2 makes p = 0 uniform in 'pow' mode too (sign(s)·|s|⁰ would be sign(s)).
+    if (options.mode === 'scale' || options.p === 0) t = tf.mul(s, options.p);
     else if (options.p === 1) t = s;
     else t = tf.mul(tf.sign(s), tf.pow(tf.abs(s), options.p));
-    a = tf.softmax(tf.add(t, penalty));
+    a = tf.softmax(tf.add(t, penalty)) as tf.Tensor2D;
   }
   return tf.reshape(tf.matMul(tf.reshape(a, [B, 1, K]), interests), [B, d]);
 }

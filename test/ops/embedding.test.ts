@@ -67,6 +67,18 @@ describe('embeddingBag backward', () => {
     }
   });
 
+  test('gradCheck with a rank-3 outShape (histories [B, L, d]) and empty bags', async () => {
+    // 2 samples × 4 positions; positions past each history are empty (padding) bags.
+    const bags = bagsOf([[3], [4], [5], [], [6], [0], [1], [2]]);
+    const result = await gradCheck({
+      ctx: getCtx(),
+      inputs: [{ data: randomArray(N * width, 71), shape: [N, width], check: true }],
+      gpu: ([t]) => embeddingBag(t, bags, [2, 4, width]),
+      reference: ([t]) => ref.embeddingBag(t, width, bags.offsets, bags.indices, bags.weights),
+    });
+    expect(result.maxError[0]).toBeLessThan(2e-3);
+  });
+
   test('the gradient is a RowGrad over the touched rows only', async () => {
     const ctx = getCtx();
     const table = ctx.tensor(randomArray(N * width, 71), [N, width], { requiresGrad: true });

@@ -6,7 +6,7 @@
  * reproducible and never a dense N×d gradient.
  */
 import source from '../../../kernels/embedding.wgsl?raw';
-import { RowGrad, type Tensor, formatShape } from '../tensor.js';
+import { RowGrad, type Tensor, formatShape, shapeSize } from '../tensor.js';
 import { expectTensor, flatGrid, uniforms } from './common.js';
 
 /** Bags in CSR form: bag r holds entries `offsets[r] .. offsets[r+1]-1`. */
@@ -22,8 +22,10 @@ export interface Bags {
 /** Runs bag_sum: out[r] = Σ_k weights[k]·source[indices[k]] over bag r. */
 export function bagSum(sourceTable: Tensor, bags: Bags, outShape: readonly number[], label: string): Tensor {
   const ctx = sourceTable.ctx;
-  const width = sourceTable.shape.length > 1 ? sourceTable.size / sourceTable.shape[0] : 1;
   const rows = bags.offsets.length - 1;
+  // The row width comes from the output: the source may be an output gradient shaped like a
+  // caller's outShape (e.g. [B, L, d]), whose leading dimension is not the bag count.
+  const width = rows === 0 ? 0 : shapeSize(outShape) / rows;
   const weights = bags.weights ?? new Float32Array(bags.indices.length).fill(1);
   const out = ctx.empty(outShape, 'f32', label);
   const offsets = ctx.tensor(bags.offsets, [bags.offsets.length]);

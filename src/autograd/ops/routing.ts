@@ -1,27 +1,26 @@
 /**
- * B2I dynamic routing (SPEC.md section 1) as one fused op, kernels/routing.wgsl: Ê = E·S, the
- * random initial logits, all R routing iterations and the squash in one kernel per sample, and a
- * fused backward whose dispatch count does not depend on R.
+ * B2I dynamic routing (SPEC.md section 1) as one fused op, kernels/routing.wgsl: Ê = E·S, then
+ * the random initial logits, all R routing iterations and the squash in one kernel per sample,
+ * and a fused backward whose dispatch count does not depend on R.
  *
  * The WGSL module is kernels/rng.wgsl followed by kernels/routing.wgsl: the routing kernels draw
  * their initial logits with rng.wgsl's Philox4x32-10 + Box-Muller, and WGSL has no imports.
  */
 import rngSource from '../../../kernels/rng.wgsl?raw';
 import routingSource from '../../../kernels/routing.wgsl?raw';
+import { gridFor } from '../../gpu/runtime.js';
 import type { Context, KernelBinding } from '../context.js';
 import { type Tensor, formatShape } from '../tensor.js';
 import { expectTensor, flatGrid, uniforms } from './common.js';
-import { gridFor } from '../../gpu/runtime.js';
 
 const source = `${rngSource}\n${routingSource}`;
 
 /** Threads per routing workgroup (WG in routing.wgsl). */
-const WORKGROUP = 256;
+const WORKGROUP = 64;
 /** Largest kMax: the kernels keep per-interest statistics in fixed 16-slot arrays. */
 export const MAX_INTERESTS = 16;
-/** Floats of workgroup memory besides the tile and the K×d matrix: reduction scratch and stats. */
-const FIXED_FLOATS = 2 * WORKGROUP + 8 * MAX_INTERESTS;
-const GEMM_TILE = 64;
+/** Bytes of workgroup memory outside the carved vec4 area: `fsm`, and `tpart` in the backward. */
+const FIXED_BYTES = { forward: 256 * 4, backward: 256 * 4 + MAX_INTERESTS * WORKGROUP * 4 };
 
 /** The @binding numbers of routing.wgsl. */
 const SLOT = {
@@ -38,11 +37,14 @@ const SLOT = {
   gemmParams: 10,
   a: 11,
   b: 12,
+  out4: 13,
+  a4: 14,
+  b4: 15,
 } as const;
 
 /** A binding list with each resource at its slot and holes elsewhere. */
 function bind(entries: Partial<Record<keyof typeof SLOT, KernelBinding>>): KernelBinding[] {
-  const list: KernelBinding[] = new Array(13).fill(undefined);
+  const list: KernelBinding[] = new Array(16).fill(undefined);
   for (const [name, binding] of Object.entries(entries)) list[SLOT[name as keyof typeof SLOT]] = binding;
   return list;
 }
@@ -73,8 +75,8 @@ export interface B2IRoutingOptions {
   gradient?: 'stop' | 'full';
   /**
    * Upper bound on the workgroup memory the routing kernels use, in bytes (default: the device
-   * limit). Lower values stream Ê in smaller chunks and, below K·d floats, move the K×d matrix
-   * to global memory; useful to exercise those paths or to raise occupancy.
+   * limit). Less streams Ê in smaller chunks and, below what the K×d matrix needs, keeps that
+   * matrix in global memory; useful to exercise those paths or to raise occupancy on a GPU.
    */
   workgroupMemoryBytes?: number;
 }
@@ -85,107 +87,101 @@ export function activeInterestCount(lengths: Int32Array, kMax: number): Int32Arr
   return lengths.map((len) => Math.max(1, Math.min(kMax, 31 - Math.clz32(Math.max(len, 1)))));
 }
 
-/** How one routing kernel carves its workgroup memory (offsets in floats, see RouteParams). */
+/** How a routing kernel carves its workgroup memory, in vec4s (see RouteParams in the WGSL). */
 export interface RoutingLayout {
-  /** Floats of workgroup memory (the SMEM override). */
-  smem: number;
-  /** Ê rows per tile; ≥ L means the whole sample is loaded once. */
+  /** vec4s of workgroup memory (the SMEM4 override). */
+  smem4: number;
+  /** Ê rows per tile, a multiple of 4; ≥ L means the whole sample is loaded once. */
   chunk: number;
-  /** Tile row stride, d | 1. */
+  /** Tile row stride in vec4s: d4 | 1 (odd, so column walks spread over banks) when it costs nothing. */
   stride: number;
-  /** Whether the K×d interest matrix is in workgroup memory. */
+  /** Whether the K×d4 matrix is in workgroup memory. */
   vShared: boolean;
   offW: number;
-  offD: number;
   offV: number;
-  offRed: number;
-  offStats: number;
 }
 
 /**
- * Plans the workgroup memory of route_forward / route_backward within `budgetFloats`. The K×d
- * matrix is placed first (it is read K·L·d times a step, the streamed tile costs only an extra
- * L·d global reads per pass), then as many Ê rows as fit.
+ * Plans the workgroup memory of route_forward / route_backward within `budgetBytes`. The K×d4
+ * matrix goes first (it is read K·L·d/4 times a step, while streaming the tile costs only an
+ * extra L·d/4 reads per pass), then as many Ê rows (with their routing weights) as fit.
  */
-export function routingLayout(budgetFloats: number, kMax: number, length: number, width: number, pass: 'forward' | 'backward'): RoutingLayout {
-  const stride = width | 1;
-  const perRow = stride + kMax * (pass === 'backward' ? 2 : 1);
-  const matrix = kMax * width;
-  const rows = (vShared: boolean) => Math.floor((budgetFloats - FIXED_FLOATS - (vShared ? matrix : 0)) / perRow);
-  const vShared = rows(true) >= 1;
-  const chunk = Math.min(Math.max(length, 1), rows(vShared));
-  if (chunk < 1) {
+export function routingLayout(budgetBytes: number, kMax: number, length: number, width: number, pass: 'forward' | 'backward'): RoutingLayout {
+  const width4 = Math.ceil(width / 4);
+  const budget4 = Math.floor((budgetBytes - FIXED_BYTES[pass]) / 16);
+  const matrix = kMax * width4;
+  const rows = 4 * Math.ceil(Math.max(length, 1) / 4);
+  // Four rows of the tile and their weights (one vec4 per interest).
+  const chunkFor = (vShared: boolean, stride: number) => 4 * Math.floor((budget4 - (vShared ? matrix : 0)) / (4 * stride + kMax));
+  const vShared = chunkFor(true, width4) >= 4;
+  const padded = width4 | 1;
+  const stride = chunkFor(vShared, padded) >= Math.min(rows, chunkFor(vShared, width4)) ? padded : width4;
+  const chunk = Math.min(rows, chunkFor(vShared, stride));
+  if (chunk < 4) {
     throw new Error(
-      `b2iRouting: d = ${width} is too wide: one Ê row of the routing tile needs ${perRow + FIXED_FLOATS} floats ` +
-        `of workgroup memory, the budget is ${budgetFloats}`,
+      `b2iRouting: d = ${width} is too wide for ${budgetBytes} bytes of workgroup memory: four rows of the ` +
+        `routing tile need ${(4 * width4 + kMax) * 16 + FIXED_BYTES[pass]} bytes`,
     );
   }
   const offW = chunk * stride;
-  const offD = offW + kMax * chunk;
-  const offV = offD + (pass === 'backward' ? kMax * chunk : 0);
-  const offRed = offV + (vShared ? matrix : 0);
-  const offStats = offRed + 2 * WORKGROUP;
-  const used = offStats + 8 * MAX_INTERESTS;
+  const offV = offW + (kMax * chunk) / 4;
+  const used = offV + (vShared ? matrix : 0);
   // Rounded up so that nearby shapes share one compiled pipeline.
-  const smem = Math.min(budgetFloats, Math.ceil(used / 512) * 512);
-  return { smem, chunk, stride, vShared, offW, offD, offV, offRed, offStats };
+  const smem4 = Math.min(budget4, Math.ceil(used / 64) * 64);
+  return { smem4, chunk, stride, vShared, offW, offV };
 }
 
-interface GemmArgs {
+interface GemmShape {
+  /** Rows of E and Ê (B·L). */
   m: number;
-  n: number;
+  /** dIn */
   k: number;
-  transA?: boolean;
-  transB?: boolean;
-  /** Split the reduction over this many slices of the grid, one partial product each. */
-  parts?: number;
+  /** d */
+  n: number;
 }
 
-/** out[part] = A·B over the part's share of k (row-major, optional transposes). */
-function gemm(name: string, a: Tensor, b: Tensor, out: Tensor, args: GemmArgs): void {
-  const parts = args.parts ?? 1;
-  const kChunk = Math.max(1, Math.ceil(args.k / parts));
-  a.ctx.run(
-    { name, source, entryPoint: 'gemm' },
-    bind({
-      gemmParams: gemmParams({ ...args, kChunk, parts }),
-      a,
-      b,
-      out,
-    }),
-    [Math.ceil(args.n / GEMM_TILE), Math.ceil(args.m / GEMM_TILE), parts],
+function gemmParams(s: GemmShape, mChunk = 0, parts = 1) {
+  return uniforms({ u32: s.m }, { u32: s.k }, { u32: s.n }, { u32: Math.ceil(s.n / 4) }, { u32: mChunk }, { u32: parts });
+}
+
+/** Ê `[m, d4]` vec4 = E `[m, k]` · S `[k, n]`, padded with zero columns. */
+function project(E: Tensor, S: Tensor, ehat: Tensor, s: GemmShape): void {
+  E.ctx.run(
+    { name: 'routing.project', source, entryPoint: 'project', constants: { A_VEC4: +(s.k % 4 === 0), S_VEC4: +(s.n % 4 === 0) } },
+    bind({ gemmParams: gemmParams(s), a: E, a4: E, b: S, b4: S, out4: ehat }),
+    [Math.ceil(Math.ceil(s.n / 4) / 16), Math.ceil(s.m / 32)],
   );
 }
 
-function gemmParams(v: { m: number; n: number; k?: number; kChunk?: number; transA?: boolean; transB?: boolean; parts: number }) {
-  return uniforms(
-    { u32: v.m },
-    { u32: v.n },
-    { u32: v.k ?? 0 },
-    { u32: v.kChunk ?? 0 },
-    { u32: v.transA ? 1 : 0 },
-    { u32: v.transB ? 1 : 0 },
-    { u32: v.parts },
+/** dE = dÊ `[m, d4]` · Sᵀ, as a tensor of `shape` (`[m, k]` elements). */
+function inputGrad(dEhat: Tensor, S: Tensor, s: GemmShape, shape: readonly number[]): Tensor {
+  const ctx = dEhat.ctx;
+  const dE = ctx.empty(shape, 'f32', 'b2iRouting.dE');
+  ctx.run(
+    { name: 'routing.input_grad', source, entryPoint: 'input_grad', constants: { A_VEC4: +(s.k % 4 === 0), S_VEC4: +(s.n % 4 === 0) } },
+    bind({ gemmParams: gemmParams(s), a4: dEhat, b: S, b4: S, out: dE }),
+    [Math.ceil(s.k / 64), Math.ceil(s.m / 8)],
   );
+  return dE;
 }
 
-/** dS = Σ_rows Eᵀ dÊ `[dIn, d]`: partial sums over row chunks, added in a fixed order. */
-function weightGrad(behaviors: Tensor, dEhat: Tensor, dIn: number, d: number): Tensor {
-  const ctx = behaviors.ctx;
-  const rows = behaviors.size / Math.max(dIn, 1);
-  const parts = Math.max(1, Math.min(64, Math.ceil(rows / 512)));
-  const dS = ctx.empty([dIn, d], 'f32', 'b2iRouting.dS');
-  const args = { m: dIn, n: d, k: rows, transA: true };
-  if (parts === 1) {
-    gemm('routing.weight_grad', behaviors, dEhat, dS, args);
-    return dS;
-  }
-  const partial = ctx.empty([parts, dIn, d], 'f32', 'b2iRouting.dS.parts');
-  gemm('routing.weight_grad', behaviors, dEhat, partial, { ...args, parts });
+/** dS `[k, n]` = Eᵀ dÊ: partial sums over row ranges, then added in a fixed order. */
+function weightGrad(E: Tensor, dEhat: Tensor, s: GemmShape): Tensor {
+  const ctx = E.ctx;
+  const n4 = Math.ceil(s.n / 4);
+  const parts = Math.max(1, Math.min(64, Math.ceil(s.m / 512)));
+  const mChunk = Math.max(1, Math.ceil(s.m / parts));
+  const partial = ctx.empty([parts, s.k, n4 * 4], 'f32', 'b2iRouting.dS.parts');
+  ctx.run(
+    { name: 'routing.weight_grad', source, entryPoint: 'weight_grad', constants: { A_VEC4: +(s.k % 4 === 0) } },
+    bind({ gemmParams: gemmParams(s, mChunk, parts), a: E, a4: E, b4: dEhat, out4: partial }),
+    [Math.ceil(n4 / 16), Math.ceil(s.k / 32), parts],
+  );
+  const dS = ctx.empty([s.k, s.n], 'f32', 'b2iRouting.dS');
   ctx.run(
     { name: 'routing.weight_grad_reduce', source, entryPoint: 'reduce_parts' },
-    bind({ gemmParams: gemmParams({ m: dIn, n: d, parts }), a: partial, out: dS }),
-    flatGrid(dIn * d),
+    bind({ gemmParams: gemmParams(s, mChunk, parts), a: partial, out: dS }),
+    flatGrid(s.k * s.n, WORKGROUP),
   );
   partial.dispose();
   return dS;
@@ -200,7 +196,7 @@ interface Resolved {
   seedHi: number;
   flags: number;
   gradient: 'stop' | 'full';
-  budgetFloats: number;
+  budgetBytes: number;
 }
 
 function resolveOptions(ctx: Context, opts: B2IRoutingOptions, B: number, L: number): Resolved {
@@ -243,7 +239,7 @@ function resolveOptions(ctx: Context, opts: B2IRoutingOptions, B: number, L: num
     seedHi: Math.floor(seedValue / 2 ** 32),
     flags: (softmaxOver === 'behaviors' ? FLAG_BEHAVIORS : 0) | (dynamicK ? FLAG_DYNAMIC_K : 0) | (initLogits ? FLAG_INIT : 0),
     gradient,
-    budgetFloats: Math.floor(Math.min(workgroupMemoryBytes, deviceBytes) / 4),
+    budgetBytes: Math.min(workgroupMemoryBytes, deviceBytes),
   };
 }
 
@@ -268,6 +264,7 @@ function routeParams(v: RouteParams) {
     { u32: v.B },
     { u32: v.L },
     { u32: v.d },
+    { u32: Math.ceil(v.d / 4) },
     { u32: v.kMax },
     { u32: v.iterations ?? 0 },
     { u32: v.slices ?? 0 },
@@ -278,15 +275,12 @@ function routeParams(v: RouteParams) {
     { u32: v.seedHi },
     { f32: v.initStd },
     { u32: l?.offW ?? 0 },
-    { u32: l?.offD ?? 0 },
     { u32: l?.offV ?? 0 },
-    { u32: l?.offRed ?? 0 },
-    { u32: l?.offStats ?? 0 },
   );
 }
 
 function routeSpec(name: string, entryPoint: string, layout: RoutingLayout) {
-  return { name, source, entryPoint, constants: { SMEM: layout.smem, V_SHARED: layout.vShared ? 1 : 0 } };
+  return { name, source, entryPoint, constants: { SMEM4: layout.smem4, V_SHARED: +layout.vShared } };
 }
 
 /**
@@ -298,7 +292,8 @@ function routeSpec(name: string, entryPoint: string, layout: RoutingLayout) {
  * @returns interest capsules U `[B, kMax, d]`; rows j ≥ K_b and samples with length 0 are zeros
  *
  * Differentiable in `behaviors` and `S` (not in lengths or initLogits). Forward: 2 dispatches;
- * backward: 2 to 4, whatever `iterations` is.
+ * backward: at most 4, whatever `iterations` is. With 'full' gradients the forward keeps the
+ * logits and z of every iteration (B·R·K·(L + d) floats) for the backward.
  */
 export function b2iRouting(behaviors: Tensor, lengths: Tensor, S: Tensor, opts: B2IRoutingOptions): Tensor {
   const op = 'b2iRouting';
@@ -319,13 +314,15 @@ export function b2iRouting(behaviors: Tensor, lengths: Tensor, S: Tensor, opts: 
   const recording = ctx.gradEnabled && (behaviors.requiresGrad || S.requiresGrad);
   // The backward needs the logits and z of the last iteration ('stop') or of every one ('full').
   const slices = recording && r.gradient === 'full' ? r.iterations : 1;
-  const layout = routingLayout(r.budgetFloats, r.kMax, L, d, 'forward');
-  const backwardLayout = recording ? routingLayout(r.budgetFloats, r.kMax, L, d, 'backward') : undefined;
+  const layout = routingLayout(r.budgetBytes, r.kMax, L, d, 'forward');
+  const backwardLayout = recording ? routingLayout(r.budgetBytes, r.kMax, L, d, 'backward') : undefined;
+  const d4 = 4 * Math.ceil(d / 4);
+  const shape = { m: B * L, k: dIn, n: d };
 
-  const ehat = ctx.empty([B, L, d], 'f32', 'b2iRouting.ehat');
-  gemm('routing.project', behaviors, S, ehat, { m: B * L, n: d, k: dIn });
+  const ehat = ctx.empty([B, L, d4], 'f32', 'b2iRouting.ehat');
+  project(behaviors, S, ehat, shape);
   const logits = ctx.empty([B, slices, r.kMax, L], 'f32', 'b2iRouting.logits');
-  const zState = ctx.empty([B, slices, r.kMax, d], 'f32', 'b2iRouting.z');
+  const zState = ctx.empty([B, slices, r.kMax, d4], 'f32', 'b2iRouting.z');
   const U = ctx.empty([B, r.kMax, d], 'f32', op);
   ctx.run(
     routeSpec('routing.forward', 'route_forward', layout),
@@ -333,7 +330,7 @@ export function b2iRouting(behaviors: Tensor, lengths: Tensor, S: Tensor, opts: 
       params: routeParams({ B, L, d, ...r, slices, layout }),
       lengths,
       ehat,
-      // An unused placeholder without initial logits (FLAG_INIT off); read-only like lengths.
+      // A placeholder when the logits are drawn (FLAG_INIT off); read-only like lengths.
       initLogits: r.initLogits ?? lengths,
       logits,
       z: zState,
@@ -350,9 +347,9 @@ export function b2iRouting(behaviors: Tensor, lengths: Tensor, S: Tensor, opts: 
 
   ctx.tape.record(op, [behaviors, S], [U], ([gU]) => {
     const bl = backwardLayout!;
-    const dEhat = ctx.empty([B, L, d], 'f32', 'b2iRouting.dEhat');
+    const dEhat = ctx.empty([B, L, d4], 'f32', 'b2iRouting.dEhat');
     const gradLogits = ctx.empty(slices > 1 ? [B, r.kMax, L] : [1], 'f32', 'b2iRouting.gradLogits');
-    const vGlobal = ctx.empty(bl.vShared ? [1] : [B, r.kMax, d], 'f32', 'b2iRouting.v');
+    const matrix = ctx.empty(bl.vShared ? [4] : [B, r.kMax, d4], 'f32', 'b2iRouting.matrix');
     ctx.run(
       routeSpec('routing.backward', 'route_backward', bl),
       bind({
@@ -362,20 +359,16 @@ export function b2iRouting(behaviors: Tensor, lengths: Tensor, S: Tensor, opts: 
         ehat: slices > 1 ? ehat : lengths,
         logits,
         z: zState,
-        matrix: vGlobal,
-        out: dEhat,
+        matrix,
+        out4: dEhat,
         gradU: gU!,
         gradLogits,
       }),
       gridFor(B),
     );
-    let dE: Tensor | null = null;
-    if (behaviors.requiresGrad) {
-      dE = ctx.empty([B, L, dIn], 'f32', 'b2iRouting.dE');
-      gemm('routing.input_grad', dEhat, S, dE, { m: B * L, n: dIn, k: d, transB: true });
-    }
-    const dS = S.requiresGrad ? weightGrad(behaviors, dEhat, dIn, d) : null;
-    for (const t of [dEhat, gradLogits, vGlobal, logits, zState, ehat]) t.dispose();
+    const dE = behaviors.requiresGrad ? inputGrad(dEhat, S, shape, behaviors.shape) : null;
+    const dS = S.requiresGrad ? weightGrad(behaviors, dEhat, shape) : null;
+    for (const t of [dEhat, gradLogits, matrix, logits, zState, ehat]) t.dispose();
     return [dE, dS];
   });
   return U;
