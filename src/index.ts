@@ -14,3 +14,17 @@ export { Adam, type AdamOptions } from './train/adam.js';
 export { gradCheck, finiteDifference, type GradCheckResult } from './autograd/grad-check.js';
 export { labelAwareAttention, type LabelAttentionOptions } from './autograd/ops/label-attention.js';
 export { sampledSoftmaxLoss, type SampledSoftmaxOptions } from './autograd/ops/sampled-softmax.js';
+export { b2iRouting, activeInterestCount, type B2IRoutingOptions } from './autograd/ops/routing.js';
+
+// The model, data, training and serving layers.
+export * from './data/index.js';
+export { type MindConfig, DEFAULT_CONFIG, resolveConfig } from './mind/config.js';
+export { MindModel, modelShapeOf, type UserBatch, type UserInterests, type SampledCandidates } from './mind/model.js';
+export { type ModelShape, parameterSpecs } from './mind/parameters.js';
+export { train, snapshotWeights, type TrainOptions, type TrainProgress, type TrainResult } from './train/trainer.js';
+export { encodeSafetensors, decodeSafetensors, encodeManifest, decodeManifest, type CheckpointManifest } from './train/checkpoint.js';
+export { topKInnerProduct, type TopKResult } from './serve/topk.js';
+export { rankingMetrics, poolInterests, type RankingMetrics } from './serve/metrics.js';
+export { evaluateModel, recommendForUsers, retrievePerInterest, popularityRecommendations } from './serve/retrieval.js';
+export { capsulePurity, type CapsulePurity } from './serve/purity.js';
+export { Recommender } from './serve/recommender.js';
