@@ -3,28 +3,30 @@
 //
 // Parallel decomposition, and why:
 // - Ê = E·S, dE = dÊ·Sᵀ and dS = Eᵀ·dÊ are GEMMs over all B·L rows at once (`project`,
-//   `input_grad`, `weight_grad`): batching every sample's rows keeps the work regular however
-//   short the histories. dS is split over row ranges into partial sums that `reduce_parts`
-//   adds in a fixed order: deterministic, no float atomics.
-// - Routing: one workgroup of 64 threads per sample runs all R iterations (`route_forward`) or
+//   `input_grad` after `transpose_s`, `weight_grad`): batching every sample's rows keeps the
+//   work regular however short the histories. dS is split over row ranges into partial sums
+//   that `reduce_parts` adds in a fixed order: deterministic, no float atomics.
+// - Routing: one workgroup of 32 threads per sample runs all R iterations (`route_forward`) or
 //   the whole backward (`route_backward`), so the dispatch count does not depend on R. The
 //   iterations are sequential and each needs every behaviour of the sample, and one sample's
 //   step (K·L·d multiply-adds) is a workgroup's worth of work, not a grid's.
-// - Inside a step every thread owns outputs and loops over the reduction axis with 4-wide
-//   vector loads and several accumulators in registers, because loads, not arithmetic, bound
-//   these kernels (on CPU Vulkan each one is a gather over the SIMD lanes; on a GPU they are
-//   memory traffic): z[j, :] = Σ_i w[j, i] ê_i by (vec4 column, interest group) over rows four
-//   at a time; the logit update b[j, i] += u_j·ê_i by behaviour i over vec4 columns, all K
-//   interests in registers; dÊ by (vec4 column, row group) over interests. Per-interest
-//   reductions (row softmax, ‖z_j‖) use power-of-two lane groups and a tree in workgroup
-//   memory. No subgroup operations, so no assumption about the subgroup size.
+// - Loads, not arithmetic, bound these kernels (on CPU Vulkan a load whose address differs
+//   across SIMD lanes costs about as much as a hundred multiply-adds; on a GPU loads are memory
+//   traffic). So every thread owns a register block of outputs and loops over the reduction
+//   axis with vec4 loads: z[j, :] = Σ_i w[j, i] ê_i per (vec4 column × 4 interests) over rows
+//   four at a time; the logit update b[j, i] += u_j·ê_i per (4 rows × 4 interests) over vec4
+//   columns; dÊ per (4 rows × vec4 column) over interests; the GEMMs per (4 rows × 2 vec4
+//   columns). Per-interest reductions (row softmax, ‖z_j‖) use power-of-two lane groups and a
+//   tree in workgroup memory. Hot loops avoid divergent branches (clamped indices and select),
+//   which SIMD CPUs execute slowly. No subgroup operations, so no assumption about the subgroup
+//   size.
 // - Rows of Ê, z and their gradients are padded to d4 = ceil(d/4) vec4s (zeros) inside the op.
 // - Workgroup memory (`vsm`, vec4s carved at offsets the host computes from the device limit):
 //   a tile of Ê rows, the routing weights of those rows (vec4 over four rows), the K×d4 matrix
 //   (z, u or gradients). When the whole sample's Ê fits it is loaded once; otherwise it is
 //   streamed in chunks of rows from the global Ê (an extra L·d reads per pass against K·L·d
 //   multiply-adds). When even the K×d4 matrix does not fit (V_SHARED = false) it stays global.
-// - Logits live in global memory, one [K, L] slice per saved iteration: the forward keeps the
+// - Logits live in global memory (rows padded to vec4s), one [K, L] slice per saved iteration: the forward keeps the
 //   last iteration's logits and z (stop gradient) or every iteration's (full gradient), which
 //   is all the backward needs to rebuild the routing weights; the random initial logits are
 //   never stored separately.
@@ -39,8 +41,11 @@
 // 6 K×d4 matrix fallback, 7 f32 output, 8 upstream gradient dU, 9 logits gradient,
 // 10 gemm params, 11/12 gemm A/B as f32, 13 vec4 output, 14/15 gemm A/B as vec4.
 
-const WG: u32 = 64u;
+const WG: u32 = 32u;
 const KMAX: u32 = 16u;
+// Register accumulators: 4 floats per interest, kept as scalars because dynamic indexing of a
+// vec4 array costs several times more than of a scalar one on SIMD CPUs.
+const ACC: u32 = 4u * KMAX;
 const MAX_F32: f32 = 0x1.fffffep+127f;
 
 const FLAG_BEHAVIORS: u32 = 1u; // softmaxOver: 'behaviors'
@@ -73,6 +78,7 @@ override S_VEC4: bool = false;
 struct RouteParams {
   batch: u32,
   length: u32,     // L
+  length4: u32,    // ceil(L / 4): logits rows are padded to whole vec4s
   width: u32,      // d
   width4: u32,     // d4 = ceil(d / 4)
   k_max: u32,      // K
@@ -88,11 +94,13 @@ struct RouteParams {
   off_v: u32,      // [K, d4] matrix, when V_SHARED
 }
 
+// A [m, k] · B [k, n]: project (E·S: k = dIn, n = d), input_grad (dÊ·Sᵀ: k = 4 d4, n = dIn);
+// transpose_s, weight_grad and reduce_parts read the fields as their comments say.
 struct GemmParams {
-  m: u32,          // rows of E / Ê (B·L)
-  k: u32,          // dIn
-  n: u32,          // d
-  n4: u32,         // d4
+  m: u32,
+  k: u32,
+  n: u32,
+  n4: u32,         // ceil(n / 4)
   m_chunk: u32,    // weight_grad: rows per partial sum
   parts: u32,      // number of partial sums
 }
@@ -101,12 +109,12 @@ struct GemmParams {
 @group(0) @binding(1) var<storage, read> lengths: array<i32>;             // [B]
 @group(0) @binding(2) var<storage, read> ehat: array<vec4<f32>>;          // [B, L, d4]
 @group(0) @binding(3) var<storage, read> init_logits: array<f32>;         // [B, K, L]
-@group(0) @binding(4) var<storage, read_write> logits: array<f32>;        // [B, slices, K, L]
+@group(0) @binding(4) var<storage, read_write> logits: array<vec4<f32>>;  // [B, slices, K, L/4]
 @group(0) @binding(5) var<storage, read_write> zstate: array<vec4<f32>>;  // [B, slices, K, d4]
 @group(0) @binding(6) var<storage, read_write> vglobal: array<vec4<f32>>; // [B, K, d4]
 @group(0) @binding(7) var<storage, read_write> out: array<f32>;
 @group(0) @binding(8) var<storage, read> grad_u: array<f32>;              // [B, K, d]
-@group(0) @binding(9) var<storage, read_write> grad_logits: array<f32>;   // [B, K, L]
+@group(0) @binding(9) var<storage, read_write> grad_logits: array<vec4<f32>>; // [B, K, L/4]
 @group(0) @binding(10) var<uniform> gp: GemmParams;
 @group(0) @binding(11) var<storage, read> mat_a: array<f32>;
 @group(0) @binding(12) var<storage, read> mat_b: array<f32>;
@@ -115,8 +123,8 @@ struct GemmParams {
 @group(0) @binding(15) var<storage, read> mat_b4: array<vec4<f32>>;
 
 var<workgroup> vsm: array<vec4<f32>, SMEM4>;
-var<workgroup> fsm: array<f32, 256>;
-var<workgroup> tpart: array<f32, 1024>; // route_backward: [KMAX, WG] per-thread partial sums
+var<workgroup> fsm: array<f32, 2u * WG + 8u * KMAX>;  // reduction scratch, statistics
+var<workgroup> tpart: array<f32, KMAX * WG>;          // route_backward: per-thread partial sums
 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
@@ -139,16 +147,17 @@ fn slice_of(r: u32) -> u32 {
   return max(r + p.slices, p.iterations) - p.iterations;
 }
 
-fn logit_index(b: u32, s: u32, j: u32, i: u32) -> u32 {
-  return ((b * p.slices + s) * p.k_max + j) * p.length + i;
+// Index of the vec4 holding logits b[j, 4 i4 .. 4 i4 + 3] of slice s (rows padded to vec4s).
+fn logit4_index(b: u32, s: u32, j: u32, i4: u32) -> u32 {
+  return ((b * p.slices + s) * p.k_max + j) * p.length4 + i4;
 }
 
 fn z_base(b: u32, s: u32) -> u32 {
   return (b * p.slices + s) * p.k_max * p.width4;
 }
 
-fn grad_logit_index(b: u32, j: u32, i: u32) -> u32 {
-  return (b * p.k_max + j) * p.length + i;
+fn grad_logit4_index(b: u32, j: u32, i4: u32) -> u32 {
+  return (b * p.k_max + j) * p.length4 + i4;
 }
 
 fn stat(which: u32, j: u32) -> f32 {
@@ -164,28 +173,21 @@ fn lanes_per_interest(kb: u32) -> u32 {
   return WG >> firstLeadingBit(select(1u, 2u * kb - 1u, kb > 1u));
 }
 
-// Associative combines on pairs: OP_SUM (x, -); OP_NORM (scale, ssq) with ‖·‖ = scale·sqrt(ssq),
-// (0, 0) empty; OP_LOGSUMEXP (max, Σ exp(x - max)), sum 0 empty.
+// Associative combines on pairs, branch-free (divergent branches are slow on SIMD CPUs):
+// OP_SUM (x, -); OP_NORM (scale, ssq) with ‖·‖ = scale·sqrt(ssq), (0, 0) empty;
+// OP_LOGSUMEXP (max, Σ exp(x - max)), (-MAX_F32, 0) empty.
 fn combine(op: u32, a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
   switch (op) {
     case OP_NORM: {
-      let hi = select(a, b, b.x > a.x);
-      let lo = select(b, a, b.x > a.x);
-      if (hi.x == 0.0) {
-        return vec2<f32>(0.0);
-      }
-      let r = lo.x / hi.x;
+      let swap = b.x > a.x;
+      let hi = select(a, b, swap);
+      let lo = select(b, a, swap);
+      let r = select(0.0, lo.x / hi.x, hi.x > 0.0);
       return vec2<f32>(hi.x, hi.y + lo.y * r * r);
     }
     case OP_LOGSUMEXP: {
-      if (a.y == 0.0) {
-        return b;
-      }
-      if (b.y == 0.0) {
-        return a;
-      }
       let m = max(a.x, b.x);
-      return vec2<f32>(m, a.y * exp(a.x - m) + b.y * exp(b.x - m));
+      return vec2<f32>(m, a.y * exp(max(a.x - m, -100.0)) + b.y * exp(max(b.x - m, -100.0)));
     }
     default: {
       return vec2<f32>(a.x + b.x, 0.0);
@@ -238,13 +240,10 @@ fn squash_factors(n: f32) -> vec2<f32> {
 fn load_tile(b: u32, i0: u32, n: u32, t: u32) {
   let base = (b * p.length + i0) * p.width4;
   let padded = (n + 3u) & ~3u;
+  let last = n * p.width4 - 1u;
   for (var idx = t; idx < padded * p.width4; idx += WG) {
     let ii = idx / p.width4;
-    var e = vec4<f32>(0.0);
-    if (ii < n) {
-      e = ehat[base + idx];
-    }
-    vsm[ii * p.stride + idx % p.width4] = e;
+    vsm[ii * p.stride + idx % p.width4] = select(vec4<f32>(0.0), ehat[base + min(idx, last)], ii < n);
   }
 }
 
@@ -257,45 +256,32 @@ fn load_weights(b: u32, s: u32, i0: u32, n: u32, kb: u32, t: u32) {
     for (var idx = t; idx < kb * n4; idx += WG) {
       let j = idx / n4;
       let i4 = idx % n4;
-      var w = vec4<f32>(0.0);
-      for (var q = 0u; q < 4u; q++) {
-        let ii = 4u * i4 + q;
-        if (ii < n) {
-          w[q] = exp(logits[logit_index(b, s, j, i0 + ii)] - stat(ST_MAX, j)) * stat(ST_INV_SUM, j);
-        }
-      }
-      vsm[p.off_w + j * c4 + i4] = w;
+      let x = logits[logit4_index(b, s, j, i0 / 4u + i4)];
+      vsm[p.off_w + j * c4 + i4] = select(vec4<f32>(0.0), exp(x - stat(ST_MAX, j)) * stat(ST_INV_SUM, j), rows_valid(4u * i4, n));
     }
     return;
   }
   for (var i4 = t; i4 < n4; i4 += WG) {
     var m = vec4<f32>(-MAX_F32);
     for (var j = 0u; j < kb; j++) {
-      for (var q = 0u; q < 4u; q++) {
-        let ii = min(4u * i4 + q, n - 1u);
-        m[q] = max(m[q], logits[logit_index(b, s, j, i0 + ii)]);
-      }
+      m = max(m, logits[logit4_index(b, s, j, i0 / 4u + i4)]);
     }
     var sum = vec4<f32>(0.0);
     for (var j = 0u; j < kb; j++) {
-      var e = vec4<f32>(0.0);
-      for (var q = 0u; q < 4u; q++) {
-        let ii = min(4u * i4 + q, n - 1u);
-        e[q] = exp(logits[logit_index(b, s, j, i0 + ii)] - m[q]);
-      }
+      let e = select(vec4<f32>(0.0), exp(logits[logit4_index(b, s, j, i0 / 4u + i4)] - m), rows_valid(4u * i4, n));
       vsm[p.off_w + j * c4 + i4] = e;
       sum += e;
     }
-    var inv = 1.0 / sum;
-    for (var q = 0u; q < 4u; q++) {
-      if (4u * i4 + q >= n) {
-        inv[q] = 0.0;
-      }
-    }
+    let inv = select(vec4<f32>(0.0), 1.0 / sum, rows_valid(4u * i4, n));
     for (var j = 0u; j < kb; j++) {
       vsm[p.off_w + j * c4 + i4] *= inv;
     }
   }
+}
+
+// Which of the rows ii .. ii+3 are below n.
+fn rows_valid(ii: u32, n: u32) -> vec4<bool> {
+  return vec4<u32>(ii) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(n);
 }
 
 // Softmax over behaviours: per active j, max and 1/Σexp over valid i of slice s -> stats.
@@ -303,10 +289,14 @@ fn row_stats(b: u32, s: u32, len: u32, kb: u32, t: u32) {
   let lanes = lanes_per_interest(kb);
   let j = t / lanes;
   let lane = t % lanes;
-  var acc = vec2<f32>(0.0);
-  if (j < kb) {
-    for (var i = lane; i < len; i += lanes) {
-      acc = combine(OP_LOGSUMEXP, acc, vec2<f32>(logits[logit_index(b, s, j, i)], 1.0));
+  // Lanes of groups j >= kb repeat row kb-1 rather than branch; their totals are dropped.
+  let row = logit4_index(b, s, min(j, kb - 1u), 0u);
+  var acc = vec2<f32>(-MAX_F32, 0.0);
+  for (var i4 = lane; i4 < (len + 3u) / 4u; i4 += lanes) {
+    let x = logits[row + i4];
+    let valid = rows_valid(4u * i4, len);
+    for (var q = 0u; q < 4u; q++) {
+      acc = combine(OP_LOGSUMEXP, acc, select(vec2<f32>(-MAX_F32, 0.0), vec2<f32>(x[q], 1.0), valid[q]));
     }
   }
   let total = group_reduce(t, lanes, OP_LOGSUMEXP, acc);
@@ -322,12 +312,10 @@ fn squash_norms(b: u32, s: u32, kb: u32, t: u32) {
   let lanes = lanes_per_interest(kb);
   let j = t / lanes;
   let lane = t % lanes;
-  let zb = z_base(b, s) + j * p.width4;
+  let zb = z_base(b, s) + min(j, kb - 1u) * p.width4;
   var acc = vec2<f32>(0.0);
-  if (j < kb) {
-    for (var c4 = lane; c4 < p.width4; c4 += lanes) {
-      acc = combine_norm4(acc, zstate[zb + c4]);
-    }
+  for (var c4 = lane; c4 < p.width4; c4 += lanes) {
+    acc = combine_norm4(acc, zstate[zb + c4]);
   }
   let total = group_reduce(t, lanes, OP_NORM, acc);
   if (lane == 0u && j < kb) {
@@ -340,162 +328,96 @@ fn squash_norms(b: u32, s: u32, kb: u32, t: u32) {
   workgroupBarrier();
 }
 
-// acc[jj] += Σ_{rows of the tile} m[j, i] ê[i, c4] for j = g + groups*jj, where m is the
-// [K, chunk/4] vec4 matrix at off_w (routing weights or logits gradients) and rows go four at a
-// time. Threads are (vec4 column c4, interest group g); the caller clamps c4 and drops
-// out-of-range j when it stores.
-fn accumulate_rows(acc: ptr<function, array<vec4<f32>, KMAX>>, n: u32, c4: u32, g: u32, groups: u32, jpl: u32) {
+// acc[4j .. 4j+3] += Σ_{rows of the tile} m[j, i] ê[i, c4] for j < kb, m the [K, chunk/4] vec4
+// matrix at off_w (routing weights or logits gradients), rows four at a time. One thread per
+// vec4 column; interests in blocks of 4 held in registers (a static block keeps the SIMD code
+// free of dynamic register indexing; re-reading the tile per block is cheap).
+fn accumulate_rows(acc: ptr<function, array<f32, ACC>>, n: u32, c4: u32, kb: u32) {
   let cw = p.chunk / 4u;
   let st = p.stride;
-  for (var i4 = 0u; i4 < (n + 3u) / 4u; i4++) {
-    let tb = 4u * i4 * st + c4;
-    let e0 = vsm[tb];
-    let e1 = vsm[tb + st];
-    let e2 = vsm[tb + 2u * st];
-    let e3 = vsm[tb + 3u * st];
-    for (var jj = 0u; jj < jpl; jj++) {
-        let w = vsm[p.off_w + min(g + groups * jj, p.k_max - 1u) * cw + i4];
-        (*acc)[jj] += w.x * e0 + w.y * e1 + w.z * e2 + w.w * e3;
+  for (var j0 = 0u; j0 < kb; j0 += 4u) {
+    let w0 = p.off_w + min(j0, p.k_max - 1u) * cw;
+    let w1 = p.off_w + min(j0 + 1u, p.k_max - 1u) * cw;
+    let w2 = p.off_w + min(j0 + 2u, p.k_max - 1u) * cw;
+    let w3 = p.off_w + min(j0 + 3u, p.k_max - 1u) * cw;
+    var a0 = vec4<f32>(0.0);
+    var a1 = vec4<f32>(0.0);
+    var a2 = vec4<f32>(0.0);
+    var a3 = vec4<f32>(0.0);
+    for (var i4 = 0u; i4 < (n + 3u) / 4u; i4++) {
+      let tb = 4u * i4 * st + c4;
+      let e0 = vsm[tb];
+      let e1 = vsm[tb + st];
+      let e2 = vsm[tb + 2u * st];
+      let e3 = vsm[tb + 3u * st];
+      let m0 = vsm[w0 + i4];
+      let m1 = vsm[w1 + i4];
+      let m2 = vsm[w2 + i4];
+      let m3 = vsm[w3 + i4];
+      a0 += m0.x * e0 + m0.y * e1 + m0.z * e2 + m0.w * e3;
+      a1 += m1.x * e0 + m1.y * e1 + m1.z * e2 + m1.w * e3;
+      a2 += m2.x * e0 + m2.y * e1 + m2.z * e2 + m2.w * e3;
+      a3 += m3.x * e0 + m3.y * e1 + m3.z * e2 + m3.w * e3;
     }
+    add_block(acc, j0, a0, a1, a2, a3);
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Forward
-
-// z of the forward's K×d4 matrix: workgroup memory, or the z state of the slice.
-fn z_get(zb: u32, o: u32) -> vec4<f32> {
-  if (V_SHARED) {
-    return vsm[p.off_v + o];
-  }
-  return zstate[zb + o];
+// acc[4 (j0 + q) ..] += a_q for the block of interests j0 .. j0+3.
+fn add_block(acc: ptr<function, array<f32, ACC>>, j0: u32, a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>) {
+  let k = 4u * j0;
+  (*acc)[k] += a0.x;
+  (*acc)[k + 1u] += a0.y;
+  (*acc)[k + 2u] += a0.z;
+  (*acc)[k + 3u] += a0.w;
+  (*acc)[k + 4u] += a1.x;
+  (*acc)[k + 5u] += a1.y;
+  (*acc)[k + 6u] += a1.z;
+  (*acc)[k + 7u] += a1.w;
+  (*acc)[k + 8u] += a2.x;
+  (*acc)[k + 9u] += a2.y;
+  (*acc)[k + 10u] += a2.z;
+  (*acc)[k + 11u] += a2.w;
+  (*acc)[k + 12u] += a3.x;
+  (*acc)[k + 13u] += a3.y;
+  (*acc)[k + 14u] += a3.z;
+  (*acc)[k + 15u] += a3.w;
 }
 
-// z[j, :] = Σ_{i < len} w[j, i] ê_i for active j -> z state of slice s (and vsm when V_SHARED).
-fn accumulate_z(b: u32, s: u32, len: u32, kb: u32, whole: bool, t: u32) {
-  let zb = z_base(b, s);
-  let cw = min(p.width4, WG);
-  let groups = WG / cw;
-  let g = t / cw;
-  let jpl = (kb + groups - 1u) / groups;
-  for (var cb = 0u; cb < p.width4; cb += cw) {
-    let col = cb + t % cw;
-    let c4 = min(col, p.width4 - 1u);
-    var acc = array<vec4<f32>, KMAX>();
-    for (var i0 = 0u; i0 < len; i0 += p.chunk) {
-      let n = min(p.chunk, len - i0);
-      workgroupBarrier();
-      if (!whole) {
-        load_tile(b, i0, n, t);
-      }
-      load_weights(b, s, i0, n, kb, t);
-      workgroupBarrier();
-      accumulate_rows(&acc, n, c4, g, groups, jpl);
+// acc[4j + q] += v_j · ê[4 i4 + q] for j < kb, q < 4, v the K×d4 matrix. One thread per four
+// tile rows; interests in blocks of 4 held in registers.
+fn row_dots(acc: ptr<function, array<f32, ACC>>, i4: u32, kb: u32, vb: u32) {
+  let st = p.stride;
+  let tb = 4u * i4 * st;
+  for (var j0 = 0u; j0 < kb; j0 += 4u) {
+    let v0 = min(j0, p.k_max - 1u) * p.width4;
+    let v1 = min(j0 + 1u, p.k_max - 1u) * p.width4;
+    let v2 = min(j0 + 2u, p.k_max - 1u) * p.width4;
+    let v3 = min(j0 + 3u, p.k_max - 1u) * p.width4;
+    var a0 = vec4<f32>(0.0);
+    var a1 = vec4<f32>(0.0);
+    var a2 = vec4<f32>(0.0);
+    var a3 = vec4<f32>(0.0);
+    for (var c4 = 0u; c4 < p.width4; c4++) {
+      let e0 = vsm[tb + c4];
+      let e1 = vsm[tb + st + c4];
+      let e2 = vsm[tb + 2u * st + c4];
+      let e3 = vsm[tb + 3u * st + c4];
+      let u0 = v_get(vb, v0 + c4);
+      let u1 = v_get(vb, v1 + c4);
+      let u2 = v_get(vb, v2 + c4);
+      let u3 = v_get(vb, v3 + c4);
+      a0 += vec4<f32>(dot(u0, e0), dot(u0, e1), dot(u0, e2), dot(u0, e3));
+      a1 += vec4<f32>(dot(u1, e0), dot(u1, e1), dot(u1, e2), dot(u1, e3));
+      a2 += vec4<f32>(dot(u2, e0), dot(u2, e1), dot(u2, e2), dot(u2, e3));
+      a3 += vec4<f32>(dot(u3, e0), dot(u3, e1), dot(u3, e2), dot(u3, e3));
     }
-    if (g < groups && col < p.width4) {
-      for (var jj = 0u; jj < jpl; jj++) {
-        let j = g + groups * jj;
-        if (j < kb) {
-          zstate[zb + j * p.width4 + c4] = acc[jj];
-          if (V_SHARED) {
-            vsm[p.off_v + j * p.width4 + c4] = acc[jj];
-          }
-        }
-      }
-    }
-  }
-  storageBarrier();
-  workgroupBarrier();
-}
-
-// b_out[j, i] = b_in[j, i] + f_j z_j·ê_i for active j, valid i; one thread per behaviour, all
-// interests in registers.
-fn update_logits(b: u32, s_in: u32, s_out: u32, len: u32, kb: u32, whole: bool, t: u32) {
-  let zb = z_base(b, s_in);
-  for (var i0 = 0u; i0 < len; i0 += p.chunk) {
-    let n = min(p.chunk, len - i0);
-    if (!whole) {
-      workgroupBarrier();
-      load_tile(b, i0, n, t);
-      workgroupBarrier();
-    }
-    for (var ib = 0u; ib < n; ib += WG) {
-      let tb = min(ib + t, n - 1u) * p.stride;
-      var acc = array<f32, KMAX>();
-      for (var c4 = 0u; c4 < p.width4; c4++) {
-        let e = vsm[tb + c4];
-        for (var j = 0u; j < kb; j++) {
-            acc[j] += dot(z_get(zb, j * p.width4 + c4), e);
-        }
-      }
-      if (ib + t < n) {
-        let i = i0 + ib + t;
-        for (var j = 0u; j < kb; j++) {
-          logits[logit_index(b, s_out, j, i)] = logits[logit_index(b, s_in, j, i)] + stat(ST_F, j) * acc[j];
-        }
-      }
-    }
+    add_block(acc, j0, a0, a1, a2, a3);
   }
 }
 
-// One workgroup per sample: initial logits, R routing iterations, U[b] = [u_j; zeros].
-@compute @workgroup_size(WG)
-fn route_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                 @builtin(local_invocation_index) t: u32) {
-  let b = wid.x + wid.y * nwg.x;
-  if (b >= p.batch) {
-    return;
-  }
-  let len = sample_length(b);
-  let kb = active_interests(len);
-  let whole = p.chunk >= len;
-  if (len > 0u) {
-    let first = logit_index(b, 0u, 0u, 0u);
-    for (var idx = t; idx < kb * len; idx += WG) {
-      let j = idx / len;
-      let i = idx % len;
-      var x = 0.0;
-      if ((p.flags & FLAG_INIT) != 0u) {
-        x = init_logits[(b * p.k_max + j) * p.length + i];
-      } else {
-        x = p.init_std * rng_normal(vec4<u32>(i, j, b, 0u), vec2<u32>(p.seed_lo, p.seed_hi));
-      }
-      logits[first + j * p.length + i] = x;
-    }
-    if (whole) {
-      load_tile(b, 0u, len, t);
-    }
-    for (var r = 0u; r < p.iterations; r++) {
-      let s = slice_of(r);
-      storageBarrier();
-      if ((p.flags & FLAG_BEHAVIORS) != 0u) {
-        row_stats(b, s, len, kb, t);
-      }
-      accumulate_z(b, s, len, kb, whole, t);
-      squash_norms(b, s, kb, t);
-      if (r + 1u < p.iterations) {
-        update_logits(b, s, slice_of(r + 1u), len, kb, whole, t);
-      }
-    }
-  }
-  let zb = z_base(b, slice_of(p.iterations - 1u));
-  let ob = b * p.k_max * p.width;
-  for (var o = t; o < p.k_max * p.width; o += WG) {
-    let j = o / p.width;
-    let c = o % p.width;
-    var u = 0.0;
-    if (len > 0u && j < kb) {
-      u = stat(ST_F, j) * z_get(zb, j * p.width4 + c / 4u)[c % 4u];
-    }
-    out[ob + o] = u;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Backward
-
-// The backward's K×d4 matrix (u, then du, then dz): workgroup memory or this sample's rows of
-// vglobal.
+// The K×d4 matrix (forward: z; backward: u, then du, then dz): workgroup memory, or this
+// sample's rows of vglobal when it does not fit.
 fn v_get(vb: u32, o: u32) -> vec4<f32> {
   if (V_SHARED) {
     return vsm[p.off_v + o];
@@ -516,45 +438,152 @@ fn sync_all() {
   workgroupBarrier();
 }
 
-// dÊ[i0 + ii, :] += Σ_j m[j, ii] v_j for the tile's rows, m the [K, chunk/4] matrix at off_w.
-// Threads are (vec4 column, group of four rows); each thread owns its outputs.
-fn add_to_dehat(b: u32, i0: u32, n: u32, kb: u32, t: u32, vb: u32) {
-  let cw = min(p.width4, WG);
-  let groups = WG / cw;
-  let g = t / cw;
-  let mw = p.chunk / 4u;
-  let eb = (b * p.length + i0) * p.width4;
-  if (g >= groups) {
+// ---------------------------------------------------------------------------------------------
+// Forward
+
+// z[j, :] = Σ_{i < len} w[j, i] ê_i for active j -> z state of slice s and the K×d4 matrix.
+fn accumulate_z(b: u32, s: u32, len: u32, kb: u32, whole: bool, t: u32) {
+  let zb = z_base(b, s);
+  let vb = b * p.k_max * p.width4;
+  for (var cb = 0u; cb < p.width4; cb += WG) {
+    let col = cb + t;
+    var acc = array<f32, ACC>();
+    for (var i0 = 0u; i0 < len; i0 += p.chunk) {
+      let n = min(p.chunk, len - i0);
+      workgroupBarrier();
+      if (!whole) {
+        load_tile(b, i0, n, t);
+      }
+      load_weights(b, s, i0, n, kb, t);
+      workgroupBarrier();
+      if (col < p.width4) {
+        accumulate_rows(&acc, n, col, kb);
+      }
+    }
+    if (col < p.width4) {
+      for (var j = 0u; j < kb; j++) {
+        let z = vec4<f32>(acc[4u * j], acc[4u * j + 1u], acc[4u * j + 2u], acc[4u * j + 3u]);
+        zstate[zb + j * p.width4 + col] = z;
+        v_set(vb, j * p.width4 + col, z);
+      }
+    }
+  }
+  sync_all();
+}
+
+// b_out[j, i] = b_in[j, i] + f_j z_j·ê_i for active j, valid i.
+fn update_logits(b: u32, s_in: u32, s_out: u32, len: u32, kb: u32, whole: bool, t: u32) {
+  let vb = b * p.k_max * p.width4;
+  for (var i0 = 0u; i0 < len; i0 += p.chunk) {
+    let n = min(p.chunk, len - i0);
+    if (!whole) {
+      workgroupBarrier();
+      load_tile(b, i0, n, t);
+      workgroupBarrier();
+    }
+    for (var i4 = t; i4 < (n + 3u) / 4u; i4 += WG) {
+      var acc = array<f32, ACC>();
+      row_dots(&acc, i4, kb, vb);
+      // Rows past n (up to the vec4) are padding: their tile rows are zero, so is their update.
+      for (var j = 0u; j < kb; j++) {
+        let delta = stat(ST_F, j) * vec4<f32>(acc[4u * j], acc[4u * j + 1u], acc[4u * j + 2u], acc[4u * j + 3u]);
+        logits[logit4_index(b, s_out, j, i0 / 4u + i4)] = logits[logit4_index(b, s_in, j, i0 / 4u + i4)] + delta;
+      }
+    }
+  }
+}
+
+// One workgroup per sample: initial logits, R routing iterations, U[b] = [u_j; zeros].
+@compute @workgroup_size(WG)
+fn route_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_index) t: u32) {
+  let b = wid.x + wid.y * nwg.x;
+  if (b >= p.batch) {
     return;
   }
-  for (var cb = 0u; cb < p.width4; cb += cw) {
-    let c4 = cb + t % cw;
-    if (c4 < p.width4) {
-      for (var i4 = g; i4 < (n + 3u) / 4u; i4 += groups) {
-        var o0 = vec4<f32>(0.0);
-        var o1 = vec4<f32>(0.0);
-        var o2 = vec4<f32>(0.0);
-        var o3 = vec4<f32>(0.0);
-        for (var j = 0u; j < kb; j++) {
-          let m = vsm[p.off_w + j * mw + i4];
-          let v = v_get(vb, j * p.width4 + c4);
-          o0 += m.x * v;
-          o1 += m.y * v;
-          o2 += m.z * v;
-          o3 += m.w * v;
-        }
-        let row = 4u * i4;
-        out4[eb + row * p.width4 + c4] += o0;
-        if (row + 1u < n) {
-          out4[eb + (row + 1u) * p.width4 + c4] += o1;
-        }
-        if (row + 2u < n) {
-          out4[eb + (row + 2u) * p.width4 + c4] += o2;
-        }
-        if (row + 3u < n) {
-          out4[eb + (row + 3u) * p.width4 + c4] += o3;
+  let len = sample_length(b);
+  let kb = active_interests(len);
+  let whole = p.chunk >= len;
+  if (len > 0u) {
+    // Initial logits, four rows per vec4; rows past len repeat row len-1 (finite, and every
+    // reader masks them).
+    let n4 = (len + 3u) / 4u;
+    for (var idx = t; idx < kb * n4; idx += WG) {
+      let j = idx / n4;
+      let i4 = idx % n4;
+      var x = vec4<f32>(0.0);
+      for (var q = 0u; q < 4u; q++) {
+        let i = min(4u * i4 + q, len - 1u);
+        if ((p.flags & FLAG_INIT) != 0u) {
+          x[q] = init_logits[(b * p.k_max + j) * p.length + i];
+        } else {
+          x[q] = p.init_std * rng_normal(vec4<u32>(i, j, b, 0u), vec2<u32>(p.seed_lo, p.seed_hi));
         }
       }
+      logits[logit4_index(b, 0u, j, i4)] = x;
+    }
+    if (whole) {
+      load_tile(b, 0u, len, t);
+    }
+    for (var r = 0u; r < p.iterations; r++) {
+      let s = slice_of(r);
+      storageBarrier();
+      if ((p.flags & FLAG_BEHAVIORS) != 0u) {
+        row_stats(b, s, len, kb, t);
+      }
+      accumulate_z(b, s, len, kb, whole, t);
+      squash_norms(b, s, kb, t);
+      if (r + 1u < p.iterations) {
+        update_logits(b, s, slice_of(r + 1u), len, kb, whole, t);
+      }
+    }
+  }
+  let vb = b * p.k_max * p.width4;
+  let ob = b * p.k_max * p.width;
+  for (var o = t; o < p.k_max * p.width; o += WG) {
+    let j = o / p.width;
+    let c = o % p.width;
+    var u = 0.0;
+    if (len > 0u && j < kb) {
+      u = stat(ST_F, j) * v_get(vb, j * p.width4 + c / 4u)[c % 4u];
+    }
+    out[ob + o] = u;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backward
+
+// dÊ[i0 + ii, :] += Σ_j m[j, ii] v_j for the tile's rows, m the [K, chunk/4] matrix at off_w.
+// One thread per (four rows, vec4 column), each owning its outputs.
+fn add_to_dehat(b: u32, i0: u32, n: u32, kb: u32, t: u32, vb: u32) {
+  let mw = p.chunk / 4u;
+  let eb = (b * p.length + i0) * p.width4;
+  for (var idx = t; idx < ((n + 3u) / 4u) * p.width4; idx += WG) {
+    let i4 = idx / p.width4;
+    let c4 = idx % p.width4;
+    var o0 = vec4<f32>(0.0);
+    var o1 = vec4<f32>(0.0);
+    var o2 = vec4<f32>(0.0);
+    var o3 = vec4<f32>(0.0);
+    for (var j = 0u; j < kb; j++) {
+      let m = vsm[p.off_w + j * mw + i4];
+      let v = v_get(vb, j * p.width4 + c4);
+      o0 += m.x * v;
+      o1 += m.y * v;
+      o2 += m.z * v;
+      o3 += m.w * v;
+    }
+    let row = eb + 4u * i4 * p.width4 + c4;
+    out4[row] += o0;
+    if (4u * i4 + 1u < n) {
+      out4[row + p.width4] += o1;
+    }
+    if (4u * i4 + 2u < n) {
+      out4[row + 2u * p.width4] += o2;
+    }
+    if (4u * i4 + 3u < n) {
+      out4[row + 3u * p.width4] += o3;
     }
   }
 }
@@ -562,15 +591,10 @@ fn add_to_dehat(b: u32, i0: u32, n: u32, kb: u32, t: u32, vb: u32) {
 // With g = the logits gradient of iteration s+1 (b_{s+1} = b_s + u_s Êᵀ) and V = u_s:
 // dÊ_i += Σ_j g[j, i] u_j, then V = du_s = g·Ê.
 fn logits_grad_pass(b: u32, len: u32, kb: u32, whole: bool, t: u32, vb: u32) {
-  let cw = min(p.width4, WG);
-  let groups = WG / cw;
-  let g = t / cw;
-  let jpl = (kb + groups - 1u) / groups;
   let mw = p.chunk / 4u;
-  for (var cb = 0u; cb < p.width4; cb += cw) {
-    let col = cb + t % cw;
-    let c4 = min(col, p.width4 - 1u);
-    var acc = array<vec4<f32>, KMAX>();
+  for (var cb = 0u; cb < p.width4; cb += WG) {
+    let col = cb + t;
+    var acc = array<f32, ACC>();
     for (var i0 = 0u; i0 < len; i0 += p.chunk) {
       let n = min(p.chunk, len - i0);
       let n4 = (n + 3u) / 4u;
@@ -581,27 +605,20 @@ fn logits_grad_pass(b: u32, len: u32, kb: u32, whole: bool, t: u32, vb: u32) {
       for (var idx = t; idx < kb * n4; idx += WG) {
         let j = idx / n4;
         let i4 = idx % n4;
-        var m = vec4<f32>(0.0);
-        for (var q = 0u; q < 4u; q++) {
-          if (4u * i4 + q < n) {
-            m[q] = grad_logits[grad_logit_index(b, j, i0 + 4u * i4 + q)];
-          }
-        }
-        vsm[p.off_w + j * mw + i4] = m;
+        vsm[p.off_w + j * mw + i4] = select(vec4<f32>(0.0), grad_logits[grad_logit4_index(b, j, i0 / 4u + i4)], rows_valid(4u * i4, n));
       }
       workgroupBarrier();
       if (cb == 0u) {
         add_to_dehat(b, i0, n, kb, t, vb);
       }
-      accumulate_rows(&acc, n, c4, g, groups, jpl);
+      if (col < p.width4) {
+        accumulate_rows(&acc, n, col, kb);
+      }
     }
     sync_all();
-    if (g < groups && col < p.width4) {
-      for (var jj = 0u; jj < jpl; jj++) {
-        let j = g + groups * jj;
-        if (j < kb) {
-          v_set(vb, j * p.width4 + c4, acc[jj]);
-        }
+    if (col < p.width4) {
+      for (var j = 0u; j < kb; j++) {
+        v_set(vb, j * p.width4 + col, vec4<f32>(acc[4u * j], acc[4u * j + 1u], acc[4u * j + 2u], acc[4u * j + 3u]));
       }
     }
   }
@@ -611,30 +628,22 @@ fn logits_grad_pass(b: u32, len: u32, kb: u32, whole: bool, t: u32, vb: u32) {
 // V = du -> dz = f du + g (ẑ·du) ẑ (per active j, ẑ = z/‖z‖ of slice s).
 fn squash_backward(b: u32, s: u32, kb: u32, t: u32, vb: u32) {
   let lanes = lanes_per_interest(kb);
-  let j = t / lanes;
+  let j = min(t / lanes, kb - 1u);
   let lane = t % lanes;
   let zb = z_base(b, s);
+  let inv_norm = select(0.0, 1.0 / stat(ST_NORM, j), stat(ST_NORM, j) > 0.0);
   var acc = 0.0;
-  if (j < kb) {
-    let n = stat(ST_NORM, j);
-    if (n > 0.0) {
-      for (var c4 = lane; c4 < p.width4; c4 += lanes) {
-        acc += dot(zstate[zb + j * p.width4 + c4] / n, v_get(vb, j * p.width4 + c4));
-      }
-    }
+  for (var c4 = lane; c4 < p.width4; c4 += lanes) {
+    acc += dot(zstate[zb + j * p.width4 + c4] * inv_norm, v_get(vb, j * p.width4 + c4));
   }
   let total = group_reduce(t, lanes, OP_SUM, vec2<f32>(acc, 0.0));
-  if (lane == 0u && j < kb) {
+  if (lane == 0u && t / lanes < kb) {
     set_stat(ST_DOT, j, total.x);
   }
   workgroupBarrier();
   for (var o = t; o < kb * p.width4; o += WG) {
     let jj = o / p.width4;
-    let n = stat(ST_NORM, jj);
-    var zhat = vec4<f32>(0.0);
-    if (n > 0.0) {
-      zhat = zstate[zb + o] / n;
-    }
+    let zhat = zstate[zb + o] * select(0.0, 1.0 / stat(ST_NORM, jj), stat(ST_NORM, jj) > 0.0);
     v_set(vb, o, stat(ST_F, jj) * v_get(vb, o) + (stat(ST_G, jj) * stat(ST_DOT, jj)) * zhat);
   }
   sync_all();
@@ -661,34 +670,24 @@ fn weights_grad_pass(b: u32, s: u32, len: u32, kb: u32, whole: bool, t: u32, vb:
     workgroupBarrier();
     add_to_dehat(b, i0, n, kb, t, vb);
     if (to_logits) {
-      // One thread per behaviour, all interests in registers.
-      for (var ib = 0u; ib < n; ib += WG) {
-        let ii = min(ib + t, n - 1u);
-        let tb = ii * p.stride;
-        var dw = array<f32, KMAX>();
-        for (var c4 = 0u; c4 < p.width4; c4++) {
-          let e = vsm[tb + c4];
-          for (var j = 0u; j < kb; j++) {
-              dw[j] += dot(v_get(vb, j * p.width4 + c4), e);
-          }
+      for (var i4 = t; i4 < (n + 3u) / 4u; i4 += WG) {
+        // pw[j] = w ⊙ dw over four rows (w is zero on padded rows).
+        var pw = array<f32, ACC>();
+        row_dots(&pw, i4, kb, vb);
+        var total = vec4<f32>(0.0);
+        for (var j = 0u; j < kb; j++) {
+          total += vec4<f32>(pw[4u * j], pw[4u * j + 1u], pw[4u * j + 2u], pw[4u * j + 3u]) * vsm[p.off_w + j * mw + i4];
         }
-        if (ib + t < n) {
-          var pw = array<f32, KMAX>();
-          var total = 0.0;
-          for (var j = 0u; j < kb; j++) {
-            pw[j] = vsm[p.off_w + j * mw + ii / 4u][ii % 4u] * dw[j];
-            total += pw[j];
+        for (var j = 0u; j < kb; j++) {
+          var db = vec4<f32>(pw[4u * j], pw[4u * j + 1u], pw[4u * j + 2u], pw[4u * j + 3u]) * vsm[p.off_w + j * mw + i4];
+          if (behaviors) {
+            tpart[j * WG + t] += db.x + db.y + db.z + db.w;
+          } else {
+            db -= vsm[p.off_w + j * mw + i4] * total;
           }
-          for (var j = 0u; j < kb; j++) {
-            let gi = grad_logit_index(b, j, i0 + ii);
-            var db = pw[j];
-            if (behaviors) {
-              tpart[j * WG + t] += pw[j];
-            } else {
-              db -= vsm[p.off_w + j * mw + ii / 4u][ii % 4u] * total;
-            }
-            grad_logits[gi] = select(grad_logits[gi], 0.0, first) + db;
-          }
+          // Rows past n get db = 0 (their w is zero).
+          let gi = grad_logit4_index(b, j, i0 / 4u + i4);
+          grad_logits[gi] = select(grad_logits[gi], vec4<f32>(0.0), first) + db;
         }
       }
     }
@@ -703,11 +702,12 @@ fn weights_grad_pass(b: u32, s: u32, len: u32, kb: u32, whole: bool, t: u32, vb:
       set_stat(ST_T, t, total);
     }
     sync_all();
-    for (var idx = t; idx < kb * len; idx += WG) {
-      let j = idx / len;
-      let i = idx % len;
-      let wji = exp(logits[logit_index(b, s, j, i)] - stat(ST_MAX, j)) * stat(ST_INV_SUM, j);
-      grad_logits[grad_logit_index(b, j, i)] -= wji * stat(ST_T, j);
+    let n4 = (len + 3u) / 4u;
+    for (var idx = t; idx < kb * n4; idx += WG) {
+      let j = idx / n4;
+      let i4 = idx % n4;
+      let w = exp(logits[logit4_index(b, s, j, i4)] - stat(ST_MAX, j)) * stat(ST_INV_SUM, j);
+      grad_logits[grad_logit4_index(b, j, i4)] -= select(vec4<f32>(0.0), w, rows_valid(4u * i4, len)) * stat(ST_T, j);
     }
   }
 }
@@ -820,53 +820,79 @@ fn s_vec(kk: u32, c4: u32) -> vec4<f32> {
   return v;
 }
 
-// Ê[m, c4] = Σ_k E[m, k] S[k, c4]; grid (ceil(n4/16), ceil(m/32)).
-@compute @workgroup_size(16, 4)
-fn project(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let col = wid.x * 16u + lid.x;
-  let c4 = min(col, gp.n4 - 1u);
-  let row0 = (wid.y * 4u + lid.y) * 8u;
+// A[row0 .. row0+3, :] · B[:, 4 col .. 4 col + 7] (k in steps of 4): 4 rows × 2 vec4 columns held
+// in registers per thread, 12 vec4 loads per 32 vec4 multiply-adds.
+fn gemm_block(row0: u32, col: u32) -> array<vec4<f32>, 8> {
+  let c0 = min(col, gp.n4 - 1u);
+  let c1 = min(col + 1u, gp.n4 - 1u);
   var acc = array<vec4<f32>, 8>();
   for (var k4 = 0u; k4 < (gp.k + 3u) / 4u; k4++) {
-    let b0 = s_vec(4u * k4, c4);
-    let b1 = s_vec(4u * k4 + 1u, c4);
-    let b2 = s_vec(4u * k4 + 2u, c4);
-    let b3 = s_vec(4u * k4 + 3u, c4);
-    for (var r = 0u; r < 8u; r++) {
+    let k = 4u * k4;
+    let s00 = s_vec(k, c0);
+    let s01 = s_vec(k, c1);
+    let s10 = s_vec(k + 1u, c0);
+    let s11 = s_vec(k + 1u, c1);
+    let s20 = s_vec(k + 2u, c0);
+    let s21 = s_vec(k + 2u, c1);
+    let s30 = s_vec(k + 3u, c0);
+    let s31 = s_vec(k + 3u, c1);
+    for (var r = 0u; r < 4u; r++) {
       let a = a_vec(min(row0 + r, gp.m - 1u), k4);
-      acc[r] += a.x * b0 + a.y * b1 + a.z * b2 + a.w * b3;
+      acc[2u * r] += a.x * s00 + a.y * s10 + a.z * s20 + a.w * s30;
+      acc[2u * r + 1u] += a.x * s01 + a.y * s11 + a.z * s21 + a.w * s31;
     }
   }
-  if (col < gp.n4) {
-    for (var r = 0u; r < 8u; r++) {
-      if (row0 + r < gp.m) {
-        out4[(row0 + r) * gp.n4 + col] = acc[r];
+  return acc;
+}
+
+// Ê = E·S as padded vec4 rows out4[m, n4]; grid (ceil(n4/16), ceil(m/32)).
+@compute @workgroup_size(8, 8)
+fn project(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let col = (wid.x * 8u + lid.x) * 2u;
+  let row0 = (wid.y * 8u + lid.y) * 4u;
+  let acc = gemm_block(row0, col);
+  for (var r = 0u; r < 4u; r++) {
+    for (var cc = 0u; cc < 2u; cc++) {
+      if (row0 + r < gp.m && col + cc < gp.n4) {
+        out4[(row0 + r) * gp.n4 + col + cc] = acc[2u * r + cc];
       }
     }
   }
 }
 
-// dE[m, kk] = Σ_c4 dÊ[m, c4]·S[kk, c4] (mat_a4 = dÊ); one output column per thread, 8 rows;
-// grid (ceil(k/64), ceil(m/8)).
-@compute @workgroup_size(64)
-fn input_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
-  let col = wid.x * 64u + t;
-  let kk = min(col, gp.k - 1u);
-  let row0 = wid.y * 8u;
-  var acc = array<f32, 8>();
-  for (var c4 = 0u; c4 < gp.n4; c4++) {
-    let s = s_vec(kk, c4);
-    for (var r = 0u; r < 8u; r++) {
-      acc[r] += dot(mat_a4[min(row0 + r, gp.m - 1u) * gp.n4 + c4], s);
-    }
-  }
-  if (col < gp.k) {
-    for (var r = 0u; r < 8u; r++) {
-      if (row0 + r < gp.m) {
-        out[(row0 + r) * gp.k + col] = acc[r];
+// dE = dÊ·Sᵀ as f32 out[m, n] (A = dÊ [m, k = d4·4], B = the padded transpose of S from
+// transpose_s); grid (ceil(n4/16), ceil(m/32)).
+@compute @workgroup_size(8, 8)
+fn input_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let col = (wid.x * 8u + lid.x) * 2u;
+  let row0 = (wid.y * 8u + lid.y) * 4u;
+  let acc = gemm_block(row0, col);
+  for (var r = 0u; r < 4u; r++) {
+    for (var c = 0u; c < 8u; c++) {
+      if (row0 + r < gp.m && 4u * col + c < gp.n) {
+        out[(row0 + r) * gp.n + 4u * col + c] = acc[2u * r + c / 4u][c % 4u];
       }
     }
   }
+}
+
+// out4[c, n4] = (S[4 n4 .. 4 n4 + 3, c]) for c < 4·ceil(k/4), zeros past k (d) and n (dIn), from
+// mat_a = S [n, k]: Sᵀ with vec4-aligned rows for input_grad.
+@compute @workgroup_size(WG)
+fn transpose_s(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let idx = gid.x + gid.y * nwg.x * WG;
+  if (idx >= ((gp.k + 3u) / 4u) * 4u * gp.n4) {
+    return;
+  }
+  let c = idx / gp.n4;
+  let n0 = 4u * (idx % gp.n4);
+  var v = vec4<f32>(0.0);
+  for (var q = 0u; q < 4u; q++) {
+    if (c < gp.k && n0 + q < gp.n) {
+      v[q] = mat_a[(n0 + q) * gp.k + c];
+    }
+  }
+  out4[idx] = v;
 }
 
 // Partial dS: out4[part, kk, c4] = Σ_{m in part} E[m, kk] dÊ[m, c4] (mat_b4 = dÊ); 8 rows kk

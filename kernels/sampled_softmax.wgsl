@@ -155,7 +155,7 @@ fn forward_logits(
   let S = params.num_neg;
   let d = params.dim;
   if (li < TILE) { tile_rows[li] = u32(negatives[min(s0 + li, S - 1u)]); }
-  var acc: array<vec4<f32>, 4>;
+  var acc = array<vec4<f32>, 4>();
   for (var k0 = 0u; k0 < d; k0 += TILE_K) {
     workgroupBarrier();
     for (var r = 0u; r < 4u; r++) {
@@ -250,7 +250,7 @@ fn grad_user_partial(
   if (li < TILE) { tile_lse[li] = select(0.0, lse_of(b0 + li), b0 + li < B); }
   let start = split * params.chunk;
   let end = min(S, start + params.chunk);
-  var acc: array<vec4<f32>, 4>;
+  var acc = array<vec4<f32>, 4>();
   for (var k0 = start; k0 < end; k0 += TILE_K) {
     workgroupBarrier();
     for (var r = 0u; r < 4u; r++) {
@@ -317,7 +317,7 @@ fn grad_candidates(
   let B = params.batch;
   let S = params.num_neg;
   let d = params.dim;
-  var acc: array<vec4<f32>, 4>;
+  var acc = array<vec4<f32>, 4>();
   var sum = vec4<f32>(0.0);
   for (var k0 = 0u; k0 < B; k0 += TILE_K) {
     workgroupBarrier();

@@ -14,7 +14,7 @@ export { Adam, type AdamOptions } from './train/adam.js';
 export { gradCheck, finiteDifference, type GradCheckResult } from './autograd/grad-check.js';
 export { labelAwareAttention, type LabelAttentionOptions } from './autograd/ops/label-attention.js';
 export { sampledSoftmaxLoss, type SampledSoftmaxOptions } from './autograd/ops/sampled-softmax.js';
-export { b2iRouting, activeInterestCount, type B2IRoutingOptions } from './autograd/ops/routing.js';
+export { b2iRouting, activeInterestCount, sampleInitialLogits, type B2IRoutingOptions } from './autograd/ops/routing.js';
 
 // The model, data, training and serving layers.
 export * from './data/index.js';

@@ -27,8 +27,6 @@ export interface RoutingReferenceArgs {
 interface SampleRouting {
   len: number;
   activeK: number;
-  /** Ê rows `[L][d]` */
-  ehat: number[][];
   /** last iteration's routing weights `[K][L]` */
   w: number[][];
   /** last iteration's z `[K][d]` */
@@ -116,7 +114,7 @@ function routeSample(args: RoutingReferenceArgs, b: number): SampleRouting {
       }
     }
   }
-  return { len, activeK: K, ehat, w, z, u };
+  return { len, activeK: K, w, z, u };
 }
 
 /** Interest capsules U `[B, kMax, d]`: the last iteration's u_j for active j, zeros elsewhere. */

@@ -4,6 +4,7 @@ import type { Context } from '../../src/autograd/context.js';
 import type { Tensor } from '../../src/autograd/tensor.js';
 import {
   type B2IRoutingOptions,
+  type RoutingLayout,
   activeInterestCount,
   b2iRouting,
   routingLayout,
@@ -93,8 +94,10 @@ async function expectStopGradientMatches(c: Case) {
   const ref = routingStopGradientReference(referenceArgs(c, data), dU);
   expect(maxRelativeError(got.U, routingForwardReference(referenceArgs(c, data)), 1e-4, 1e-5)).toBeLessThanOrEqual(1);
   expect(got.dE!.every(Number.isFinite) && got.dS!.every(Number.isFinite)).toBe(true);
-  expect(closeness(got.dE!, ref.dE, 2e-3)).toBeLessThanOrEqual(1);
-  expect(closeness(got.dS!, ref.dS, 2e-3)).toBeLessThanOrEqual(1);
+  // The rule is exact in float64, so float32 meets it far tighter than the 2e-3 allowed against
+  // finite differences (the worst case here is ~1e-4).
+  expect(closeness(got.dE!, ref.dE, 5e-4)).toBeLessThanOrEqual(1);
+  expect(closeness(got.dS!, ref.dS, 5e-4)).toBeLessThanOrEqual(1);
 }
 
 async function expectFullGradientMatchesFiniteDifferences(c: Case) {
@@ -111,6 +114,20 @@ async function expectFullGradientMatchesFiniteDifferences(c: Case) {
     reference: ([E, lengths, S, b0]) => routingForwardReference({ ...referenceArgs(c, data), E, lengths, S, b0 }),
   });
   for (const err of result.maxError) expect(err).toBeLessThan(2e-3);
+}
+
+/** The largest workgroup-memory budget (bytes) whose routing layout satisfies `wanted`. */
+function budgetWhere(c: Case, pass: 'forward' | 'backward', wanted: (layout: RoutingLayout) => boolean): number {
+  for (let bytes = 32768; bytes > 0; bytes -= 16) {
+    let layout: RoutingLayout;
+    try {
+      layout = routingLayout(bytes, c.kMax, c.L, c.d, pass);
+    } catch {
+      break;
+    }
+    if (wanted(layout)) return bytes;
+  }
+  throw new Error('no workgroup-memory budget gives the wanted layout');
 }
 
 /** Tiny shapes for finite differences: a full, a short, an empty and a length-1 history. */
@@ -191,9 +208,10 @@ describe('forward matches the float64 reference', () => {
     [false, true].flatMap((dynamicK) => [1, 3].map((iterations) => ({ softmaxOver, dynamicK, iterations }))),
   );
   test.each(combos)('softmaxOver=$softmaxOver dynamicK=$dynamicK iterations=$iterations', async (o) => {
-    // L = 33 is not a multiple of anything in the kernels; lengths cover full, 0, 1, and kMax > length.
+    // L = 33 and 7 are not multiples of anything in the kernels; lengths cover full, 0, 1 and
+    // kMax > length; dIn and d cover unaligned and vec4-aligned rows in both orders.
     await expectForwardMatches({ B: 5, L: 33, dIn: 6, d: 8, kMax: 5, lengths: [33, 0, 1, 4, 17], ...o });
-    await expectForwardMatches({ B: 3, L: 7, dIn: 5, d: 3, kMax: 8, lengths: [7, 2, 5], seed: 4, ...o });
+    await expectForwardMatches({ B: 3, L: 7, dIn: 4, d: 3, kMax: 8, lengths: [7, 2, 5], seed: 4, ...o });
   });
 
   test('K = 1, and a batch of empty histories gives exact zeros', async () => {
@@ -201,6 +219,16 @@ describe('forward matches the float64 reference', () => {
     await expectForwardMatches({ B: 3, L: 7, dIn: 5, d: 6, kMax: 1, lengths: [7, 3, 1], softmaxOver: 'behaviors' });
     const { U } = await expectForwardMatches({ B: 2, L: 7, dIn: 5, d: 6, kMax: 4, lengths: [0, 0] });
     expect(U.every((v) => v === 0)).toBe(true);
+  });
+
+  test('degenerate sizes: no samples, no history, width 1', async () => {
+    const ctx = getCtx();
+    const empty = b2iRouting(ctx.tensor(new Float32Array(0), [0, 5, 3]), ctx.tensor(new Int32Array(0), [0]), ctx.tensor(randomArray(12, 1), [3, 4]), { kMax: 2 });
+    expect(empty.shape).toEqual([0, 2, 4]);
+    const noHistory = await b2iRouting(ctx.tensor(new Float32Array(0), [2, 0, 3]), ctx.tensor(Int32Array.from([0, 0]), [2]), ctx.tensor(randomArray(12, 1), [3, 4]), { kMax: 2 }).read();
+    expect(Array.from(noHistory)).toEqual(new Array(16).fill(0));
+    await expectForwardMatches({ B: 2, L: 6, dIn: 1, d: 1, kMax: 3, lengths: [6, 2] });
+    await expectStopGradientMatches({ B: 2, L: 6, dIn: 1, d: 1, kMax: 3, lengths: [6, 2] });
   });
 
   test('inactive interests are exact zeros', async () => {
@@ -234,10 +262,8 @@ describe('forward matches the float64 reference', () => {
   });
 
   test('the K×d matrix in global memory when workgroup memory is short', async () => {
-    const c: Case = { B: 3, L: 33, dIn: 6, d: 64, kMax: 16, lengths: [33, 20, 1], workgroupMemoryBytes: 5824 };
-    const layout = routingLayout(c.workgroupMemoryBytes!, c.kMax, c.L, c.d, 'forward');
-    expect(layout).toMatchObject({ vShared: false });
-    expect(layout.chunk).toBeLessThan(c.L);
+    const shape: Case = { B: 3, L: 33, dIn: 6, d: 64, kMax: 16, lengths: [33, 20, 1] };
+    const c = { ...shape, workgroupMemoryBytes: budgetWhere(shape, 'forward', (l) => !l.vShared && l.chunk < shape.L) };
     await expectForwardMatches(c);
     await expectForwardMatches({ ...c, softmaxOver: 'behaviors', dynamicK: true });
   });
@@ -254,6 +280,16 @@ describe('gradients', () => {
 
   test.each(combos)("'full' matches finite differences: softmaxOver=$softmaxOver dynamicK=$dynamicK iterations=$iterations", async (o) => {
     await expectFullGradientMatchesFiniteDifferences({ ...tiny, ...o });
+  });
+
+  test('gradients are bitwise reproducible (dS sums partials in a fixed order)', async () => {
+    const c: Case = { B: 24, L: 50, dIn: 8, d: 8, kMax: 4, lengths: Array.from({ length: 24 }, (_, b) => 1 + ((b * 17) % 50)) };
+    const data = caseData(c);
+    const dU = randomArray(c.B * c.kMax * c.d, 5);
+    const first = await runGpu(getCtx(), c, data, 'full', dU);
+    const second = await runGpu(getCtx(), c, data, 'full', dU);
+    expect(Array.from(second.dS!)).toEqual(Array.from(first.dS!));
+    expect(Array.from(second.dE!)).toEqual(Array.from(first.dE!));
   });
 
   test("'stop' is the true derivative when iterations = 1", async () => {
@@ -273,15 +309,18 @@ describe('gradients', () => {
     for (const err of result.maxError) expect(err).toBeLessThan(2e-3);
   });
 
-  test('streamed tiles and a global K×d matrix give the same gradients', async () => {
-    // Budgets (bytes) that force chunks of 4 rows, with the K×d4 matrix shared and with it global.
-    for (const [bytes, vShared] of [[5312, true], [5248, false]] as const) {
-      const c: Case = { ...tiny, workgroupMemoryBytes: bytes };
-      expect(routingLayout(bytes, c.kMax, c.L, c.d, 'backward')).toMatchObject({ vShared, chunk: 4 });
-      await expectFullGradientMatchesFiniteDifferences({ ...c, softmaxOver: 'behaviors' });
-      await expectFullGradientMatchesFiniteDifferences(c);
-      await expectStopGradientMatches({ ...c, iterations: 3 });
-    }
+  test('streamed tiles, with the K×d4 matrix shared or global, give the same gradients', async () => {
+    // d = 256 streams Ê through the tile under the device's own budget.
+    const wide: Case = { B: 2, L: 30, dIn: 1, d: 256, kMax: 2, lengths: [30, 17] };
+    expect(routingLayout(getCtx().gpu.limits.maxComputeWorkgroupStorageSize, wide.kMax, wide.L, wide.d, 'backward')).toMatchObject({ vShared: true });
+    expect(routingLayout(getCtx().gpu.limits.maxComputeWorkgroupStorageSize, wide.kMax, wide.L, wide.d, 'backward').chunk).toBeLessThan(wide.L);
+    await expectFullGradientMatchesFiniteDifferences(wide);
+    await expectFullGradientMatchesFiniteDifferences({ ...wide, softmaxOver: 'behaviors', dynamicK: true });
+    // A budget too small for the matrix: chunks of 4 rows and the matrix in global memory.
+    const c: Case = { ...tiny, workgroupMemoryBytes: budgetWhere(tiny, 'backward', (l) => !l.vShared && l.chunk === 4) };
+    await expectFullGradientMatchesFiniteDifferences({ ...c, softmaxOver: 'behaviors' });
+    await expectFullGradientMatchesFiniteDifferences(c);
+    await expectStopGradientMatches({ ...c, iterations: 3 });
   });
 
   test('huge inputs: finite gradients matching the reference', async () => {
@@ -331,7 +370,13 @@ describe('dispatches', () => {
       });
     const one = counts(1);
     expect(one.forward).toEqual({ 'routing.project': 1, 'routing.forward': 1 });
-    expect(one.backward).toEqual({ 'routing.backward': 1, 'routing.input_grad': 1, 'routing.weight_grad': 1, 'routing.weight_grad_reduce': 1 });
+    expect(one.backward).toEqual({
+      'routing.backward': 1,
+      'routing.transpose': 1,
+      'routing.input_grad': 1,
+      'routing.weight_grad': 1,
+      'routing.weight_grad_reduce': 1,
+    });
     expect(counts(5)).toEqual(one);
     await ctx.sync();
   });
@@ -363,7 +408,7 @@ describe('validation', () => {
       expect(call({}, E, ctx.empty([2], 'i32'))).toThrow(/lengths has no host copy/);
       expect(call({}, E, lengths, ctx.tensor(randomArray(4 * 5, 2), [4, 5]))).toThrow(/S must have shape \[dIn, d\] with dIn = 3.*\[4, 5\]/);
       expect(call({}, E, lengths, ctx.empty([3, 5], 'i32'))).toThrow(/S must be f32, got i32/);
-      expect(call({ workgroupMemoryBytes: 1024 })).toThrow(/d = 5 is too wide for 1024 bytes of workgroup memory/);
+      expect(call({ workgroupMemoryBytes: 64 })).toThrow(/d = 5 is too wide for 64 bytes of workgroup memory/);
     });
   });
 

@@ -16,11 +16,11 @@ import { expectTensor, flatGrid, uniforms } from './common.js';
 const source = `${rngSource}\n${routingSource}`;
 
 /** Threads per routing workgroup (WG in routing.wgsl). */
-const WORKGROUP = 64;
+const WORKGROUP = 32;
 /** Largest kMax: the kernels keep per-interest statistics in fixed 16-slot arrays. */
 export const MAX_INTERESTS = 16;
 /** Bytes of workgroup memory outside the carved vec4 area: `fsm`, and `tpart` in the backward. */
-const FIXED_BYTES = { forward: 256 * 4, backward: 256 * 4 + MAX_INTERESTS * WORKGROUP * 4 };
+const FIXED_BYTES = { forward: (2 * WORKGROUP + 8 * MAX_INTERESTS) * 4, backward: (2 * WORKGROUP + 8 * MAX_INTERESTS + MAX_INTERESTS * WORKGROUP) * 4 };
 
 /** The @binding numbers of routing.wgsl. */
 const SLOT = {
@@ -89,7 +89,7 @@ export function activeInterestCount(lengths: Int32Array, kMax: number): Int32Arr
 
 /** How a routing kernel carves its workgroup memory, in vec4s (see RouteParams in the WGSL). */
 export interface RoutingLayout {
-  /** vec4s of workgroup memory (the SMEM4 override). */
+  /** vec4s of workgroup memory (the SMEM4 override): the whole budget. */
   smem4: number;
   /** Ê rows per tile, a multiple of 4; ≥ L means the whole sample is loaded once. */
   chunk: number;
@@ -125,18 +125,15 @@ export function routingLayout(budgetBytes: number, kMax: number, length: number,
   }
   const offW = chunk * stride;
   const offV = offW + (kMax * chunk) / 4;
-  const used = offV + (vShared ? matrix : 0);
-  // Rounded up so that nearby shapes share one compiled pipeline.
-  const smem4 = Math.min(budget4, Math.ceil(used / 64) * 64);
-  return { smem4, chunk, stride, vShared, offW, offV };
+  // The whole budget, not what this shape uses: one compiled pipeline serves every shape (the
+  // array's size only costs its zero-initialisation, which measures as noise).
+  return { smem4: budget4, chunk, stride, vShared, offW, offV };
 }
 
+/** A `[m, k]` · B `[k, n]` (GemmParams in the WGSL); for the projection m = B·L, k = dIn, n = d. */
 interface GemmShape {
-  /** Rows of E and Ê (B·L). */
   m: number;
-  /** dIn */
   k: number;
-  /** d */
   n: number;
 }
 
@@ -153,15 +150,26 @@ function project(E: Tensor, S: Tensor, ehat: Tensor, s: GemmShape): void {
   );
 }
 
-/** dE = dÊ `[m, d4]` · Sᵀ, as a tensor of `shape` (`[m, k]` elements). */
+/** dE = dÊ `[m, d4]` · Sᵀ, as a tensor of `shape` (`[m, k]` elements): Sᵀ padded, then the GEMM. */
 function inputGrad(dEhat: Tensor, S: Tensor, s: GemmShape, shape: readonly number[]): Tensor {
   const ctx = dEhat.ctx;
+  const d4 = 4 * Math.ceil(s.n / 4);
+  const transposed = { m: 0, k: s.n, n: s.k };
+  const St = ctx.empty([d4, 4 * Math.ceil(s.k / 4)], 'f32', 'b2iRouting.St');
+  ctx.run(
+    { name: 'routing.transpose', source, entryPoint: 'transpose_s' },
+    bind({ gemmParams: gemmParams(transposed), a: S, out4: St }),
+    flatGrid(d4 * Math.ceil(s.k / 4), WORKGROUP),
+  );
+  // dE[m, dIn] = Σ over the padded d of dÊ[m, c] St[c, dIn].
+  const gemm = { m: s.m, k: d4, n: s.k };
   const dE = ctx.empty(shape, 'f32', 'b2iRouting.dE');
   ctx.run(
-    { name: 'routing.input_grad', source, entryPoint: 'input_grad', constants: { A_VEC4: +(s.k % 4 === 0), S_VEC4: +(s.n % 4 === 0) } },
-    bind({ gemmParams: gemmParams(s), a4: dEhat, b: S, b4: S, out: dE }),
-    [Math.ceil(s.k / 64), Math.ceil(s.m / 8)],
+    { name: 'routing.input_grad', source, entryPoint: 'input_grad', constants: { A_VEC4: 1, S_VEC4: 1 } },
+    bind({ gemmParams: gemmParams(gemm), a: dEhat, a4: dEhat, b: St, b4: St, out: dE }),
+    [Math.ceil(Math.ceil(gemm.n / 4) / 16), Math.ceil(gemm.m / 32)],
   );
+  St.dispose();
   return dE;
 }
 
@@ -263,6 +271,7 @@ function routeParams(v: RouteParams) {
   return uniforms(
     { u32: v.B },
     { u32: v.L },
+    { u32: Math.ceil(v.L / 4) },
     { u32: v.d },
     { u32: Math.ceil(v.d / 4) },
     { u32: v.kMax },
@@ -292,8 +301,8 @@ function routeSpec(name: string, entryPoint: string, layout: RoutingLayout) {
  * @returns interest capsules U `[B, kMax, d]`; rows j ≥ K_b and samples with length 0 are zeros
  *
  * Differentiable in `behaviors` and `S` (not in lengths or initLogits). Forward: 2 dispatches;
- * backward: at most 4, whatever `iterations` is. With 'full' gradients the forward keeps the
- * logits and z of every iteration (B·R·K·(L + d) floats) for the backward.
+ * backward: 5, whatever `iterations` is. With 'full' gradients the forward keeps the logits and
+ * z of every iteration (B·R·K·(L + d) floats) for the backward; with 'stop' only the last.
  */
 export function b2iRouting(behaviors: Tensor, lengths: Tensor, S: Tensor, opts: B2IRoutingOptions): Tensor {
   const op = 'b2iRouting';
@@ -321,9 +330,11 @@ export function b2iRouting(behaviors: Tensor, lengths: Tensor, S: Tensor, opts: 
 
   const ehat = ctx.empty([B, L, d4], 'f32', 'b2iRouting.ehat');
   project(behaviors, S, ehat, shape);
-  const logits = ctx.empty([B, slices, r.kMax, L], 'f32', 'b2iRouting.logits');
+  const L4 = 4 * Math.ceil(L / 4);
+  const logits = ctx.empty([B, slices, r.kMax, L4], 'f32', 'b2iRouting.logits');
   const zState = ctx.empty([B, slices, r.kMax, d4], 'f32', 'b2iRouting.z');
   const U = ctx.empty([B, r.kMax, d], 'f32', op);
+  const matrix = ctx.empty(layout.vShared ? [4] : [B, r.kMax, d4], 'f32', 'b2iRouting.matrix');
   ctx.run(
     routeSpec('routing.forward', 'route_forward', layout),
     bind({
@@ -334,10 +345,12 @@ export function b2iRouting(behaviors: Tensor, lengths: Tensor, S: Tensor, opts: 
       initLogits: r.initLogits ?? lengths,
       logits,
       z: zState,
+      matrix,
       out: U,
     }),
     gridFor(B),
   );
+  matrix.dispose();
   if (!recording) {
     for (const t of [ehat, logits, zState]) t.dispose();
     return U;
@@ -348,7 +361,7 @@ export function b2iRouting(behaviors: Tensor, lengths: Tensor, S: Tensor, opts: 
   ctx.tape.record(op, [behaviors, S], [U], ([gU]) => {
     const bl = backwardLayout!;
     const dEhat = ctx.empty([B, L, d4], 'f32', 'b2iRouting.dEhat');
-    const gradLogits = ctx.empty(slices > 1 ? [B, r.kMax, L] : [1], 'f32', 'b2iRouting.gradLogits');
+    const gradLogits = ctx.empty(slices > 1 ? [B, r.kMax, L4] : [4], 'f32', 'b2iRouting.gradLogits');
     const matrix = ctx.empty(bl.vShared ? [4] : [B, r.kMax, d4], 'f32', 'b2iRouting.matrix');
     ctx.run(
       routeSpec('routing.backward', 'route_backward', bl),
