@@ -16,4 +16,4 @@ if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.
 fi
 apt-get update -q
 apt-get install -y -q -t bookworm-backports mesa-vulkan-drivers
-apt-get install -y -q chromium vulkan-tools
+apt-get install -y -q chromium
