@@ -1,25 +1,37 @@
-// Tiled matrix product, batched: C[z] = op(A[z]) · op(B[z]) with op(A) [M, K], op(B) [K, N],
+// Matrix product, batched: C[z] = op(A[z]) · op(B[z]) with op(A) [M, K], op(B) [K, N],
 // C [M, N], all row-major f32. op is the identity or the transpose, chosen by the override flags
 // TRANS_A (A stored [K, M]) and TRANS_B (B stored [N, K]), so the backward products
 // dA = dC·Bᵀ and dB = Aᵀ·dC need no transposed copies.
 //
-// Each workgroup of 16×16 threads computes a 64×64 tile of C: it stages a 64×16 slice of op(A)
-// and a 16×64 slice of op(B) in workgroup memory per step along K, and each thread keeps a 4×4
-// block of C in registers. A thread's rows and columns are strided by 16 (rows ty + 16i,
-// columns tx + 16j) so that neighbouring threads read neighbouring words of the B tile and
-// write neighbouring words of C. Out-of-range elements load as zeros, so any M, N, K work
-// (K = 0 gives zeros).
+// Loads, not arithmetic, bound this kernel (on CPU Vulkan a load whose address differs across
+// SIMD lanes costs about as much as a hundred multiply-adds, whether f32 or vec4; on a GPU loads
+// are memory traffic). So each thread keeps a register block of 4 rows × 8 columns of C (eight
+// named vec4 accumulators; dynamically indexed vec4 arrays are slow on SIMD CPUs) and walks K
+// four at a time: per step 4 vec4 loads of op(A) and 8 of op(B) feed 32 vec4 multiply-adds. No
+// workgroup memory, no barriers. The threads along x share their rows (their op(A) loads have
+// one address across those lanes) and take neighbouring column blocks.
 //
-// Dispatch: (ceil(N / 64), ceil(M / 64), batches). The batch strides (elements between
+// vec4 loads go through the aliases a4 / b4 (bindings 4 and 5, the same buffers as a and b) when
+// the operand's rows are vec4-aligned: A_VEC4 when the stored row length (K, or M if TRANS_A)
+// is a multiple of 4, B_VEC4 likewise (N, or K if TRANS_B); otherwise four scalar loads per vec4.
+// Out-of-range indices are clamped (no divergent branches in the loop): rows past M and
+// columns past N compute duplicates that are never stored; the last K step zeroes the terms
+// past K on both sides, so any M, N, K work (K = 0 gives zeros). Fixed summation order:
+// deterministic.
+//
+// Entry points: `matmul` stores C as f32; `matmul_c4` (N % 4 == 0) stores vec4s through c4out.
+// Workgroup WG_X × WG_Y threads covers 4·WG_Y rows × 8·WG_X columns; dispatch
+// (ceil(N / (8·WG_X)), ceil(M / (4·WG_Y)), batches). The batch strides (elements between
 // consecutive matrices) are 0 for an operand shared by every batch.
-// Bindings: 0 params, 1 a, 2 b, 3 c.
+// Bindings: 0 params, 1 a, 2 b, 3 c (f32, or vec4 as c4out), 4 a as vec4, 5 b as vec4.
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
-
-const TILE_M = 64u;
-const TILE_N = 64u;
-const TILE_K = 16u;
+override A_VEC4: bool = false;
+override B_VEC4: bool = false;
+// Workgroup shape (threads along columns, along rows), set by the host.
+override WG_X: u32 = 8u;
+override WG_Y: u32 = 8u;
 
 struct Params {
   m: u32,
@@ -34,88 +46,211 @@ struct Params {
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
+@group(0) @binding(4) var<storage, read> a4: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> b4: array<vec4<f32>>;
+// C as vec4 rows (N % 4 == 0), for the entry point matmul_c4 only.
+@group(0) @binding(3) var<storage, read_write> c4out: array<vec4<f32>>;
 
-// Both tiles are stored k-major: tile_a[kk * TILE_M + m], tile_b[kk * TILE_N + n].
-var<workgroup> tile_a: array<f32, 1024>;
-var<workgroup> tile_b: array<f32, 1024>;
-
-// op(A)[row, col] of the current matrix, 0 outside [M, K].
-fn load_a(base: u32, row: u32, col: u32) -> f32 {
-  if (row >= params.m || col >= params.k) { return 0.0; }
-  if (TRANS_A) { return a[base + col * params.m + row]; }
-  return a[base + row * params.k + col];
+// Which of kk .. kk+3 are below K.
+fn k_valid(kk: u32) -> vec4<bool> {
+  return vec4<u32>(kk) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(params.k);
 }
 
-// op(B)[row, col] of the current matrix, 0 outside [K, N].
-fn load_b(base: u32, row: u32, col: u32) -> f32 {
-  if (row >= params.k || col >= params.n) { return 0.0; }
-  if (TRANS_B) { return b[base + col * params.k + row]; }
-  return b[base + row * params.n + col];
+// A stored [M, K]: A[row, kk .. kk+3], zeros past K (row < M).
+fn a_row(base: u32, row: u32, kk: u32) -> vec4<f32> {
+  let k = params.k;
+  if (A_VEC4) {
+    return a4[(base + row * k + kk) / 4u];
+  }
+  let r = base + row * k;
+  let v = vec4<f32>(a[r + min(kk, k - 1u)], a[r + min(kk + 1u, k - 1u)], a[r + min(kk + 2u, k - 1u)],
+                    a[r + min(kk + 3u, k - 1u)]);
+  return select(vec4<f32>(0.0), v, k_valid(kk));
 }
 
-fn store_c(base: u32, row: u32, col: u32, value: f32) {
-  if (row < params.m && col < params.n) { c[base + row * params.n + col] = value; }
+// A stored [K, M]: A[kk, r0 .. r0+3] (rows of op(A)), zeros when kk >= K; r0 < M.
+fn a_col(base: u32, kk: u32, r0: u32) -> vec4<f32> {
+  let m = params.m;
+  let r = base + min(kk, params.k - 1u) * m;
+  var v = vec4<f32>(0.0);
+  if (A_VEC4) {
+    v = a4[(r + min(r0, m - 4u)) / 4u];
+  } else {
+    v = vec4<f32>(a[r + r0], a[r + min(r0 + 1u, m - 1u)], a[r + min(r0 + 2u, m - 1u)], a[r + min(r0 + 3u, m - 1u)]);
+  }
+  return select(vec4<f32>(0.0), v, kk < params.k);
 }
 
-@compute @workgroup_size(16, 16)
-fn matmul(
-  @builtin(workgroup_id) wg: vec3<u32>,
-  @builtin(local_invocation_id) lid: vec3<u32>,
-  @builtin(local_invocation_index) li: u32,
-) {
-  let row0 = wg.y * TILE_M;
-  let col0 = wg.x * TILE_N;
+// B stored [K, N]: B[kk, 4 c4 .. 4 c4 + 3] (columns clamped), zeros when kk >= K.
+fn b_row(base: u32, kk: u32, c4: u32) -> vec4<f32> {
+  let n = params.n;
+  let r = base + min(kk, params.k - 1u) * n;
+  var v = vec4<f32>(0.0);
+  if (B_VEC4) {
+    v = b4[r / 4u + min(c4, n / 4u - 1u)];
+  } else {
+    let c = 4u * c4;
+    v = vec4<f32>(b[r + min(c, n - 1u)], b[r + min(c + 1u, n - 1u)], b[r + min(c + 2u, n - 1u)],
+                  b[r + min(c + 3u, n - 1u)]);
+  }
+  return select(vec4<f32>(0.0), v, kk < params.k);
+}
+
+// B stored [N, K]: B[col, kk .. kk+3] (col clamped), zeros past K.
+fn b_col(base: u32, col: u32, kk: u32) -> vec4<f32> {
+  let k = params.k;
+  let r = base + min(col, params.n - 1u) * k;
+  if (B_VEC4) {
+    return b4[(r + kk) / 4u];
+  }
+  let v = vec4<f32>(b[r + min(kk, k - 1u)], b[r + min(kk + 1u, k - 1u)], b[r + min(kk + 2u, k - 1u)],
+                    b[r + min(kk + 3u, k - 1u)]);
+  return select(vec4<f32>(0.0), v, k_valid(kk));
+}
+
+fn store_row(base: u32, row: u32, col: u32, v0: vec4<f32>, v1: vec4<f32>) {
+  if (row >= params.m) {
+    return;
+  }
+  let vals = array<vec4<f32>, 2>(v0, v1);
+  for (var j = 0u; j < 8u; j++) {
+    if (col + j < params.n) {
+      c[base + row * params.n + col + j] = vals[j / 4u][j % 4u];
+    }
+  }
+}
+
+struct Block {
+  acc00: vec4<f32>,
+  acc01: vec4<f32>,
+  acc10: vec4<f32>,
+  acc11: vec4<f32>,
+  acc20: vec4<f32>,
+  acc21: vec4<f32>,
+  acc30: vec4<f32>,
+  acc31: vec4<f32>,
+}
+
+fn compute_block(wg: vec3<u32>, lid: vec3<u32>) -> Block {
+  let r0 = (wg.y * WG_Y + lid.y) * 4u;
+  let c4 = (wg.x * WG_X + lid.x) * 2u;   // first of two vec4 column blocks
   let base_a = wg.z * params.stride_a;
   let base_b = wg.z * params.stride_b;
   let base_c = wg.z * params.stride_c;
-  let tx = lid.x;
-  let ty = lid.y;
+  let m1 = params.m - 1u;
 
-  var acc0 = vec4<f32>(0.0);
-  var acc1 = vec4<f32>(0.0);
-  var acc2 = vec4<f32>(0.0);
-  var acc3 = vec4<f32>(0.0);
+  var acc00 = vec4<f32>(0.0);
+  var acc01 = vec4<f32>(0.0);
+  var acc10 = vec4<f32>(0.0);
+  var acc11 = vec4<f32>(0.0);
+  var acc20 = vec4<f32>(0.0);
+  var acc21 = vec4<f32>(0.0);
+  var acc30 = vec4<f32>(0.0);
+  var acc31 = vec4<f32>(0.0);
 
-  for (var k0 = 0u; k0 < params.k; k0 += TILE_K) {
-    // 1024 elements per tile, 4 per thread. The element order follows the operand's memory
-    // layout so that consecutive threads load consecutive addresses.
-    for (var s = 0u; s < 4u; s++) {
-      let e = li + s * 256u;
-      var m = e / TILE_K;
-      var ka = e % TILE_K;
-      if (TRANS_A) {
-        m = e % TILE_M;
-        ka = e / TILE_M;
-      }
-      tile_a[ka * TILE_M + m] = load_a(base_a, row0 + m, k0 + ka);
-      var n = e % TILE_N;
-      var kb = e / TILE_N;
-      if (TRANS_B) {
-        n = e / TILE_K;
-        kb = e % TILE_K;
-      }
-      tile_b[kb * TILE_N + n] = load_b(base_b, k0 + kb, col0 + n);
+  for (var kk = 0u; kk < params.k; kk += 4u) {
+    // op(A)[r0 + r, kk .. kk+3] as ar.
+    var a0 = vec4<f32>(0.0);
+    var a1 = vec4<f32>(0.0);
+    var a2 = vec4<f32>(0.0);
+    var a3 = vec4<f32>(0.0);
+    if (TRANS_A) {
+      let rr = min(r0, m1);
+      let v0 = a_col(base_a, kk, rr);
+      let v1 = a_col(base_a, kk + 1u, rr);
+      let v2 = a_col(base_a, kk + 2u, rr);
+      let v3 = a_col(base_a, kk + 3u, rr);
+      a0 = vec4<f32>(v0.x, v1.x, v2.x, v3.x);
+      a1 = vec4<f32>(v0.y, v1.y, v2.y, v3.y);
+      a2 = vec4<f32>(v0.z, v1.z, v2.z, v3.z);
+      a3 = vec4<f32>(v0.w, v1.w, v2.w, v3.w);
+    } else {
+      a0 = a_row(base_a, min(r0, m1), kk);
+      a1 = a_row(base_a, min(r0 + 1u, m1), kk);
+      a2 = a_row(base_a, min(r0 + 2u, m1), kk);
+      a3 = a_row(base_a, min(r0 + 3u, m1), kk);
     }
-    workgroupBarrier();
-    for (var kk = 0u; kk < TILE_K; kk++) {
-      let ra = kk * TILE_M + ty;
-      let rb = kk * TILE_N + tx;
-      let bv = vec4<f32>(tile_b[rb], tile_b[rb + 16u], tile_b[rb + 32u], tile_b[rb + 48u]);
-      acc0 += tile_a[ra] * bv;
-      acc1 += tile_a[ra + 16u] * bv;
-      acc2 += tile_a[ra + 32u] * bv;
-      acc3 += tile_a[ra + 48u] * bv;
+    // op(B)[kk + q, 4 c4 + 4 h .. 4 c4 + 4 h + 3] as sqh.
+    var s00 = vec4<f32>(0.0);
+    var s01 = vec4<f32>(0.0);
+    var s10 = vec4<f32>(0.0);
+    var s11 = vec4<f32>(0.0);
+    var s20 = vec4<f32>(0.0);
+    var s21 = vec4<f32>(0.0);
+    var s30 = vec4<f32>(0.0);
+    var s31 = vec4<f32>(0.0);
+    if (TRANS_B) {
+      let col = 4u * c4;
+      let t0 = b_col(base_b, col, kk);
+      let t1 = b_col(base_b, col + 1u, kk);
+      let t2 = b_col(base_b, col + 2u, kk);
+      let t3 = b_col(base_b, col + 3u, kk);
+      let t4 = b_col(base_b, col + 4u, kk);
+      let t5 = b_col(base_b, col + 5u, kk);
+      let t6 = b_col(base_b, col + 6u, kk);
+      let t7 = b_col(base_b, col + 7u, kk);
+      s00 = vec4<f32>(t0.x, t1.x, t2.x, t3.x);
+      s10 = vec4<f32>(t0.y, t1.y, t2.y, t3.y);
+      s20 = vec4<f32>(t0.z, t1.z, t2.z, t3.z);
+      s30 = vec4<f32>(t0.w, t1.w, t2.w, t3.w);
+      s01 = vec4<f32>(t4.x, t5.x, t6.x, t7.x);
+      s11 = vec4<f32>(t4.y, t5.y, t6.y, t7.y);
+      s21 = vec4<f32>(t4.z, t5.z, t6.z, t7.z);
+      s31 = vec4<f32>(t4.w, t5.w, t6.w, t7.w);
+    } else {
+      s00 = b_row(base_b, kk, c4);
+      s01 = b_row(base_b, kk, c4 + 1u);
+      s10 = b_row(base_b, kk + 1u, c4);
+      s11 = b_row(base_b, kk + 1u, c4 + 1u);
+      s20 = b_row(base_b, kk + 2u, c4);
+      s21 = b_row(base_b, kk + 2u, c4 + 1u);
+      s30 = b_row(base_b, kk + 3u, c4);
+      s31 = b_row(base_b, kk + 3u, c4 + 1u);
     }
-    workgroupBarrier();
+    acc00 += a0.x * s00 + a0.y * s10 + a0.z * s20 + a0.w * s30;
+    acc01 += a0.x * s01 + a0.y * s11 + a0.z * s21 + a0.w * s31;
+    acc10 += a1.x * s00 + a1.y * s10 + a1.z * s20 + a1.w * s30;
+    acc11 += a1.x * s01 + a1.y * s11 + a1.z * s21 + a1.w * s31;
+    acc20 += a2.x * s00 + a2.y * s10 + a2.z * s20 + a2.w * s30;
+    acc21 += a2.x * s01 + a2.y * s11 + a2.z * s21 + a2.w * s31;
+    acc30 += a3.x * s00 + a3.y * s10 + a3.z * s20 + a3.w * s30;
+    acc31 += a3.x * s01 + a3.y * s11 + a3.z * s21 + a3.w * s31;
   }
 
-  let accs = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
-  for (var i = 0u; i < 4u; i++) {
-    let row = row0 + ty + 16u * i;
-    let acc = accs[i];
-    store_c(base_c, row, col0 + tx, acc.x);
-    store_c(base_c, row, col0 + tx + 16u, acc.y);
-    store_c(base_c, row, col0 + tx + 32u, acc.z);
-    store_c(base_c, row, col0 + tx + 48u, acc.w);
+  return Block(acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31);
+}
+
+@compute @workgroup_size(WG_X, WG_Y)
+fn matmul(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let r0 = (wg.y * WG_Y + lid.y) * 4u;
+  let col = (wg.x * WG_X + lid.x) * 8u;
+  let base_c = wg.z * params.stride_c;
+  let o = compute_block(wg, lid);
+  store_row(base_c, r0, col, o.acc00, o.acc01);
+  store_row(base_c, r0 + 1u, col, o.acc10, o.acc11);
+  store_row(base_c, r0 + 2u, col, o.acc20, o.acc21);
+  store_row(base_c, r0 + 3u, col, o.acc30, o.acc31);
+}
+
+fn store_row4(base: u32, row: u32, c4: u32, v0: vec4<f32>, v1: vec4<f32>) {
+  let n4 = params.n / 4u;
+  if (row < params.m && c4 < n4) {
+    c4out[base + row * n4 + c4] = v0;
   }
+  if (row < params.m && c4 + 1u < n4) {
+    c4out[base + row * n4 + c4 + 1u] = v1;
+  }
+}
+
+// The same product when N % 4 == 0, stored as vec4s.
+@compute @workgroup_size(WG_X, WG_Y)
+fn matmul_c4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let r0 = (wg.y * WG_Y + lid.y) * 4u;
+  let c4 = (wg.x * WG_X + lid.x) * 2u;
+  let base_c = wg.z * params.stride_c / 4u;
+  let o = compute_block(wg, lid);
+  store_row4(base_c, r0, c4, o.acc00, o.acc01);
+  store_row4(base_c, r0 + 1u, c4, o.acc10, o.acc11);
+  store_row4(base_c, r0 + 2u, c4, o.acc20, o.acc21);
+  store_row4(base_c, r0 + 3u, c4, o.acc30, o.acc31);
 }

@@ -14,9 +14,6 @@ export interface MatmulOptions {
   transB?: boolean;
 }
 
-/** Output tile of one workgroup (TILE_M × TILE_N in the kernel). */
-const TILE = 64;
-
 /** [rows, cols] of the matrix an operand stands for, after the optional transpose. */
 function opShape(t: Tensor, trans: boolean): [number, number] {
   const r = t.shape[t.rank - 2];
@@ -45,7 +42,12 @@ function product(op: string, a: Tensor, b: Tensor, transA: boolean, transB: bool
   const batches = batchesA ?? batchesB;
   const ctx = a.ctx;
   const out = ctx.empty(batches === null ? [m, n] : [batches, m, n], 'f32', op);
-  const grid: [number, number, number] = [Math.ceil(n / TILE), Math.ceil(m / TILE), batches ?? 1];
+  // Output tile of one workgroup, TILE_M × TILE_N (threads of 4 rows × 8 columns): 32 columns
+  // when that wastes fewer clamped duplicates past N; 16 rows unless the output is large (more,
+  // smaller workgroups balance better over the cores of a CPU driver).
+  const TILE_N = n % 64 !== 0 && n % 64 <= 32 ? 32 : 64;
+  const TILE_M = Math.ceil(m / 32) * Math.ceil(n / TILE_N) * (batches ?? 1) < 256 ? 16 : 32;
+  const grid: [number, number, number] = [Math.ceil(n / TILE_N), Math.ceil(m / TILE_M), batches ?? 1];
   const limit = ctx.gpu.limits.maxComputeWorkgroupsPerDimension;
   if (grid.some((g) => g > limit)) {
     throw new Error(`${op}: output ${formatShape(out.shape)} needs more than ${limit} workgroups along one axis`);
@@ -54,8 +56,16 @@ function product(op: string, a: Tensor, b: Tensor, transA: boolean, transB: bool
     {
       name: `matmul.${transA ? 't' : 'n'}${transB ? 't' : 'n'}`,
       source,
-      entryPoint: 'matmul',
-      constants: { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0 },
+      entryPoint: n % 4 === 0 ? 'matmul_c4' : 'matmul',
+      constants: {
+        TRANS_A: transA ? 1 : 0,
+        TRANS_B: transB ? 1 : 0,
+        // vec4 loads when the stored rows are vec4-aligned.
+        A_VEC4: (transA ? m : k) % 4 === 0 ? 1 : 0,
+        B_VEC4: (transB ? k : n) % 4 === 0 ? 1 : 0,
+        WG_Y: TILE_M / 4,
+        WG_X: TILE_N / 8,
+      },
     },
     [
       uniforms(
@@ -69,6 +79,8 @@ function product(op: string, a: Tensor, b: Tensor, transA: boolean, transB: bool
       a,
       b,
       out,
+      a,
+      b,
     ],
     grid,
   );
