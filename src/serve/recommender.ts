@@ -5,9 +5,7 @@
 import type { Tensor } from '../autograd/tensor.js';
 import type { MindModel } from '../mind/model.js';
 import { poolInterests } from './metrics.js';
-import type { Recommendation } from './retrieval.js';
-import { allItemVectors } from './retrieval.js';
-import { topKInnerProduct } from './topk.js';
+import { type Recommendation, allItemVectors, retrievePerInterest } from './retrieval.js';
 
 export interface UserProfileInput {
   /** `[Cu]` categorical value ids (0 = unknown). */
@@ -29,7 +27,7 @@ export class Recommender {
    */
   async recommend(history: ArrayLike<number>, n: number, profile: UserProfileInput = {}, excludeHistory = true): Promise<Recommendation & { activeK: number }> {
     const { model } = this;
-    const { ctx, config, shape } = model;
+    const { shape } = model;
     const L = Math.max(1, Math.min(history.length, 256));
     const recent = Int32Array.from(Array.from(history).slice(-L));
     for (const id of recent) {
@@ -41,22 +39,13 @@ export class Recommender {
     if (dense.length !== shape.profileDense) throw new Error(`profile.dense has ${dense.length} values, the model has ${shape.profileDense} dense features`);
     const histories = new Int32Array(L);
     histories.set(recent);
-    return ctx.tidy(async () => {
-      const { interests, activeK } = ctx.noGrad(() =>
-        model.userInterests({ histories, lengths: Int32Array.of(recent.length), profileCategorical: categorical, profileDense: dense }, config.seed),
-      );
-      const K = model.numInterests;
-      const queries = ctx.view(interests, [K, config.dim]);
-      const top = await topKInnerProduct(queries, this.items, n, {
-        firstItem: 1,
-        exclude: excludeHistory ? Array.from({ length: K }, () => recent) : undefined,
-      });
-      const lists = Array.from({ length: activeK[0] }, (_, j) => ({
-        ids: top.ids.subarray(j * n, (j + 1) * n),
-        scores: top.scores.subarray(j * n, (j + 1) * n),
-      }));
-      return { ...poolInterests(lists, n), activeK: activeK[0] };
-    });
+    const [perInterest] = await retrievePerInterest(
+      model,
+      { histories, lengths: Int32Array.of(recent.length), profileCategorical: categorical, profileDense: dense },
+      n,
+      { excludeHistory, items: this.items },
+    );
+    return { ...poolInterests(perInterest, n), activeK: perInterest.length };
   }
 
   dispose(): void {

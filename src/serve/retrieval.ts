@@ -22,6 +22,8 @@ export interface RetrievalOptions {
   seed?: number;
   /** Users per GPU call. */
   chunkSize?: number;
+  /** Item vectors `[N, d]` already computed (allItemVectors); computed per call otherwise. */
+  items?: Tensor;
 }
 
 /** Item vectors of every id `[N, d]` (row 0, the padding id, is zeros and never returned). */
@@ -53,7 +55,7 @@ export async function retrievePerInterest(model: MindModel, users: UserBatch, n:
   const K = model.numInterests;
   const out: InterestLists[] = [];
   await ctx.tidy(async () => {
-    const items = allItemVectors(model);
+    const items = options.items ?? allItemVectors(model);
     for (let from = 0; from < count; from += chunk) {
       const to = Math.min(count, from + chunk);
       const batch = sliceBatch(users, from, to);
