@@ -5,13 +5,14 @@
  *   mind recommend --model DIR --history id,id,... [--n 20] [--json]
  *   mind export --model DIR --out FILE
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createContext } from './autograd/context.js';
 import { DataError } from './data/errors.js';
 import { heldOutUsers } from './data/batches.js';
 import type { Dataset } from './data/dataset.js';
-import { type MindConfig, resolveConfig } from './mind/config.js';
+import { BASELINE_CONFIG, type MindConfig, resolveConfig } from './mind/config.js';
+import { type ExperimentVariant, formatExperiment, runExperiment } from './node/experiment.js';
 import { MindModel, modelShapeOf } from './mind/model.js';
 import { type DataSpec, absoluteDataSpec, loadData } from './node/datasets.js';
 import { BASELINE_MANIFEST_FILE, BASELINE_WEIGHTS_FILE, loadCheckpoint, saveCheckpoint } from './node/checkpoint-io.js';
@@ -93,7 +94,7 @@ interface TrainFlags {
   json?: boolean;
 }
 
-function dataSpecFrom(flags: TrainFlags): DataSpec {
+function dataSpecFrom(flags: Omit<TrainFlags, 'json'>): DataSpec {
   if (!flags.data) {
     return { kind: 'synthetic', options: { seed: flags.seed, ...SYNTHETIC_DEFAULTS, ...(flags.seqLen ? { maxLength: flags.seqLen } : {}) } };
   }
@@ -117,7 +118,7 @@ function dataSpecFrom(flags: TrainFlags): DataSpec {
   });
 }
 
-function configFrom(flags: TrainFlags): MindConfig {
+function configFrom(flags: Omit<TrainFlags, 'json'>): MindConfig {
   return resolveConfig({
     dim: flags.dim, kMax: flags.k, iterations: flags.iterations, attentionPower: flags.p, attentionMode: flags.attentionMode,
     dynamicK: flags.dynamicK, softmaxOver: flags.softmaxOver, routingGradient: flags.routingGradient, hiddenUnits: flags.hidden,
@@ -180,7 +181,7 @@ async function trainCommand(flags: TrainFlags): Promise<void> {
     for (const run of runs) {
       log(`training ${run.name}`);
       const progress = new ProgressReporter(run.name);
-      const result = await train(ctx, dataset, { ...config, encoder: run.encoder }, {
+      const result = await train(ctx, dataset, run.encoder === 'routing' ? config : { ...config, ...BASELINE_CONFIG }, {
         epochs: flags.epochs, batchSize: flags.batchSize, maxSteps: flags.maxSteps, onProgress: (p) => progress.update(p),
       });
       progress.stop();
@@ -287,11 +288,85 @@ async function exportCommand(flags: { model: string; out: string }): Promise<voi
   }
 }
 
-export function buildProgram(): Command {
-  const program = new Command('mind').description('Train, evaluate and serve MIND multi-interest retrieval on WebGPU').showHelpAfterError();
-  program
-    .command('train')
-    .description('train MIND (and the single-vector baseline) on an interaction log, or on synthetic data by default')
+interface ExperimentFlags extends Omit<TrainFlags, 'json'> {
+  json?: string;
+  seeds: number[];
+  part: 'validation' | 'test';
+  variants?: string;
+  popularity: boolean;
+  baselineConfig?: string;
+}
+
+/** JSON with "Infinity" / "-Infinity" strings read as numbers (JSON has no infinities; p = Infinity is hard attention). */
+function parseJsonWithInfinity(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text, (_key, value) => (value === 'Infinity' ? Infinity : value === '-Infinity' ? -Infinity : value));
+  } catch (err) {
+    throw new InvalidArgumentError(`${what}: not valid JSON (${(err as Error).message})`);
+  }
+}
+
+/** A variants file entry: settings over the command line's (see `mind experiment --help`). */
+interface VariantOverride {
+  name: string;
+  kind?: 'trained' | 'popularity';
+  config?: Partial<MindConfig>;
+  training?: { epochs?: number; batchSize?: number; maxSteps?: number };
+}
+
+async function readVariants(path: string): Promise<VariantOverride[]> {
+  const parsed = parseJsonWithInfinity(await readFile(path, 'utf8'), `--variants ${path}`);
+  if (!Array.isArray(parsed) || parsed.length === 0) throw new InvalidArgumentError(`--variants ${path}: expected a non-empty JSON array of {name, config?, training?, kind?}`);
+  parsed.forEach((v, i) => {
+    if (typeof v !== 'object' || v === null || typeof v.name !== 'string' || v.name.length === 0) {
+      throw new InvalidArgumentError(`--variants ${path}: entry ${i} needs a non-empty "name"`);
+    }
+    if (v.kind !== undefined && v.kind !== 'trained' && v.kind !== 'popularity') {
+      throw new InvalidArgumentError(`--variants ${path}: entry ${i} ("${v.name}") has kind "${v.kind}"; use "trained" or "popularity"`);
+    }
+  });
+  return parsed as VariantOverride[];
+}
+
+async function experimentCommand(flags: ExperimentFlags): Promise<void> {
+  const base = configFrom({ ...flags, seed: flags.seeds[0] }); // each run's seed replaces it
+  const training = { epochs: flags.epochs, batchSize: flags.batchSize, maxSteps: flags.maxSteps };
+  const baselineOverrides = flags.baselineConfig ? (parseJsonWithInfinity(flags.baselineConfig, '--baseline-config') as Partial<MindConfig>) : {};
+  const overrides: VariantOverride[] = flags.variants
+    ? await readVariants(flags.variants)
+    : [
+        { name: 'MIND' },
+        ...(flags.baseline ? [{ name: 'YouTube DNN', config: { ...BASELINE_CONFIG, ...baselineOverrides } }] : []),
+        ...(flags.popularity ? [{ name: 'popularity', kind: 'popularity' as const }] : []),
+      ];
+  const variants: ExperimentVariant[] = overrides.map((v) =>
+    v.kind === 'popularity'
+      ? { name: v.name, kind: 'popularity' }
+      : { name: v.name, config: resolveConfig({ ...base, ...v.config }), training: { ...training, ...v.training } },
+  );
+  const trained = variants.filter((v) => v.kind !== 'popularity').map((v) => v.name);
+  let progress: ProgressReporter | undefined;
+  const summary = await runExperiment({
+    seeds: flags.seeds,
+    variants,
+    part: flags.part,
+    references: flags.variants ? undefined : trained.slice(0, 1),
+    dataFor: (seed) => loadData(dataSpecFrom({ ...flags, seed })),
+    onRunStart: ({ index, total, seed, variant }) => {
+      progress?.stop();
+      log(`[${index + 1}/${total}] seed ${seed}: ${variant}`);
+      progress = new ProgressReporter(variant);
+    },
+    onProgress: (_variant, p) => progress?.update(p),
+  });
+  progress?.stop();
+  if (flags.json) await writeFile(flags.json, `${JSON.stringify({ command: process.argv.slice(2), variants, ...summary }, null, 1)}\n`);
+  process.stdout.write(formatExperiment(summary));
+}
+
+/** The options that say where the data is and how to read it (train, experiment). */
+function withDataOptions(command: Command): Command {
+  return command
     .option('--data <file>', 'interactions CSV/TSV with a header (MovieLens ratings.csv works as is)')
     .option('--item-features <file>', 'item side features, e.g. MovieLens movies.csv')
     .option('--item-feature-columns <cols>', 'feature columns of --item-features (default: genres)', list)
@@ -303,7 +378,12 @@ export function buildProgram(): Command {
     .option('--time-column <name>', 'timestamp column (default: timestamp/time/ts)')
     .option('--min-rating <x>', 'drop interactions rated below x', num('--min-rating'))
     .option('--skip-bad-rows', 'skip malformed rows (counted) instead of stopping at the first')
-    .option('--seq-len <L>', 'history window L (default 50; synthetic 20)', int('--seq-len'))
+    .option('--seq-len <L>', 'history window L (default 50; synthetic 20)', int('--seq-len'));
+}
+
+/** Model and training settings (train, experiment); defaults are DEFAULT_CONFIG's. */
+function withModelOptions(command: Command): Command {
+  return command
     .option('--k <n>', 'most interests per user (kMax)', int('--k'), 4)
     .option('--dim <d>', 'embedding and interest width', int('--dim'), 64)
     .option('--iterations <r>', 'routing iterations', int('--iterations'), 3)
@@ -322,12 +402,30 @@ export function buildProgram(): Command {
     .option('--epochs <n>', 'epochs', int('--epochs'), 3)
     .option('--batch-size <b>', 'samples per step', int('--batch-size'), 256)
     .option('--lr <x>', 'Adam learning rate', num('--lr'), 0.005)
+    .option('--max-steps <n>', 'stop after this many steps', int('--max-steps'));
+}
+
+export function buildProgram(): Command {
+  const program = new Command('mind').description('Train, evaluate and serve MIND multi-interest retrieval on WebGPU').showHelpAfterError();
+  withModelOptions(withDataOptions(program
+    .command('train')
+    .description('train MIND (and the single-vector baseline) on an interaction log, or on synthetic data by default')))
     .option('--seed <n>', 'seed for data split, initialisation, sampling and routing', int('--seed'), 1)
-    .option('--max-steps <n>', 'stop after this many steps', int('--max-steps'))
     .option('--no-baseline', 'do not train the single-vector baseline')
     .option('--out <dir>', 'checkpoint directory', 'mind-model')
     .option('--json', 'print a JSON summary on stdout')
     .action(trainCommand);
+  withModelOptions(withDataOptions(program
+    .command('experiment')
+    .description('train and evaluate MIND, the single-vector baseline and popularity over several split seeds; mean ± std and paired differences')))
+    .requiredOption('--seeds <list>', 'split (and model) seeds, comma separated, e.g. 1,2,3,4,5', intList('--seeds'))
+    .addOption(new Option('--part <part>', 'held-out users to report (choose settings on validation)').choices(['test', 'validation']).default('test'))
+    .option('--variants <file>', 'JSON array of {name, config?, training?, kind?: "popularity"} run instead of the default three, each over the command line settings')
+    .option('--baseline-config <json>', 'settings of the YouTube DNN baseline over its tuned defaults, e.g. \'{"learningRate":0.01}\'')
+    .option('--no-baseline', 'leave out the single-vector baseline')
+    .option('--no-popularity', 'leave out the popularity ranking')
+    .option('--json <file>', 'write every run and the summary as JSON')
+    .action(experimentCommand);
   program
     .command('eval')
     .description('Recall, HitRate and NDCG @20/@50 of MIND, the baseline and popularity on held-out users')

@@ -62,6 +62,13 @@ export const DEFAULT_CONFIG: MindConfig = {
   seed: 1,
 };
 
+/**
+ * The single-vector YouTube-DNN-style baseline: mean pooling instead of routing, and its own
+ * settings where they differ from MIND's, tuned on validation users with the same budget as
+ * MIND's (docs/ablation.md). The CLI applies these over the command line's settings.
+ */
+export const BASELINE_CONFIG: Partial<MindConfig> = { encoder: 'meanPool' };
+
 function positiveInt(name: string, value: number, max = Number.MAX_SAFE_INTEGER): void {
   if (!Number.isInteger(value) || value < 1 || value > max) {
     throw new RangeError(`${name} must be an integer in [1, ${max}], got ${value}`);

@@ -1,0 +1,168 @@
+/**
+ * Multi-seed experiments: every model variant trained and evaluated on the same user splits,
+ * one split per seed, and summarised as mean ± std per metric and as paired differences
+ * against the reference variants (src/serve/statistics.ts). This is what every quality table
+ * in README.md and docs/ is made with (`mind experiment`).
+ *
+ * Protocol (SPEC §5): for seed s the data set is rebuilt with split seed s, and every trained
+ * variant uses model seed s too, so seeds vary the split, the initialisation, the batches and
+ * the negatives together. Each variant keeps its best epoch by validation recall@50 (the
+ * trainer's rule); test users are only read when `part` is 'test'.
+ */
+import { createContext } from '../autograd/context.js';
+import { heldOutUsers } from '../data/batches.js';
+import type { Dataset } from '../data/dataset.js';
+import type { MindConfig } from '../mind/config.js';
+import { type RankingMetrics, rankingMetrics } from '../serve/metrics.js';
+import { evaluateModel, popularityRecommendations, targetSets } from '../serve/retrieval.js';
+import { type PairedDifference, type Spread, pairedDifference, spread } from '../serve/statistics.js';
+import { type TrainProgress, train } from '../train/trainer.js';
+
+/** One model in an experiment: a trained MIND/baseline configuration, or the popularity ranking. */
+export type ExperimentVariant =
+  | {
+      name: string;
+      kind?: 'trained';
+      /** Model settings over DEFAULT_CONFIG (the seed is set per run). */
+      config: Partial<MindConfig>;
+      /** Training settings. */
+      training: { epochs: number; batchSize: number; maxSteps?: number };
+    }
+  | { name: string; kind: 'popularity' };
+
+export interface ExperimentOptions {
+  /** Split (and model) seeds, each a non-negative safe integer. */
+  seeds: readonly number[];
+  variants: readonly ExperimentVariant[];
+  /** The data set for a split seed (files or the synthetic generator). */
+  dataFor: (seed: number) => Promise<Dataset>;
+  /** Which held-out users the summary reports; 'validation' never reads the test users. */
+  part: 'validation' | 'test';
+  /** Cut-offs N of the metrics (default [20, 50]). */
+  ns?: readonly number[];
+  /** Names of the variants every other variant is compared with (default: the first variant). */
+  references?: readonly string[];
+  onRunStart?: (run: { index: number; total: number; seed: number; variant: string }) => void;
+  onProgress?: (variant: string, progress: TrainProgress) => void;
+}
+
+/** One (seed, variant) result. */
+export interface ExperimentRun {
+  seed: number;
+  variant: string;
+  /** Metrics on `part`'s users. */
+  metrics: RankingMetrics;
+  /** Validation metrics of the kept epoch (trained variants). */
+  validation?: RankingMetrics;
+  bestEpoch?: number;
+  steps?: number;
+  seconds?: number;
+}
+
+export interface ExperimentSummary {
+  part: 'validation' | 'test';
+  seeds: number[];
+  /** Users evaluated per seed. */
+  users: number[];
+  runs: ExperimentRun[];
+  /** variant → metric → mean and std over seeds. */
+  spreads: Record<string, Record<string, Spread>>;
+  /** `${variant} − ${reference}` → metric → paired difference over seeds. */
+  differences: Record<string, Record<string, PairedDifference>>;
+}
+
+function checkOptions(options: ExperimentOptions): void {
+  if (options.seeds.length === 0) throw new RangeError('seeds: give at least one split seed');
+  options.seeds.forEach((s) => {
+    if (!Number.isSafeInteger(s) || s < 0) throw new RangeError(`seeds: ${s} is not a non-negative integer`);
+  });
+  if (new Set(options.seeds).size !== options.seeds.length) throw new RangeError(`seeds: ${options.seeds.join(',')} repeats a seed`);
+  if (options.variants.length === 0) throw new RangeError('variants: give at least one model');
+  const names = options.variants.map((v) => v.name);
+  if (new Set(names).size !== names.length) throw new RangeError(`variants: names must be distinct, got ${names.join(', ')}`);
+  for (const ref of options.references ?? []) {
+    if (!names.includes(ref)) throw new RangeError(`references: no variant named "${ref}" (variants: ${names.join(', ')})`);
+  }
+}
+
+/** Trains and evaluates every variant on every seed's split; see the module comment for the protocol. */
+export async function runExperiment(options: ExperimentOptions): Promise<ExperimentSummary> {
+  checkOptions(options);
+  const ns = options.ns ?? [20, 50];
+  const runs: ExperimentRun[] = [];
+  const users: number[] = [];
+  const total = options.seeds.length * options.variants.length;
+  const ctx = await createContext();
+  try {
+    for (const seed of options.seeds) {
+      const dataset = await options.dataFor(seed);
+      const evaluated = heldOutUsers(dataset, options.part);
+      if (evaluated.users.length === 0) throw new RangeError(`seed ${seed}: the split has no ${options.part} users to evaluate`);
+      users.push(evaluated.users.length);
+      for (const variant of options.variants) {
+        options.onRunStart?.({ index: runs.length, total, seed, variant: variant.name });
+        if (variant.kind === 'popularity') {
+          const lists = popularityRecommendations(dataset.itemCounts, evaluated, Math.max(...ns));
+          runs.push({ seed, variant: variant.name, metrics: rankingMetrics(lists, targetSets(evaluated), ns) });
+          continue;
+        }
+        const result = await train(ctx, dataset, { ...variant.config, seed }, {
+          ...variant.training,
+          onProgress: (p) => options.onProgress?.(variant.name, p),
+        });
+        const validation = result.validation.find((v) => v.epoch === result.bestEpoch)?.metrics;
+        const metrics = options.part === 'validation' && validation ? validation : await evaluateModel(result.model, evaluated, ns);
+        runs.push({ seed, variant: variant.name, metrics, validation, bestEpoch: result.bestEpoch, steps: result.steps, seconds: result.seconds });
+        result.model.dispose();
+      }
+    }
+  } finally {
+    ctx.destroy();
+  }
+  return summarise(options, runs, users);
+}
+
+function summarise(options: ExperimentOptions, runs: ExperimentRun[], users: number[]): ExperimentSummary {
+  const metricNames = Object.keys(runs[0].metrics);
+  const valuesOf = (variant: string, metric: string) =>
+    options.seeds.map((seed) => runs.find((r) => r.seed === seed && r.variant === variant)!.metrics[metric]);
+  const spreads: ExperimentSummary['spreads'] = {};
+  for (const v of options.variants) {
+    spreads[v.name] = Object.fromEntries(metricNames.map((m) => [m, spread(valuesOf(v.name, m))]));
+  }
+  const differences: ExperimentSummary['differences'] = {};
+  const references = options.references ?? [options.variants[0].name];
+  for (const ref of references) {
+    for (const v of options.variants) {
+      if (v.name === ref) continue;
+      differences[`${ref} − ${v.name}`] = Object.fromEntries(metricNames.map((m) => [m, pairedDifference(valuesOf(ref, m), valuesOf(v.name, m))]));
+    }
+  }
+  return { part: options.part, seeds: [...options.seeds], users, runs, spreads, differences };
+}
+
+/** The summary as Markdown tables: mean ± std per variant, then the paired differences. */
+export function formatExperiment(summary: ExperimentSummary, metrics: readonly string[] = ['recall@20', 'recall@50', 'ndcg@20', 'ndcg@50', 'hitrate@20', 'hitrate@50']): string {
+  const f = (x: number) => x.toFixed(4);
+  const lines = [
+    `${summary.part} users per seed: ${summary.users.join(', ')}; seeds ${summary.seeds.join(', ')}; mean ± std over seeds`,
+    '',
+    `| model | ${metrics.join(' | ')} |`,
+    `| --- | ${metrics.map(() => '---').join(' | ')} |`,
+    ...Object.entries(summary.spreads).map(([name, m]) => `| ${name} | ${metrics.map((k) => `${f(m[k].mean)} ± ${f(m[k].std)}`).join(' | ')} |`),
+  ];
+  if (Object.keys(summary.differences).length > 0) {
+    lines.push(
+      '',
+      'Paired differences over the same splits: mean [95% t interval] (relative to the second model)',
+      '',
+      `| difference | ${metrics.join(' | ')} |`,
+      `| --- | ${metrics.map(() => '---').join(' | ')} |`,
+      ...Object.entries(summary.differences).map(
+        ([name, m]) =>
+          `| ${name} | ${metrics.map((k) => `${m[k].mean >= 0 ? '+' : ''}${f(m[k].mean)} [${f(m[k].low)}, ${f(m[k].high)}] (${m[k].mean >= 0 ? '+' : ''}${(100 * m[k].relative).toFixed(1)}%)`).join(' | ')} |`,
+      ),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
