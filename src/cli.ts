@@ -74,6 +74,7 @@ interface TrainFlags {
   iterations: number;
   p: number;
   attentionMode: 'pow' | 'scale';
+  candidateScore: 'labelAware' | 'maxInterest';
   dynamicK: boolean;
   softmaxOver: 'interests' | 'behaviors';
   routingGradient: 'stop' | 'full';
@@ -120,7 +121,7 @@ function dataSpecFrom(flags: Omit<TrainFlags, 'json'>): DataSpec {
 
 function configFrom(flags: Omit<TrainFlags, 'json'>): MindConfig {
   return resolveConfig({
-    dim: flags.dim, kMax: flags.k, iterations: flags.iterations, attentionPower: flags.p, attentionMode: flags.attentionMode,
+    dim: flags.dim, kMax: flags.k, iterations: flags.iterations, attentionPower: flags.p, attentionMode: flags.attentionMode, candidateScore: flags.candidateScore,
     dynamicK: flags.dynamicK, softmaxOver: flags.softmaxOver, routingGradient: flags.routingGradient, hiddenUnits: flags.hidden,
     activation: flags.activation, dropout: flags.dropout, profileDim: flags.profileDim, l2Embedding: flags.l2,
     numSampled: flags.numSampled, sampler: flags.sampler, learningRate: flags.lr, seed: flags.seed,
@@ -388,6 +389,7 @@ function withModelOptions(command: Command): Command {
     .option('--dim <d>', 'embedding and interest width', int('--dim'), 64)
     .option('--iterations <r>', 'routing iterations', int('--iterations'), 3)
     .option('--p <x>', 'label-aware attention power (Infinity = hard)', num('--p'), 1)
+    .addOption(new Option('--candidate-score <how>', 'training score of a candidate item: through label-aware attention (the paper) or its best interest (the serving score)').choices(['labelAware', 'maxInterest']).default('labelAware'))
     .addOption(new Option('--attention-mode <mode>', 'attention exponent mode').choices(['pow', 'scale']).default('pow'))
     .option('--no-dynamic-k', 'use all K interests for every user instead of K_b = log2(len)')
     .addOption(new Option('--softmax-over <axis>', 'routing softmax axis').choices(['interests', 'behaviors']).default('interests'))

@@ -17,6 +17,15 @@ export interface MindConfig {
   /** Label-aware attention exponent p (Infinity = hard attention). */
   attentionPower: number;
   attentionMode: 'pow' | 'scale';
+  /**
+   * How the training loss scores a candidate item e (the label and every sampled negative):
+   * - 'labelAware' (the paper, SPEC §4): by v·e with v = labelAwareAttention(V, e_label), one
+   *   user vector per sample, chosen by the label;
+   * - 'maxInterest': by max_j V_j·e over active interests, each candidate by its own best
+   *   interest: the score serving ranks by (SPEC §5), so training optimises what is served.
+   *   The label's score is hard label-aware attention (p = Infinity); attentionPower is unused.
+   */
+  candidateScore: 'labelAware' | 'maxInterest';
   softmaxOver: 'interests' | 'behaviors';
   routingGradient: 'stop' | 'full';
   /** Std of the Gaussian initial routing logits. */
@@ -47,6 +56,7 @@ export const DEFAULT_CONFIG: MindConfig = {
   dynamicK: true,
   attentionPower: 1,
   attentionMode: 'pow',
+  candidateScore: 'labelAware',
   softmaxOver: 'interests',
   routingGradient: 'stop',
   initStd: 1,
@@ -92,6 +102,7 @@ export function resolveConfig(partial: Partial<MindConfig> = {}): MindConfig {
   positiveInt('iterations', c.iterations, 100);
   if (!(c.attentionPower >= 0)) throw new RangeError(`attentionPower must be >= 0 (Infinity allowed), got ${c.attentionPower}`);
   oneOf('attentionMode', c.attentionMode, ['pow', 'scale']);
+  oneOf('candidateScore', c.candidateScore, ['labelAware', 'maxInterest']);
   oneOf('softmaxOver', c.softmaxOver, ['interests', 'behaviors']);
   oneOf('routingGradient', c.routingGradient, ['stop', 'full']);
   inRange('initStd', c.initStd, 0, 1e3);

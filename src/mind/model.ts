@@ -13,6 +13,8 @@ import { labelAwareAttention } from '../autograd/ops/label-attention.js';
 import { matmul } from '../autograd/ops/matmul.js';
 import { reshape } from '../autograd/ops/reshape.js';
 import { activeInterestCount, b2iRouting } from '../autograd/ops/routing.js';
+import { candidateSoftmaxLoss } from '../autograd/ops/candidate-softmax.js';
+import { interestMax } from '../autograd/ops/interest-max.js';
 import { sampledSoftmaxLoss } from '../autograd/ops/sampled-softmax.js';
 import { tile } from '../autograd/ops/tile.js';
 import type { Tensor } from '../autograd/tensor.js';
@@ -161,31 +163,37 @@ export class MindModel {
    * Mean sampled-softmax loss of predicting `targets` `[B]` for a training batch (SPEC §4).
    * Candidate rows (targets ∪ negatives, deduplicated) are gathered once, so accidental hits
    * are still recognised by id and each row's gradient flows back through the item tower.
+   * Candidates are scored as `config.candidateScore` says: through label-aware attention (the
+   * paper), or by their best active interest (the serving score of SPEC §5).
    */
   loss(batch: UserBatch & { targets: Int32Array }, candidates: SampledCandidates, step: number): Tensor {
     const { ctx, config } = this;
     const size = batch.lengths.length;
     const rng = new Random(config.seed).fork('step').fork(step);
     const { interests, activeK } = this.userInterests(batch, rng.uint32(), rng.fork('dropout'));
-    const targetVectors = this.itemVectors(batch.targets);
-    const userVectors = labelAwareAttention(interests, targetVectors, {
-      p: config.attentionPower,
-      mode: config.attentionMode,
-      activeK: ctx.tensor(activeK, [size]),
-    });
 
     const unique = Int32Array.from(new Set([...batch.targets, ...candidates.negatives])).sort();
     const local = new Map<number, number>();
     unique.forEach((id, i) => local.set(id, i));
     const remap = (ids: Int32Array) => Int32Array.from(ids, (id) => local.get(id)!);
     const candidateTable = this.itemVectors(unique);
-    return sampledSoftmaxLoss(
-      userVectors,
-      candidateTable,
-      ctx.tensor(remap(batch.targets), [size]),
-      ctx.tensor(remap(candidates.negatives), [candidates.negatives.length]),
-      { logQ: ctx.tensor(candidates.logExpectedCount(unique), [unique.length]) },
-    );
+    const labels = ctx.tensor(remap(batch.targets), [size]);
+    const negatives = ctx.tensor(remap(candidates.negatives), [candidates.negatives.length]);
+    const logQ = ctx.tensor(candidates.logExpectedCount(unique), [unique.length]);
+    const activeTensor = ctx.tensor(activeK, [size]);
+
+    if (config.candidateScore === 'maxInterest') {
+      const K = this.numInterests;
+      const scores = matmul(reshape(interests, [size * K, config.dim]), candidateTable, { transB: true });
+      const logits = interestMax(reshape(scores, [size, K, unique.length]), activeTensor);
+      return candidateSoftmaxLoss(logits, labels, negatives, { logQ });
+    }
+    const userVectors = labelAwareAttention(interests, this.itemVectors(batch.targets), {
+      p: config.attentionPower,
+      mode: config.attentionMode,
+      activeK: activeTensor,
+    });
+    return sampledSoftmaxLoss(userVectors, candidateTable, labels, negatives, { logQ });
   }
 
   dispose(): void {

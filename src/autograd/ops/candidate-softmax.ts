@@ -1,0 +1,80 @@
+/**
+ * Softmax cross-entropy over sampled candidates whose logits are given
+ * (kernels/candidate_softmax.wgsl): SPEC §3's loss when the logits come from elsewhere, here
+ * the max over interests of the interest–candidate products (MindConfig.candidateScore =
+ * 'maxInterest'). Two dispatches forward (per-row losses, then their mean), one backward.
+ */
+import source from '../../../kernels/candidate_softmax.wgsl?raw';
+import { type Tensor, formatShape } from '../tensor.js';
+import { expectTensor, flatGrid, uniforms } from './common.js';
+import { mean } from './reduce.js';
+
+export interface CandidateSoftmaxOptions {
+  /** `[C]` log of each column's expected count among the S draws (SPEC §3 logQ); subtracted, no gradient. */
+  logQ?: Tensor;
+  /** Drop negative slots that draw the row's own label (default true). */
+  removeAccidentalHits?: boolean;
+}
+
+const HAS_LOGQ = 1;
+const REMOVE_HITS = 2;
+
+function hostIndices(op: string, name: string, t: Tensor, C: number): Int32Array {
+  if (!t.host) throw new Error(`${op}: ${name} needs its host copy (create it with ctx.tensor from an Int32Array)`);
+  t.host.forEach((v, i) => {
+    if (!(v >= 0 && v < C)) throw new Error(`${op}: ${name}[${i}] = ${v} is outside the ${C} candidate columns [0, ${C})`);
+  });
+  return t.host;
+}
+
+/**
+ * Mean over rows b of logsumexp(l_b0, l_b1..l_bS) − l_b0 → `[1]` f32, where logits `[B, C]` f32
+ * score C candidate columns, labels `[B]` i32 name row b's label column, negatives `[S]` i32 the
+ * columns of the S shared negative draws (duplicates allowed), l_b0 = logits[b, y_b] − logQ[y_b]
+ * and l_bs = logits[b, n_s] − logQ[n_s] (SPEC §3). The gradient goes to the logits only. Throws
+ * when shapes disagree or an index is outside [0, C).
+ */
+export function candidateSoftmaxLoss(logits: Tensor, labels: Tensor, negatives: Tensor, options: CandidateSoftmaxOptions = {}): Tensor {
+  const op = 'candidateSoftmaxLoss';
+  expectTensor(op, 'logits', logits, 'f32', 2);
+  expectTensor(op, 'labels', labels, 'i32', 1);
+  expectTensor(op, 'negatives', negatives, 'i32', 1);
+  const [B, C] = logits.shape;
+  const S = negatives.shape[0];
+  if (B < 1) throw new Error(`${op}: logits ${formatShape(logits.shape)} has no rows (B must be ≥ 1)`);
+  if (labels.shape[0] !== B) throw new Error(`${op}: labels ${formatShape(labels.shape)} must have shape [${B}] (one per row)`);
+  if (S < 1) throw new Error(`${op}: negatives ${formatShape(negatives.shape)} is empty (S must be ≥ 1)`);
+  const { logQ, removeAccidentalHits = true } = options;
+  if (logQ !== undefined) {
+    expectTensor(op, 'logQ', logQ, 'f32', 1);
+    if (logQ.shape[0] !== C) throw new Error(`${op}: logQ ${formatShape(logQ.shape)} must have shape [${C}] (one per column)`);
+  }
+  if (typeof removeAccidentalHits !== 'boolean') throw new Error(`${op}: removeAccidentalHits must be a boolean, got ${String(removeAccidentalHits)}`);
+  hostIndices(op, 'labels', labels, C);
+  const negativeColumns = hostIndices(op, 'negatives', negatives, C);
+
+  const ctx = logits.ctx;
+  const flags = (logQ ? HAS_LOGQ : 0) | (removeAccidentalHits ? REMOVE_HITS : 0);
+  const params = uniforms({ u32: B }, { u32: C }, { u32: S }, { u32: flags });
+  // An absent logQ binds the logits as a placeholder; the flag keeps the kernel from reading it.
+  const logQBinding = logQ ?? logits;
+  const rowLoss = ctx.empty([B], 'f32', `${op}.rows`);
+  const lse = ctx.empty([B], 'f32', `${op}.lse`);
+  ctx.run({ name: 'candidate_softmax.forward', source, entryPoint: 'forward' }, [params, logits, labels, negatives, logQBinding, rowLoss, lse], flatGrid(B));
+  ctx.tape.record(op, [logits], [rowLoss], ([g]) => {
+    const counts = new Int32Array(C);
+    for (const c of negativeColumns) counts[c]++;
+    const countTensor = ctx.tensor(counts, [C], { label: `${op}.counts` });
+    const grad = ctx.empty([B, C], 'f32', `${op}.grad`);
+    ctx.run(
+      { name: 'candidate_softmax.backward', source, entryPoint: 'backward' },
+      [params, logits, labels, undefined, logQBinding, undefined, lse, g!, countTensor, grad],
+      flatGrid(B * C),
+    );
+    countTensor.dispose();
+    lse.dispose();
+    return [grad];
+  });
+  if (!rowLoss.creator) lse.dispose();
+  return mean(rowLoss);
+}

@@ -1,0 +1,48 @@
+/**
+ * The max over a user's active interests of per-interest scores (kernels/interest_max.wgsl):
+ * SPEC §5 ranks an item by max_j V_j · e over active j at serving time, and this op lets the
+ * training loss use exactly that score (MindConfig.candidateScore = 'maxInterest').
+ */
+import source from '../../../kernels/interest_max.wgsl?raw';
+import { type Tensor, formatShape } from '../tensor.js';
+import { expectTensor, flatGrid, uniforms } from './common.js';
+
+/**
+ * out[b, c] = max over j < K_b of scores[b, j, c]: scores `[B, K, C]` f32, activeK `[B]` i32 in
+ * [1, K] (default K; checked against its host copy when it has one) → `[B, C]` f32. The gradient
+ * goes to the interest that attained the max (ties: the lowest j), exact zeros elsewhere and on
+ * inactive interests. Throws when shapes disagree or an active count is outside [1, K].
+ */
+export function interestMax(scores: Tensor, activeK?: Tensor): Tensor {
+  const op = 'interestMax';
+  expectTensor(op, 'scores', scores, 'f32', 3);
+  const [B, K, C] = scores.shape;
+  if (K < 1) throw new Error(`${op}: scores ${formatShape(scores.shape)} has no interests (K = 0)`);
+  if (activeK !== undefined) {
+    expectTensor(op, 'activeK', activeK, 'i32', 1);
+    if (activeK.shape[0] !== B) throw new Error(`${op}: activeK ${formatShape(activeK.shape)} must have shape [${B}]`);
+    activeK.host?.forEach((k, b) => {
+      if (k < 1 || k > K) throw new Error(`${op}: activeK[${b}] = ${k} is outside [1, ${K}]`);
+    });
+  }
+  const ctx = scores.ctx;
+  const active = activeK ?? ctx.tensor(new Int32Array(B).fill(K), [B], { label: `${op}.activeK` });
+  const params = uniforms({ u32: B }, { u32: K }, { u32: C });
+  const out = ctx.empty([B, C], 'f32', op);
+  const argmax = ctx.empty([B, C], 'i32', `${op}.argmax`);
+  ctx.run({ name: 'interest_max.forward', source, entryPoint: 'forward' }, [params, scores, active, out, argmax], flatGrid(B * C));
+  if (!activeK) active.dispose();
+  ctx.tape.record(op, [scores], [out], ([g]) => {
+    const grad = ctx.empty(scores.shape, 'f32', `${op}.grad`);
+    ctx.run(
+      { name: 'interest_max.backward', source, entryPoint: 'backward' },
+      [params, undefined, undefined, undefined, argmax, g!, grad],
+      flatGrid(B * K * C),
+    );
+    argmax.dispose();
+    return [grad];
+  });
+  // Nothing recorded (no gradient needed): the saved argmax has no reader left.
+  if (!out.creator) argmax.dispose();
+  return out;
+}
