@@ -89,6 +89,36 @@ export class MindModel {
     return embeddingBag(this.param('item_embedding'), this.itemBags.bagsFor(ids));
   }
 
+  /**
+   * History item vectors `[B, L, d]` (`outShape`), or with `lengths` their mean over each row's
+   * first lengths[b] positions `[B, 1, d]` (the mean-pooling baseline's input). Each distinct
+   * item's vector is built once and then gathered: a batch repeats items (and a side feature
+   * such as a genre is shared by thousands of positions), so gathering feature rows per
+   * position would redo the item tower's mean and lengthen the backward's per-row sums.
+   */
+  private historyVectors(histories: Int32Array, outShape: number[], lengths?: Int32Array): Tensor {
+    const distinct = Int32Array.from(new Set(histories)).sort();
+    const rowOf = new Map<number, number>();
+    distinct.forEach((id, row) => rowOf.set(id, row));
+    const vectors = this.itemVectors(distinct);
+    const L = histories.length / Math.max(outShape[0], 1);
+    if (!lengths) {
+      const indices = Int32Array.from(histories, (id) => rowOf.get(id)!);
+      return embeddingBag(vectors, { offsets: Int32Array.from({ length: histories.length + 1 }, (_, i) => i), indices }, outShape);
+    }
+    const offsets = new Int32Array(lengths.length + 1);
+    lengths.forEach((len, b) => (offsets[b + 1] = offsets[b] + len));
+    const indices = new Int32Array(offsets[lengths.length]);
+    const weights = new Float32Array(indices.length);
+    lengths.forEach((len, b) => {
+      for (let i = 0; i < len; i++) {
+        indices[offsets[b] + i] = rowOf.get(histories[b * L + i])!;
+        weights[offsets[b] + i] = 1 / len;
+      }
+    });
+    return embeddingBag(vectors, { offsets, indices, weights }, outShape);
+  }
+
   /** p_u `[B, P]`: categorical embeddings then dense values, or undefined without a profile. */
   private profile(batch: UserBatch, size: number): Tensor | undefined {
     const parts: Tensor[] = [];
@@ -114,11 +144,10 @@ export class MindModel {
     const L = size === 0 ? 0 : batch.histories.length / size;
     const d = config.dim;
     const K = this.numInterests;
-    const table = this.param('item_embedding');
     let capsules: Tensor;
     let activeK: Int32Array;
     if (config.encoder === 'routing') {
-      const behaviors = embeddingBag(table, this.itemBags.bagsFor(batch.histories), [size, L, d]);
+      const behaviors = this.historyVectors(batch.histories, [size, L, d]);
       const lengths = ctx.tensor(batch.lengths, [size]);
       capsules = b2iRouting(behaviors, lengths, this.param('routing.bilinear'), {
         kMax: K,
@@ -131,7 +160,7 @@ export class MindModel {
       });
       activeK = config.dynamicK ? activeInterestCount(batch.lengths, K) : new Int32Array(size).fill(K);
     } else {
-      capsules = embeddingBag(table, this.itemBags.meanOfHistories(batch.histories, batch.lengths, L), [size, 1, d]);
+      capsules = this.historyVectors(batch.histories, [size, 1, d], batch.lengths);
       activeK = new Int32Array(size).fill(1);
     }
 
