@@ -75,6 +75,7 @@ interface TrainFlags {
   p: number;
   attentionMode: 'pow' | 'scale';
   candidateScore: 'labelAware' | 'maxInterest';
+  hardNegativeBeta: number;
   dynamicK: boolean;
   softmaxOver: 'interests' | 'behaviors';
   routingGradient: 'stop' | 'full';
@@ -121,7 +122,7 @@ function dataSpecFrom(flags: Omit<TrainFlags, 'json'>): DataSpec {
 
 function configFrom(flags: Omit<TrainFlags, 'json'>): MindConfig {
   return resolveConfig({
-    dim: flags.dim, kMax: flags.k, iterations: flags.iterations, attentionPower: flags.p, attentionMode: flags.attentionMode, candidateScore: flags.candidateScore,
+    dim: flags.dim, kMax: flags.k, iterations: flags.iterations, attentionPower: flags.p, attentionMode: flags.attentionMode, candidateScore: flags.candidateScore, hardNegativeBeta: flags.hardNegativeBeta,
     dynamicK: flags.dynamicK, softmaxOver: flags.softmaxOver, routingGradient: flags.routingGradient, hiddenUnits: flags.hidden,
     activation: flags.activation, dropout: flags.dropout, profileDim: flags.profileDim, l2Embedding: flags.l2,
     numSampled: flags.numSampled, sampler: flags.sampler, learningRate: flags.lr, seed: flags.seed,
@@ -390,6 +391,7 @@ function withModelOptions(command: Command): Command {
     .option('--iterations <r>', 'routing iterations', int('--iterations'), 3)
     .option('--p <x>', 'label-aware attention power (Infinity = hard)', num('--p'), 1)
     .addOption(new Option('--candidate-score <how>', 'training score of a candidate item: through label-aware attention (the paper) or its best interest (the serving score)').choices(['labelAware', 'maxInterest']).default('labelAware'))
+    .option('--hard-negative-beta <b>', 'REMI interest-aware hard negatives: weight negatives by softmax(b·logit); 0 = plain sampled softmax', num('--hard-negative-beta'), 0)
     .addOption(new Option('--attention-mode <mode>', 'attention exponent mode').choices(['pow', 'scale']).default('pow'))
     .option('--no-dynamic-k', 'use all K interests for every user instead of K_b = log2(len)')
     .addOption(new Option('--softmax-over <axis>', 'routing softmax axis').choices(['interests', 'behaviors']).default('interests'))

@@ -26,6 +26,12 @@ export interface MindConfig {
    *   The label's score is hard label-aware attention (p = Infinity); attentionPower is unused.
    */
   candidateScore: 'labelAware' | 'maxInterest';
+  /**
+   * β ≥ 0 of REMI's interest-aware hard negatives (Xie et al., RecSys 2023, §4.1): each sampled
+   * negative weighted by S·softmax(β·logit) in the loss, so negatives close to the user's
+   * interests count more. 0 is the plain sampled softmax of SPEC §3.
+   */
+  hardNegativeBeta: number;
   softmaxOver: 'interests' | 'behaviors';
   routingGradient: 'stop' | 'full';
   /** Std of the Gaussian initial routing logits. */
@@ -57,6 +63,7 @@ export const DEFAULT_CONFIG: MindConfig = {
   attentionPower: 1,
   attentionMode: 'pow',
   candidateScore: 'labelAware',
+  hardNegativeBeta: 0,
   softmaxOver: 'interests',
   routingGradient: 'stop',
   initStd: 1,
@@ -103,6 +110,7 @@ export function resolveConfig(partial: Partial<MindConfig> = {}): MindConfig {
   if (!(c.attentionPower >= 0)) throw new RangeError(`attentionPower must be >= 0 (Infinity allowed), got ${c.attentionPower}`);
   oneOf('attentionMode', c.attentionMode, ['pow', 'scale']);
   oneOf('candidateScore', c.candidateScore, ['labelAware', 'maxInterest']);
+  inRange('hardNegativeBeta', c.hardNegativeBeta, 0, 1000);
   oneOf('softmaxOver', c.softmaxOver, ['interests', 'behaviors']);
   oneOf('routingGradient', c.routingGradient, ['stop', 'full']);
   inRange('initStd', c.initStd, 0, 1e3);

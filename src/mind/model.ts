@@ -211,17 +211,21 @@ export class MindModel {
     const logQ = ctx.tensor(candidates.logExpectedCount(unique), [unique.length]);
     const activeTensor = ctx.tensor(activeK, [size]);
 
+    const lossOptions = { logQ, hardNegativeBeta: config.hardNegativeBeta };
     if (config.candidateScore === 'maxInterest') {
       const K = this.numInterests;
       const scores = matmul(reshape(interests, [size * K, config.dim]), candidateTable, { transB: true });
-      const logits = interestMax(reshape(scores, [size, K, unique.length]), activeTensor);
-      return candidateSoftmaxLoss(logits, labels, negatives, { logQ });
+      return candidateSoftmaxLoss(interestMax(reshape(scores, [size, K, unique.length]), activeTensor), labels, negatives, lossOptions);
     }
     const userVectors = labelAwareAttention(interests, this.itemVectors(batch.targets), {
       p: config.attentionPower,
       mode: config.attentionMode,
       activeK: activeTensor,
     });
+    // The fused sampled softmax has no hard-negative weights; with them the product is taken apart.
+    if (config.hardNegativeBeta > 0) {
+      return candidateSoftmaxLoss(matmul(userVectors, candidateTable, { transB: true }), labels, negatives, lossOptions);
+    }
     return sampledSoftmaxLoss(userVectors, candidateTable, labels, negatives, { logQ });
   }
 

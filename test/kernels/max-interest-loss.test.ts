@@ -65,27 +65,32 @@ describe('candidateSoftmaxLoss', () => {
     { B: 4, C: 6, labels: [0, 1, 2, 0], negatives: [3, 4, 4, 5, 0], logQ: true, remove: true },
     { B: 3, C: 5, labels: [4, 4, 1], negatives: [4, 2, 3], logQ: false, remove: false },
     { B: 300, C: 9, labels: Array.from({ length: 300 }, (_, b) => b % 9), negatives: [8, 7, 1, 1, 0], logQ: true, remove: true },
+    { B: 4, C: 6, labels: [0, 1, 2, 0], negatives: [3, 4, 4, 5, 0], logQ: true, remove: true, beta: 1.5 },
+    { B: 3, C: 5, labels: [4, 4, 1], negatives: [4, 2, 3, 2], logQ: false, remove: false, beta: 0.3 },
+    // Row 0's only negative is its label: no kept slot, loss 0.
+    { B: 2, C: 3, labels: [2, 0], negatives: [2], logQ: false, remove: true, beta: 1 },
   ];
-  test.each(cases)('B=$B C=$C remove=$remove matches the reference loss and gradient', async (c) => {
+  test.each(cases)('B=$B C=$C remove=$remove beta=$beta matches the reference loss and gradient', async (c) => {
     const ctx = getCtx();
     const logits = randomArray(c.B * c.C, 3 + c.B, -4, 4);
     const logQ = c.logQ ? randomArray(c.C, 5, -2, 1) : undefined;
-    const options = { logQ, removeAccidentalHits: c.remove };
+    const options = { logQ, removeAccidentalHits: c.remove, hardNegativeBeta: c.beta };
     const gpu = await ctx.tidy(async () => {
       const x = ctx.tensor(logits, [c.B, c.C], { requiresGrad: true });
       const loss = candidateSoftmaxLoss(x, ctx.tensor(Int32Array.from(c.labels), [c.B]), ctx.tensor(Int32Array.from(c.negatives), [c.negatives.length]), {
         logQ: logQ && ctx.tensor(logQ, [c.C]),
         removeAccidentalHits: c.remove,
+        hardNegativeBeta: c.beta,
       });
       await loss.backward(ctx.tensor(Float32Array.of(2), [1]));
       return { loss: (await loss.read())[0], grad: await (x.grad as Tensor).read() };
     });
-    const refOptions = { logQ: logQ && f64(logQ), removeAccidentalHits: options.removeAccidentalHits };
+    const refOptions = { logQ: logQ && f64(logQ), removeAccidentalHits: options.removeAccidentalHits, hardNegativeBeta: c.beta };
     expect(maxRelativeError([gpu.loss], [candRef.candidateSoftmaxLoss(f64(logits), c.B, c.C, c.labels, c.negatives, refOptions)], 1e-5, 1e-6)).toBeLessThanOrEqual(1);
     expect(maxRelativeError(gpu.grad, candRef.candidateSoftmaxBackward(f64(logits), c.B, c.C, c.labels, c.negatives, 2, refOptions), 1e-4, 1e-6)).toBeLessThanOrEqual(1);
   });
 
-  test('the gradient of the composed max-interest loss passes a finite-difference check', async () => {
+  test.each([0, 2])('the gradient of the composed max-interest loss (beta %s) passes a finite-difference check', async (beta) => {
     const ctx = getCtx();
     const [B, K, C] = [3, 3, 5];
     const labels = Int32Array.of(0, 2, 4);
@@ -94,16 +99,16 @@ describe('candidateSoftmaxLoss', () => {
     const result = await gradCheck({
       ctx,
       inputs: [{ data: randomArray(B * K * C, 21, -2, 2), shape: [B, K, C], check: true }],
-      gpu: ([x]) => candidateSoftmaxLoss(interestMax(x, ctx.tensor(activeK, [B])), ctx.tensor(labels, [B]), ctx.tensor(negatives, [4])),
-      reference: ([x]) => Float64Array.of(candRef.candidateSoftmaxLoss(maxRef.interestMax(x, B, K, C, activeK).out, B, C, labels, negatives)),
+      gpu: ([x]) => candidateSoftmaxLoss(interestMax(x, ctx.tensor(activeK, [B])), ctx.tensor(labels, [B]), ctx.tensor(negatives, [4]), { hardNegativeBeta: beta }),
+      reference: ([x]) => Float64Array.of(candRef.candidateSoftmaxLoss(maxRef.interestMax(x, B, K, C, activeK).out, B, C, labels, negatives, { hardNegativeBeta: beta })),
     });
     expect(result.maxError[0]).toBeLessThan(2e-3);
   });
 
-  test('huge logits give a finite loss', async () => {
+  test.each([0, 4])('huge logits give a finite loss (beta %s)', async (beta) => {
     const ctx = getCtx();
     const loss = await ctx.tidy(async () =>
-      (await candidateSoftmaxLoss(ctx.tensor(Float32Array.of(1e30, -1e30, 3e38), [1, 3]), ctx.tensor(Int32Array.of(0), [1]), ctx.tensor(Int32Array.of(1, 2), [2])).read())[0],
+      (await candidateSoftmaxLoss(ctx.tensor(Float32Array.of(1e30, -1e30, 3e38), [1, 3]), ctx.tensor(Int32Array.of(0), [1]), ctx.tensor(Int32Array.of(1, 2), [2]), { hardNegativeBeta: beta }).read())[0],
     );
     expect(loss).toBeGreaterThan(1e38);
     expect(Number.isFinite(loss)).toBe(true);

@@ -14,6 +14,12 @@ export interface CandidateSoftmaxOptions {
   logQ?: Tensor;
   /** Drop negative slots that draw the row's own label (default true). */
   removeAccidentalHits?: boolean;
+  /**
+   * β ≥ 0 of REMI's interest-aware hard negatives (Xie et al., RecSys 2023, §4.1): the
+   * negatives' mass becomes n Σ exp((1+β) l_s) / Σ exp(β l_s), i.e. each negative weighted by
+   * n·softmax(β l)_s, so the harder ones count more; 0 (default) is the plain sampled softmax.
+   */
+  hardNegativeBeta?: number;
 }
 
 const HAS_LOGQ = 1;
@@ -31,8 +37,9 @@ function hostIndices(op: string, name: string, t: Tensor, C: number): Int32Array
  * Mean over rows b of logsumexp(l_b0, l_b1..l_bS) − l_b0 → `[1]` f32, where logits `[B, C]` f32
  * score C candidate columns, labels `[B]` i32 name row b's label column, negatives `[S]` i32 the
  * columns of the S shared negative draws (duplicates allowed), l_b0 = logits[b, y_b] − logQ[y_b]
- * and l_bs = logits[b, n_s] − logQ[n_s] (SPEC §3). The gradient goes to the logits only. Throws
- * when shapes disagree or an index is outside [0, C).
+ * and l_bs = logits[b, n_s] − logQ[n_s] (SPEC §3), the negatives optionally re-weighted towards
+ * hard ones (`hardNegativeBeta`). The gradient goes to the logits only. Throws when shapes
+ * disagree, an index is outside [0, C) or β is outside [0, 1000].
  */
 export function candidateSoftmaxLoss(logits: Tensor, labels: Tensor, negatives: Tensor, options: CandidateSoftmaxOptions = {}): Tensor {
   const op = 'candidateSoftmaxLoss';
@@ -44,7 +51,10 @@ export function candidateSoftmaxLoss(logits: Tensor, labels: Tensor, negatives: 
   if (B < 1) throw new Error(`${op}: logits ${formatShape(logits.shape)} has no rows (B must be ≥ 1)`);
   if (labels.shape[0] !== B) throw new Error(`${op}: labels ${formatShape(labels.shape)} must have shape [${B}] (one per row)`);
   if (S < 1) throw new Error(`${op}: negatives ${formatShape(negatives.shape)} is empty (S must be ≥ 1)`);
-  const { logQ, removeAccidentalHits = true } = options;
+  const { logQ, removeAccidentalHits = true, hardNegativeBeta = 0 } = options;
+  if (typeof hardNegativeBeta !== 'number' || !(hardNegativeBeta >= 0 && hardNegativeBeta <= 1e3)) {
+    throw new Error(`${op}: hardNegativeBeta must be a number in [0, 1000], got ${hardNegativeBeta}`);
+  }
   if (logQ !== undefined) {
     expectTensor(op, 'logQ', logQ, 'f32', 1);
     if (logQ.shape[0] !== C) throw new Error(`${op}: logQ ${formatShape(logQ.shape)} must have shape [${C}] (one per column)`);
@@ -55,12 +65,12 @@ export function candidateSoftmaxLoss(logits: Tensor, labels: Tensor, negatives: 
 
   const ctx = logits.ctx;
   const flags = (logQ ? HAS_LOGQ : 0) | (removeAccidentalHits ? REMOVE_HITS : 0);
-  const params = uniforms({ u32: B }, { u32: C }, { u32: S }, { u32: flags });
+  const params = uniforms({ u32: B }, { u32: C }, { u32: S }, { u32: flags }, { f32: hardNegativeBeta });
   // An absent logQ binds the logits as a placeholder; the flag keeps the kernel from reading it.
   const logQBinding = logQ ?? logits;
   const rowLoss = ctx.empty([B], 'f32', `${op}.rows`);
-  const lse = ctx.empty([B], 'f32', `${op}.lse`);
-  ctx.run({ name: 'candidate_softmax.forward', source, entryPoint: 'forward' }, [params, logits, labels, negatives, logQBinding, rowLoss, lse], flatGrid(B));
+  const stats = ctx.empty([B, 5], 'f32', `${op}.stats`);
+  ctx.run({ name: 'candidate_softmax.forward', source, entryPoint: 'forward' }, [params, logits, labels, negatives, logQBinding, rowLoss, stats], flatGrid(B));
   ctx.tape.record(op, [logits], [rowLoss], ([g]) => {
     const counts = new Int32Array(C);
     for (const c of negativeColumns) counts[c]++;
@@ -68,13 +78,13 @@ export function candidateSoftmaxLoss(logits: Tensor, labels: Tensor, negatives: 
     const grad = ctx.empty([B, C], 'f32', `${op}.grad`);
     ctx.run(
       { name: 'candidate_softmax.backward', source, entryPoint: 'backward' },
-      [params, logits, labels, undefined, logQBinding, undefined, lse, g!, countTensor, grad],
+      [params, logits, labels, undefined, logQBinding, undefined, stats, g!, countTensor, grad],
       flatGrid(B * C),
     );
     countTensor.dispose();
-    lse.dispose();
+    stats.dispose();
     return [grad];
   });
-  if (!rowLoss.creator) lse.dispose();
+  if (!rowLoss.creator) stats.dispose();
   return mean(rowLoss);
 }
