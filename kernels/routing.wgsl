@@ -51,6 +51,7 @@ const MAX_F32: f32 = 0x1.fffffep+127f;
 const FLAG_BEHAVIORS: u32 = 1u; // softmaxOver: 'behaviors'
 const FLAG_DYNAMIC_K: u32 = 2u;
 const FLAG_INIT: u32 = 4u;      // initial logits given (binding 3)
+const FLAG_SHARED_DRAW: u32 = 8u; // initDraw: 'shared'
 
 // fsm layout: [0, 2 WG) reduction scratch, then per-interest statistics, KMAX floats each.
 const RED: u32 = 0u;
@@ -145,6 +146,17 @@ fn active_interests(len: u32) -> u32 {
 // iteration works in place, with R slices each keeps its own.
 fn slice_of(r: u32) -> u32 {
   return max(r + p.slices, p.iterations) - p.iterations;
+}
+
+// The drawn initial logit b0[b, j, i] = init_std · N(0, 1) (SPEC 1.3). 'perSample' (training)
+// keys Philox by (i, j, b, 0): every row of a batch gets fresh logits. 'shared' (serving and
+// evaluation) keys it by (i, j, 0, 1): no row index, so a user's logits, and hence its
+// interests, do not depend on where in which batch it arrives; the last word keeps this stream
+// apart from row 0's training draws.
+fn initial_logit(b: u32, j: u32, i: u32) -> f32 {
+  let same_for_all_rows = (p.flags & FLAG_SHARED_DRAW) != 0u;
+  let counter = select(vec4<u32>(i, j, b, 0u), vec4<u32>(i, j, 0u, 1u), same_for_all_rows);
+  return p.init_std * rng_normal(counter, vec2<u32>(p.seed_lo, p.seed_hi));
 }
 
 // Index of the vec4 holding logits b[j, 4 i4 .. 4 i4 + 3] of slice s (rows padded to vec4s).
@@ -517,7 +529,7 @@ fn route_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
         if ((p.flags & FLAG_INIT) != 0u) {
           x[q] = init_logits[(b * p.k_max + j) * p.length + i];
         } else {
-          x[q] = p.init_std * rng_normal(vec4<u32>(i, j, b, 0u), vec2<u32>(p.seed_lo, p.seed_hi));
+          x[q] = initial_logit(b, j, i);
         }
       }
       logits[logit4_index(b, 0u, j, i4)] = x;
@@ -770,9 +782,9 @@ fn route_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
 }
 
 // ---------------------------------------------------------------------------------------------
-// Initial logits alone: out[b, j, i] = init_std · N(0, 1) keyed by (seed, b, j, i), exactly the
-// values route_forward draws. For tests against the reference and for callers who want to
-// pass the same draw as explicit initial logits.
+// Initial logits alone: out[b, j, i] = initial_logit(b, j, i), exactly the values route_forward
+// draws with the same seed and FLAG_SHARED_DRAW. For tests against the reference and for
+// callers who want to pass the same draw as explicit initial logits.
 @compute @workgroup_size(WG)
 fn sample_logits(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let idx = gid.x + gid.y * nwg.x * WG;
@@ -782,7 +794,7 @@ fn sample_logits(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
   let i = idx % p.length;
   let j = (idx / p.length) % p.k_max;
   let b = idx / (p.length * p.k_max);
-  out[idx] = p.init_std * rng_normal(vec4<u32>(i, j, b, 0u), vec2<u32>(p.seed_lo, p.seed_hi));
+  out[idx] = initial_logit(b, j, i);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -257,7 +257,8 @@ async function recommendCommand(flags: { model: string; history: string[]; n: nu
   const ctx = await createContext();
   try {
     const model = new MindModel(ctx, manifest.config, manifest.shape, manifest.itemFeatures, weights);
-    const recommender = new Recommender(model);
+    // The window the model was trained with: a longer --history is cut to its last L items.
+    const recommender = new Recommender(model, manifest.maxLength);
     const recs = await recommender.recommend(history, flags.n, {}, !flags.includeHistory);
     const rows = recs.ids.map((id, r) => ({ rank: r + 1, item: manifest.itemNames[id], score: recs.scores[r], interest: recs.interest[r] }));
     if (flags.json) process.stdout.write(`${JSON.stringify({ activeInterests: recs.activeK, items: rows })}\n`);
@@ -442,7 +443,7 @@ export function buildProgram(): Command {
     .command('recommend')
     .description('top-N items for a history, with the interest that retrieved each')
     .requiredOption('--model <dir>', 'checkpoint directory')
-    .requiredOption('--history <ids>', 'item ids as in the training data, oldest first, comma separated', list)
+    .requiredOption('--history <ids>', 'item ids as in the training data, oldest first, comma separated; only the last L (the training window) count', list)
     .option('--n <n>', 'how many items', int('--n'), 20)
     .option('--include-history', 'allow items of the history in the results')
     .option('--json', 'print JSON')

@@ -14,12 +14,12 @@ export { Adam, type AdamOptions } from './train/adam.js';
 export { gradCheck, finiteDifference, type GradCheckResult } from './autograd/grad-check.js';
 export { labelAwareAttention, type LabelAttentionOptions } from './autograd/ops/label-attention.js';
 export { sampledSoftmaxLoss, type SampledSoftmaxOptions } from './autograd/ops/sampled-softmax.js';
-export { b2iRouting, activeInterestCount, sampleInitialLogits, type B2IRoutingOptions } from './autograd/ops/routing.js';
+export { b2iRouting, activeInterestCount, sampleInitialLogits, type B2IRoutingOptions, type InitialLogitDraw } from './autograd/ops/routing.js';
 
 // The model, data, training and serving layers.
 export * from './data/index.js';
 export { type MindConfig, DEFAULT_CONFIG, resolveConfig } from './mind/config.js';
-export { MindModel, modelShapeOf, type UserBatch, type UserInterests, type SampledCandidates } from './mind/model.js';
+export { MindModel, modelShapeOf, type UserBatch, type UserInterests, type SampledCandidates, type TrainingDraws } from './mind/model.js';
 export { type ModelShape, parameterSpecs } from './mind/parameters.js';
 export { train, snapshotWeights, type TrainOptions, type TrainProgress, type TrainResult } from './train/trainer.js';
 export { encodeSafetensors, decodeSafetensors, encodeManifest, decodeManifest, type CheckpointManifest } from './train/checkpoint.js';

@@ -52,18 +52,10 @@ export async function inspectUser(model: MindModel, recommender: Recommender, he
   const targets = new Set(held.targets.subarray(held.targetOffsets[row], held.targetOffsets[row + 1]));
   const recommendation = await recommender.recommend(history, RETRIEVED, profile);
   const d = config.dim;
-  // The same batch of one and the same routing seed as Recommender, so these are the
+  // From the Recommender itself (same window, padding and serving draw), so these are the
   // interest vectors that retrieved the items above.
-  const [interests, items] = await ctx.tidy(async () => {
-    const { interests: tensor } = ctx.noGrad(() =>
-      model.userInterests(
-        { histories: history, lengths: Int32Array.of(history.length), profileCategorical: profile.categorical, profileDense: profile.dense },
-        config.seed,
-      ),
-    );
-    const itemTensor = ctx.noGrad(() => model.itemVectors(history));
-    return [(await tensor.read()) as Float32Array, (await itemTensor.read()) as Float32Array];
-  });
+  const { vectors: interests } = await recommender.interests(history, profile);
+  const items = (await ctx.tidy(() => ctx.noGrad(() => model.itemVectors(history)).read())) as Float32Array;
 
   const capsules: Capsule[] = Array.from({ length: recommendation.activeK }, () => ({ gathered: [], retrieved: [] }));
   history.forEach((id, i) => {

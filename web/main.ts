@@ -206,7 +206,7 @@ async function run(settings: Settings): Promise<void> {
       onProgress: showProgress,
     });
     const validation = heldOutUsers(dataset, 'validation');
-    trained = { model: result.model, recommender: new Recommender(result.model), dataset, validation, titles };
+    trained = { model: result.model, recommender: new Recommender(result.model, dataset.maxLength), dataset, validation, titles };
     if (validation.lengths.length > 0) {
       // The validation user with the longest history has the most interests to show.
       const row = validation.lengths.indexOf(Math.max(...validation.lengths));

@@ -43,6 +43,14 @@ export interface UserInterests {
   activeK: Int32Array;
 }
 
+/** What a training step's user tower draws: the routing seed and the dropout masks. */
+export interface TrainingDraws {
+  /** Seed of the routing's per-sample initial logits (an integer in [0, 2^53)). */
+  seed: number;
+  /** Dropout masks come from this generator; no dropout without it. */
+  dropoutRng?: Random;
+}
+
 /** What one training step needs beyond the batch: the shared negatives and their log-Q. */
 export interface SampledCandidates {
   /** `[S]` i32 negative item ids. */
@@ -135,10 +143,21 @@ export class MindModel {
   }
 
   /**
-   * The user tower: interests `[B, K, d]` after the per-interest DNN, inactive ones exact zeros.
-   * `seed` seeds the routing's initial logits; `dropoutRng` turns dropout on (training only).
+   * The user tower (SPEC §4): interests `[B, K, d]` f32 after the per-interest DNN, inactive ones
+   * exact zeros, and `activeK` `[B]` i32. `batch.histories` is `[B, L]` i32 for any L ≥ the
+   * longest length; the model sees each row's first `lengths[b]` items.
+   *
+   * With `training`, the routing draws fresh per-sample initial logits from `training.seed`
+   * (SPEC 1.3) and dropout is on when `training.dropoutRng` is given. Without it (serving and
+   * evaluation) the initial logits are the model's fixed serving draw, keyed by
+   * (config.seed, interest, history position) and never by the row ('shared' in b2iRouting),
+   * and there is no dropout: a user's interests are then a pure function of the weights and
+   * that user's history and profile, whatever batch, order or chunk the user comes in.
+   *
+   * Throws (from b2iRouting) when a length is outside [0, L], or when the routing seed
+   * (`training.seed`, or config.seed when serving) is not an integer in [0, 2^53).
    */
-  userInterests(batch: UserBatch, seed: number, dropoutRng?: Random): UserInterests {
+  userInterests(batch: UserBatch, training?: TrainingDraws): UserInterests {
     const { ctx, config } = this;
     const size = batch.lengths.length;
     const L = size === 0 ? 0 : batch.histories.length / size;
@@ -149,11 +168,13 @@ export class MindModel {
     if (config.encoder === 'routing') {
       const behaviors = this.historyVectors(batch.histories, [size, L, d]);
       const lengths = ctx.tensor(batch.lengths, [size]);
+      // Training wants fresh logits per sample (SPEC 1.3); serving a draw no row can change.
+      const draw = training ? { seed: training.seed, initDraw: 'perSample' as const } : { seed: config.seed, initDraw: 'shared' as const };
       capsules = b2iRouting(behaviors, lengths, this.param('routing.bilinear'), {
         kMax: K,
         iterations: config.iterations,
         initStd: config.initStd,
-        seed,
+        ...draw,
         softmaxOver: config.softmaxOver,
         dynamicK: config.dynamicK,
         gradient: config.routingGradient,
@@ -175,6 +196,7 @@ export class MindModel {
       x = biasAdd(matmul(x, this.param(`dnn.${layer}.weight`)), this.param(`dnn.${layer}.bias`));
       if (layer === layers - 1) break;
       if (config.activation === 'relu') x = relu(x);
+      const dropoutRng = training?.dropoutRng;
       if (dropoutRng && config.dropout > 0) {
         const keep = 1 - config.dropout;
         const mask = Float32Array.from({ length: x.size }, () => (dropoutRng.next() < keep ? 1 : 0));
@@ -199,7 +221,7 @@ export class MindModel {
     const { ctx, config } = this;
     const size = batch.lengths.length;
     const rng = new Random(config.seed).fork('step').fork(step);
-    const { interests, activeK } = this.userInterests(batch, rng.uint32(), rng.fork('dropout'));
+    const { interests, activeK } = this.userInterests(batch, { seed: rng.uint32(), dropoutRng: rng.fork('dropout') });
 
     const unique = Int32Array.from(new Set([...batch.targets, ...candidates.negatives])).sort();
     const local = new Map<number, number>();

@@ -35,14 +35,28 @@ export function normalFromPhilox(counter: readonly number[], key: readonly numbe
   return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
 }
 
-/** The routing kernels' initial logits `[B, K, L]`: initStd · N(0,1) keyed by (seed, b, j, i). */
-export function initialLogitsReference(args: { seed: number; B: number; K: number; L: number; initStd?: number }): Float64Array {
-  const { seed, B, K, L, initStd = 1 } = args;
+/**
+ * The routing kernels' initial logits `[B, K, L]` (SPEC 1.3): initStd · N(0,1) from the Philox
+ * counter (i, j, b, 0) with `draw` 'perSample' (training, the default), or (i, j, 0, 1) with
+ * 'shared' (serving: no row index, every row the same). The key is the seed's two 32-bit halves.
+ */
+export function initialLogitsReference(args: {
+  seed: number;
+  B: number;
+  K: number;
+  L: number;
+  initStd?: number;
+  draw?: 'perSample' | 'shared';
+}): Float64Array {
+  const { seed, B, K, L, initStd = 1, draw = 'perSample' } = args;
   const key = [seed % 2 ** 32, Math.floor(seed / 2 ** 32)];
   const out = new Float64Array(B * K * L);
   for (let b = 0; b < B; b++) {
     for (let j = 0; j < K; j++) {
-      for (let i = 0; i < L; i++) out[(b * K + j) * L + i] = initStd * normalFromPhilox([i, j, b, 0], key);
+      for (let i = 0; i < L; i++) {
+        const counter = draw === 'shared' ? [i, j, 0, 1] : [i, j, b, 0];
+        out[(b * K + j) * L + i] = initStd * normalFromPhilox(counter, key);
+      }
     }
   }
   return out;

@@ -5,10 +5,19 @@ export interface RankingMetrics {
 }
 
 /**
- * `retrieved[u]`: user u's ranked list (best first, at least max(ns) long or all there is);
- * `targets[u]`: the set of held-out items. Users without targets are not counted.
+ * SPEC §5 Recall@N, HitRate@N and NDCG@N for each N of `ns`, averaged over users.
+ *
+ * `retrieved[u]`: user u's ranked item ids (best first, at least max(ns) long or all there is);
+ * `targets[u]`: the set of held-out items. Users without targets are not counted. Each target
+ * is credited at most once, at its first rank: a list that repeats an item (a pooling bug, a
+ * baseline that does not deduplicate) must not score above a perfect list, so recall stays
+ * ≤ 1 and NDCG ≤ 1. Returns 'recall@N', 'ndcg@N', 'hitrate@N' keys; all 0 without users.
+ * Throws when `targets` does not hold one set per list.
  */
 export function rankingMetrics(retrieved: ArrayLike<number>[], targets: Set<number>[], ns: readonly number[]): RankingMetrics {
+  if (targets.length !== retrieved.length) {
+    throw new Error(`rankingMetrics: targets must hold one set per retrieved list (${retrieved.length}), got ${targets.length}`);
+  }
   const sums: RankingMetrics = {};
   for (const n of ns) sums[`recall@${n}`] = sums[`ndcg@${n}`] = sums[`hitrate@${n}`] = 0;
   let users = 0;
@@ -17,14 +26,15 @@ export function rankingMetrics(retrieved: ArrayLike<number>[], targets: Set<numb
     if (truth.size === 0) return;
     users++;
     for (const n of ns) {
-      let hits = 0;
+      const credited = new Set<number>();
       let dcg = 0;
       for (let r = 0; r < Math.min(n, list.length); r++) {
-        if (truth.has(list[r])) {
-          hits++;
+        if (truth.has(list[r]) && !credited.has(list[r])) {
+          credited.add(list[r]);
           dcg += 1 / Math.log2(r + 2);
         }
       }
+      const hits = credited.size;
       let idcg = 0;
       for (let r = 0; r < Math.min(truth.size, n); r++) idcg += 1 / Math.log2(r + 2);
       sums[`recall@${n}`] += hits / truth.size;

@@ -18,9 +18,7 @@ export interface Recommendation {
 export interface RetrievalOptions {
   /** Remove items of the user's history from the results. */
   excludeHistory?: boolean;
-  /** Seed of the routing's initial logits (fixed, so serving is deterministic). */
-  seed?: number;
-  /** Users per GPU call. */
+  /** Users per GPU call (default 256); the results do not depend on it. */
   chunkSize?: number;
   /** Item vectors `[N, d]` already computed (allItemVectors); computed per call otherwise. */
   items?: Tensor;
@@ -46,10 +44,19 @@ function sliceBatch(users: UserBatch, from: number, to: number): UserBatch {
 /** One user's retrieval before pooling: each active interest's ranked ids and scores. */
 export type InterestLists = { ids: Int32Array; scores: Float32Array }[];
 
-/** Each active interest's top `n` items, for every user of `users` (SPEC §5, before pooling). */
+/**
+ * Each active interest's top `n` items, for every user of `users` (SPEC §5, before pooling):
+ * per user, K_b lists of `n` ids (i32, -1 past the eligible items) and their f32 scores, best
+ * first. `users.histories` is `[U, L]` i32 with L the model's window; each row's interests use
+ * the serving draw (MindModel.userInterests without training draws), so a user's lists are the
+ * same in any batch, order or chunk. Throws when `options.chunkSize` is not an integer ≥ 1,
+ * when `n` is not an integer in [1, 256] (topKInnerProduct), and when a length is outside
+ * [0, L] (the model).
+ */
 export async function retrievePerInterest(model: MindModel, users: UserBatch, n: number, options: RetrievalOptions = {}): Promise<InterestLists[]> {
   const { ctx } = model;
   const chunk = options.chunkSize ?? 256;
+  if (!Number.isInteger(chunk) || chunk < 1) throw new RangeError(`retrievePerInterest: chunkSize must be an integer ≥ 1, got ${chunk}`);
   const count = users.lengths.length;
   const L = users.histories.length / Math.max(count, 1);
   const K = model.numInterests;
@@ -60,7 +67,7 @@ export async function retrievePerInterest(model: MindModel, users: UserBatch, n:
       const to = Math.min(count, from + chunk);
       const batch = sliceBatch(users, from, to);
       const size = to - from;
-      const { interests, activeK } = ctx.noGrad(() => model.userInterests(batch, options.seed ?? model.config.seed));
+      const { interests, activeK } = ctx.noGrad(() => model.userInterests(batch));
       const exclude = options.excludeHistory
         ? Array.from({ length: size * K }, (_, q) => {
             const b = Math.floor(q / K);

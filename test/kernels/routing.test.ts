@@ -201,6 +201,53 @@ describe('initial logits (Philox4x32-10 + Box-Muller)', () => {
     const perSample = c.kMax * c.d;
     expect(Array.from(seeded.slice(0, perSample))).not.toEqual(Array.from(seeded.slice(perSample, 2 * perSample)));
   });
+
+  test("'shared' draws match the float64 reference: keyed by (seed, j, i), equal in every row, apart from 'perSample'", async () => {
+    const ctx = getCtx();
+    const seed = 2 ** 40 + 12345;
+    const args = { batch: 3, kMax: 5, length: 37, seed, initStd: 0.7 };
+    const got = await sampleInitialLogits(ctx, { ...args, initDraw: 'shared' }).read();
+    const ref = initialLogitsReference({ seed, B: 3, K: 5, L: 37, initStd: 0.7, draw: 'shared' });
+    for (let i = 0; i < ref.length; i++) expect(Math.abs(got[i] - ref[i])).toBeLessThan(1e-6 * Math.max(1, Math.abs(ref[i])));
+    const row = 5 * 37;
+    expect(Array.from(got.slice(row, 2 * row))).toEqual(Array.from(got.slice(0, row)));
+    expect(Array.from(got.slice(2 * row))).toEqual(Array.from(got.slice(0, row)));
+    // A shorter padded length gives each position the same logit: the key is i, not L.
+    const shorter = await sampleInitialLogits(ctx, { ...args, batch: 1, length: 9, initDraw: 'shared' }).read();
+    for (let j = 0; j < 5; j++) expect(Array.from(shorter.slice(j * 9, (j + 1) * 9))).toEqual(Array.from(got.slice(j * 37, j * 37 + 9)));
+    const perSample = await sampleInitialLogits(ctx, args).read();
+    expect(Array.from(got.slice(0, row))).not.toEqual(Array.from(perSample.slice(0, row)));
+  });
+
+  test("the 'shared' forward draws sampleInitialLogits('shared') and gives a sample the same U in any row", async () => {
+    const ctx = getCtx();
+    const c: Case = { B: 3, L: 9, dIn: 4, d: 5, kMax: 4, lengths: [9, 6, 9] };
+    const data = caseData(c);
+    // Rows 0 and 2 hold the same history.
+    data.E.copyWithin(2 * c.L * c.dIn, 0, c.L * c.dIn);
+    const run = (extra: Partial<B2IRoutingOptions>) =>
+      ctx.tidy(() =>
+        b2iRouting(ctx.tensor(data.E, [c.B, c.L, c.dIn]), ctx.tensor(data.lengths, [c.B]), ctx.tensor(data.S, [c.dIn, c.d]), {
+          kMax: c.kMax,
+          dynamicK: true,
+          ...extra,
+        }).read(),
+      );
+    const shared = await run({ seed: 5, initStd: 0.5, initDraw: 'shared' });
+    const b0 = sampleInitialLogits(ctx, { batch: c.B, kMax: c.kMax, length: c.L, seed: 5, initStd: 0.5, initDraw: 'shared' });
+    expect(Array.from(await run({ initLogits: b0 }))).toEqual(Array.from(shared));
+    b0.dispose();
+    const perRow = c.kMax * c.d;
+    expect(Array.from(shared.slice(2 * perRow))).toEqual(Array.from(shared.slice(0, perRow)));
+    const perSample = await run({ seed: 5, initStd: 0.5 });
+    expect(Array.from(perSample.slice(2 * perRow))).not.toEqual(Array.from(perSample.slice(0, perRow)));
+    // Against the float64 routing with the reference's shared logits.
+    const ref = routingForwardReference({
+      ...referenceArgs({ ...c, dynamicK: true }, data),
+      b0: initialLogitsReference({ seed: 5, B: c.B, K: c.kMax, L: c.L, initStd: 0.5, draw: 'shared' }),
+    });
+    expect(maxRelativeError(shared, ref, 1e-4, 1e-5)).toBeLessThanOrEqual(1);
+  });
 });
 
 describe('forward matches the float64 reference', () => {
@@ -397,6 +444,10 @@ describe('validation', () => {
       expect(call({ initStd: -1 })).toThrow(/initStd.*got -1/);
       expect(call({ initStd: NaN })).toThrow(/initStd.*got NaN/);
       expect(call({ seed: -3 })).toThrow(/seed.*got -3/);
+      expect(call({ initDraw: 'row' as 'shared' })).toThrow(/initDraw must be 'perSample' or 'shared', got row/);
+      expect(() => sampleInitialLogits(ctx, { batch: 1, kMax: 1, length: 1, seed: 1, initDraw: 'row' as 'shared' })).toThrow(
+        /sampleInitialLogits: initDraw must be 'perSample' or 'shared', got row/,
+      );
       expect(call({ softmaxOver: 'rows' as 'interests' })).toThrow(/softmaxOver.*got rows/);
       expect(call({ gradient: 'none' as 'stop' })).toThrow(/gradient.*got none/);
       expect(call({ initLogits: ctx.tensor(randomArray(2 * 3 * 4, 3), [2, 3, 4]) })).toThrow(/initLogits must have shape \[B, kMax, L\] = \[2, 2, 4\], got \[2, 3, 4\]/);

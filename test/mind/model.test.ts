@@ -35,7 +35,7 @@ describe('MIND model', () => {
     const model = new MindModel(ctx, config, modelShapeOf(dataset), dataset.itemFeatures);
     const batch = firstBatch(12);
     await ctx.tidy(async () => {
-      const { interests, activeK } = ctx.noGrad(() => model.userInterests(batch, 1));
+      const { interests, activeK } = ctx.noGrad(() => model.userInterests(batch));
       const K = model.numInterests;
       expect(interests.shape).toEqual([12, K, 8]);
       const v = (await interests.read()) as Float32Array;

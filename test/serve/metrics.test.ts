@@ -21,9 +21,24 @@ describe('ranking metrics (SPEC §5)', () => {
     expect(m['ndcg@4']).toBeCloseTo((1 / Math.log2(3) + 1 / Math.log2(5)) / (1 + 1 / Math.log2(3)) / 2, 12);
   });
 
+  test('a target is credited once, at its first occurrence, however often the list repeats it', () => {
+    const twice = rankingMetrics([[5, 5, 7]], [new Set([5])], [20]);
+    expect(twice['recall@20']).toBe(1);
+    expect(twice['ndcg@20']).toBe(1);
+    expect(twice['hitrate@20']).toBe(1);
+    const later = rankingMetrics([[7, 5, 5]], [new Set([5])], [20]);
+    expect(later['recall@20']).toBe(1);
+    expect(later['ndcg@20']).toBeCloseTo(1 / Math.log2(3), 12);
+    // Two targets, one repeated before the other: DCG counts rank 1 and rank 3, not rank 2 again.
+    const mixed = rankingMetrics([[5, 5, 9]], [new Set([5, 9])], [3]);
+    expect(mixed['recall@3']).toBe(1);
+    expect(mixed['ndcg@3']).toBeCloseTo((1 + 1 / Math.log2(4)) / (1 + 1 / Math.log2(3)), 12);
+  });
+
   test('users without targets are not counted', () => {
     const m = rankingMetrics([[1], [2]], [new Set([1]), new Set()], [1]);
     expect(m['recall@1']).toBe(1);
+    expect(() => rankingMetrics([[1], [2]], [new Set([1])], [1])).toThrow(/targets must hold one set per retrieved list \(2\), got 1/);
   });
 
   test('pooling keeps each item once with its best score and interest', () => {

@@ -52,6 +52,19 @@ function bind(entries: Partial<Record<keyof typeof SLOT, KernelBinding>>): Kerne
 const FLAG_BEHAVIORS = 1;
 const FLAG_DYNAMIC_K = 2;
 const FLAG_INIT = 4;
+const FLAG_SHARED_DRAW = 8;
+
+/**
+ * How the drawn initial logits b0 (SPEC 1.3) are keyed, beyond the seed:
+ * - `'perSample'` (training): b0[b, j, i] depends on (seed, b, j, i). Every sample of a batch
+ *   gets its own fresh draw, as SPEC 1.3 requires during training.
+ * - `'shared'` (serving and evaluation): b0[b, j, i] depends on (seed, j, i) only, the same for
+ *   every row. A sample's interests are then a pure function of its own inputs (history, its
+ *   positions i < len_b) and the seed, identical whatever batch, batch order or chunk the sample
+ *   arrives in. Positions count from the oldest item of the right-padded window, so the padding
+ *   width L does not matter either. The stream is disjoint from every row's 'perSample' draw.
+ */
+export type InitialLogitDraw = 'perSample' | 'shared';
 
 export interface B2IRoutingOptions {
   /** K: interest capsules per sample, 1..16. */
@@ -67,6 +80,8 @@ export interface B2IRoutingOptions {
    * logits bit for bit. Default: a fresh seed per call, so successive calls differ.
    */
   seed?: number;
+  /** How the drawn initial logits are keyed: 'perSample' (default, training) or 'shared' (serving). */
+  initDraw?: InitialLogitDraw;
   /** Which axis the routing softmax normalises (default 'interests'). */
   softmaxOver?: 'interests' | 'behaviors';
   /** Use K_b = max(1, min(K, floor(log2(max(len_b, 1))))) active interests (default false). */
@@ -195,6 +210,10 @@ function weightGrad(E: Tensor, dEhat: Tensor, s: GemmShape): Tensor {
   return dS;
 }
 
+function checkInitDraw(op: string, initDraw: InitialLogitDraw): void {
+  if (initDraw !== 'perSample' && initDraw !== 'shared') throw new Error(`${op}: initDraw must be 'perSample' or 'shared', got ${String(initDraw)}`);
+}
+
 interface Resolved {
   kMax: number;
   iterations: number;
@@ -210,7 +229,7 @@ interface Resolved {
 function resolveOptions(ctx: Context, opts: B2IRoutingOptions, B: number, L: number): Resolved {
   const op = 'b2iRouting';
   if (!opts || typeof opts !== 'object') throw new Error(`${op}: options with kMax are required`);
-  const { kMax, iterations = 3, initLogits, initStd = 1, seed, softmaxOver = 'interests', dynamicK = false, gradient = 'stop' } = opts;
+  const { kMax, iterations = 3, initLogits, initStd = 1, seed, initDraw = 'perSample', softmaxOver = 'interests', dynamicK = false, gradient = 'stop' } = opts;
   if (!Number.isInteger(kMax) || kMax < 1 || kMax > MAX_INTERESTS) {
     throw new Error(`${op}: kMax must be an integer in 1..${MAX_INTERESTS} (the kernels' interest limit), got ${kMax}`);
   }
@@ -221,6 +240,7 @@ function resolveOptions(ctx: Context, opts: B2IRoutingOptions, B: number, L: num
   if (seed !== undefined && (!Number.isSafeInteger(seed) || seed < 0)) {
     throw new Error(`${op}: seed must be an integer in [0, 2^53), got ${seed}`);
   }
+  checkInitDraw(op, initDraw);
   if (softmaxOver !== 'interests' && softmaxOver !== 'behaviors') {
     throw new Error(`${op}: softmaxOver must be 'interests' or 'behaviors', got ${String(softmaxOver)}`);
   }
@@ -245,7 +265,11 @@ function resolveOptions(ctx: Context, opts: B2IRoutingOptions, B: number, L: num
     initStd,
     seedLo: seedValue % 2 ** 32,
     seedHi: Math.floor(seedValue / 2 ** 32),
-    flags: (softmaxOver === 'behaviors' ? FLAG_BEHAVIORS : 0) | (dynamicK ? FLAG_DYNAMIC_K : 0) | (initLogits ? FLAG_INIT : 0),
+    flags:
+      (softmaxOver === 'behaviors' ? FLAG_BEHAVIORS : 0) |
+      (dynamicK ? FLAG_DYNAMIC_K : 0) |
+      (initLogits ? FLAG_INIT : 0) |
+      (initDraw === 'shared' ? FLAG_SHARED_DRAW : 0),
     gradient,
     budgetBytes: Math.min(workgroupMemoryBytes, deviceBytes),
   };
@@ -300,9 +324,16 @@ function routeSpec(name: string, entryPoint: string, layout: RoutingLayout) {
  * @param S the shared bilinear map `[dIn, d]` f32
  * @returns interest capsules U `[B, kMax, d]`; rows j ≥ K_b and samples with length 0 are zeros
  *
+ * The initial logits are `opts.initLogits` or drawn as `opts.initDraw` says: 'perSample' (the
+ * default) for training, 'shared' for serving and evaluation, where sample b's U must depend on
+ * nothing but row b's behaviours and length (see InitialLogitDraw).
+ *
  * Differentiable in `behaviors` and `S` (not in lengths or initLogits). Forward: 2 dispatches;
  * backward: 5, whatever `iterations` is. With 'full' gradients the forward keeps the logits and
  * z of every iteration (B·R·K·(L + d) floats) for the backward; with 'stop' only the last.
+ *
+ * Throws, naming the argument and its value, on a wrong rank, dtype or shape, a length outside
+ * [0, L], lengths without a host copy, or an option out of range.
  */
 export function b2iRouting(behaviors: Tensor, lengths: Tensor, S: Tensor, opts: B2IRoutingOptions): Tensor {
   const op = 'b2iRouting';
@@ -388,25 +419,38 @@ export function b2iRouting(behaviors: Tensor, lengths: Tensor, S: Tensor, opts: 
 }
 
 /**
- * The initial logits b0 `[B, kMax, L]` that `b2iRouting` draws for `seed`: initStd · N(0, 1)
- * from Philox4x32-10 keyed by (seed, b, j, i). Passing them as `initLogits` reproduces the
- * seeded call exactly.
+ * The initial logits b0 `[batch, kMax, length]` f32 that `b2iRouting` draws for `seed` and
+ * `initDraw` (SPEC 1.3): initStd · N(0, 1) from Philox4x32-10 keyed by (seed, b, j, i) for
+ * 'perSample' (default), by (seed, j, i) for 'shared' (every row equal). Passing them as
+ * `initLogits` reproduces the seeded call exactly. Throws naming the argument when batch, kMax
+ * or length is not an integer ≥ 0, seed is not an integer in [0, 2^53), initStd is not finite
+ * and ≥ 0, or initDraw is neither 'perSample' nor 'shared'.
  */
 export function sampleInitialLogits(
   ctx: Context,
-  args: { batch: number; kMax: number; length: number; seed: number; initStd?: number },
+  args: { batch: number; kMax: number; length: number; seed: number; initStd?: number; initDraw?: InitialLogitDraw },
 ): Tensor {
-  const { batch, kMax, length, seed, initStd = 1 } = args;
+  const { batch, kMax, length, seed, initStd = 1, initDraw = 'perSample' } = args;
   for (const [name, v] of [['batch', batch], ['kMax', kMax], ['length', length]] as const) {
     if (!Number.isInteger(v) || v < 0) throw new Error(`sampleInitialLogits: ${name} must be an integer ≥ 0, got ${v}`);
   }
   if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`sampleInitialLogits: seed must be an integer in [0, 2^53), got ${seed}`);
   if (!Number.isFinite(initStd) || initStd < 0) throw new Error(`sampleInitialLogits: initStd must be a finite number ≥ 0, got ${initStd}`);
+  checkInitDraw('sampleInitialLogits', initDraw);
   const out = ctx.empty([batch, kMax, length], 'f32', 'initialLogits');
   ctx.run(
     { name: 'routing.sample_logits', source, entryPoint: 'sample_logits' },
     bind({
-      params: routeParams({ B: batch, L: length, d: 0, kMax, seedLo: seed % 2 ** 32, seedHi: Math.floor(seed / 2 ** 32), initStd }),
+      params: routeParams({
+        B: batch,
+        L: length,
+        d: 0,
+        kMax,
+        flags: initDraw === 'shared' ? FLAG_SHARED_DRAW : 0,
+        seedLo: seed % 2 ** 32,
+        seedHi: Math.floor(seed / 2 ** 32),
+        initStd,
+      }),
       out,
     }),
     flatGrid(batch * kMax * length, WORKGROUP),
