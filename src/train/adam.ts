@@ -29,6 +29,16 @@ interface Moments {
   v: Tensor;
 }
 
+/**
+ * What Adam carries from step to step, on the host: the step count t and, for every parameter
+ * updated at least once, its moments m and v (f32, the parameter's shape), keyed by the
+ * parameter's label. Parameters never updated have no entry (their moments are still zero).
+ */
+export interface AdamState {
+  stepCount: number;
+  moments: Map<string, { m: Float32Array; v: Float32Array }>;
+}
+
 export class Adam {
   readonly lr: number;
   readonly beta1: number;
@@ -118,6 +128,41 @@ export class Adam {
   /** The first and second moments of `param`, once it has been updated. */
   momentsOf(param: Tensor): Moments | undefined {
     return this.state.get(param);
+  }
+
+  /** Reads the step count and every moment to the host (a resumable checkpoint's optimiser part). */
+  async exportState(): Promise<AdamState> {
+    const moments = new Map<string, { m: Float32Array; v: Float32Array }>();
+    for (const [param, { m, v }] of this.state) {
+      moments.set(param.label, { m: (await m.read()) as Float32Array, v: (await v.read()) as Float32Array });
+    }
+    return { stepCount: this.stepCount, moments };
+  }
+
+  /**
+   * Continues from `state` (from `exportState`, possibly of another process): the next step is
+   * step `state.stepCount + 1` with the saved moments, exactly as if this optimiser had taken the
+   * earlier steps. Call before the first step. Throws when a moment names no parameter of this
+   * optimiser or has the wrong size, or the step count is not a non-negative integer.
+   */
+  importState(state: AdamState): void {
+    if (!Number.isSafeInteger(state.stepCount) || state.stepCount < 0) {
+      throw new Error(`Adam: stepCount must be a non-negative integer, got ${state.stepCount}`);
+    }
+    const byLabel = new Map(this.params.map((p) => [p.label, p]));
+    for (const [label, { m, v }] of state.moments) {
+      const param = byLabel.get(label);
+      if (!param) throw new Error(`Adam: saved moments for "${label}", which is not one of this optimiser's parameters (${[...byLabel.keys()].join(', ')})`);
+      if (m.length !== param.size || v.length !== param.size) {
+        throw new Error(`Adam: saved moments for "${label}" have ${m.length} and ${v.length} values, the parameter has ${param.size}`);
+      }
+    }
+    this.dispose();
+    this.stepCount = state.stepCount;
+    for (const [label, { m, v }] of state.moments) {
+      const param = byLabel.get(label)!;
+      this.state.set(param, { m: this.ctx.tensor(m, param.shape).keep(), v: this.ctx.tensor(v, param.shape).keep() });
+    }
   }
 
   /** Releases the moment buffers. */

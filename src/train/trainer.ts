@@ -2,7 +2,13 @@
  * The training loop: seeded epochs of batches, one command encoder and one submit per step,
  * the loss read back only when logged, validation recall every epoch and the best weights kept.
  * Deterministic for a given seed on a given adapter: batches, negatives, routing seeds and
- * dropout masks all derive from `config.seed` and the step number.
+ * dropout masks all derive from `config.seed` and the epoch or step number, which is also why a
+ * run resumes exactly from its counters, weights and Adam moments (train-state.ts).
+ *
+ * Every step's loss is copied to the host in the step's own submit and checked one step later,
+ * when the loop waits for that step anyway: a NaN or infinite loss stops the run at the step it
+ * appeared (NonFiniteError naming the step and the non-finite parameters), and the state handed
+ * to `onEpochEnd` is checked to be finite, so a caller that saves it never saves a broken run.
  */
 import type { Context } from '../autograd/context.js';
 import { type Dataset } from '../data/dataset.js';
@@ -14,21 +20,35 @@ import { MindModel, modelShapeOf } from '../mind/model.js';
 import type { RankingMetrics } from '../serve/metrics.js';
 import { evaluateModel } from '../serve/retrieval.js';
 import { Adam } from './adam.js';
+import { NonFiniteError, findNonFinite } from './non-finite.js';
+import type { TrainState } from './train-state.js';
 
 export interface TrainOptions {
   epochs: number;
   batchSize: number;
-  /** Read the loss back every this many steps (each read waits for the GPU). */
+  /** Report and record the loss every this many steps (every step's loss is checked for NaN). */
   logEvery?: number;
-  /** Stop after this many steps in total (for quick runs and tests). */
+  /** Stop after this many steps in total (for quick runs and tests); the state stays resumable. */
   maxSteps?: number;
   /** Skip the per-epoch validation (still evaluates once at the end if there are validation users). */
   validate?: boolean;
   /** Metric that picks the best epoch; default 'recall@50'. */
   selectBy?: string;
   onProgress?: (progress: TrainProgress) => void;
-  /** Start from these weights (resume; Adam's moments start afresh); otherwise fresh initialisation. */
+  /**
+   * Start from these weights with fresh Adam moments and counters (a warm start, not a resume);
+   * otherwise fresh initialisation. To continue a run exactly, pass `resume` instead.
+   */
   initialWeights?: Map<string, Float32Array>;
+  /**
+   * Continue a run from its state (`TrainResult.state`, or one given to `onEpochEnd`): weights,
+   * Adam moments and step count, epoch and batch position, validation history and best epoch.
+   * With the same data set, configuration, epochs and batch size, the result is bitwise the
+   * result of the run never stopped, on the same adapter.
+   */
+  resume?: TrainState;
+  /** Called after each completed epoch (and its validation) with the state to resume from. */
+  onEpochEnd?: (state: TrainState) => Promise<void> | void;
   /** Stops training after the current step; the result holds the weights reached so far. */
   signal?: AbortSignal;
 }
@@ -59,6 +79,10 @@ export interface TrainResult {
   bestWeights: Map<string, Float32Array>;
   steps: number;
   seconds: number;
+  /** Why training ended: every epoch ran, `maxSteps` was reached, or `signal` aborted it. */
+  stopped: 'completed' | 'maxSteps' | 'aborted';
+  /** The state to resume from: the weights reached (before the best epoch's were restored). */
+  state: TrainState;
 }
 
 /** Reads every parameter to the host (a snapshot for checkpoints and best-epoch keeping). */
@@ -90,7 +114,13 @@ export async function train(ctx: Context, dataset: Dataset, partialConfig: Parti
   const config = resolveConfig(partialConfig);
   const samples = trainingSampleCount(dataset);
   if (samples === 0) throw new Error('the data set has no training samples (every training user needs at least 2 interactions)');
-  const model = new MindModel(ctx, config, modelShapeOf(dataset), dataset.itemFeatures, options.initialWeights);
+  const resume = options.resume;
+  if (resume && options.initialWeights) throw new RangeError('train: give initialWeights (a warm start) or resume, not both');
+  const stepsPerEpoch = Math.ceil(samples / options.batchSize);
+  if (resume && resume.batchesDone > stepsPerEpoch) {
+    throw new RangeError(`resume: the state has ${resume.batchesDone} batches of epoch ${resume.epoch} done, but an epoch of this data set and batch size has ${stepsPerEpoch}`);
+  }
+  const model = new MindModel(ctx, config, modelShapeOf(dataset), dataset.itemFeatures, resume?.weights ?? options.initialWeights);
   const params = [...model.params.values()];
   const embeddings = ['item_embedding', 'profile_embedding'];
   const sparse = params.filter((p) => embeddings.includes(p.label));
@@ -99,98 +129,160 @@ export async function train(ctx: Context, dataset: Dataset, partialConfig: Parti
     new Adam(ctx, sparse, { lr: config.learningRate, weightDecay: config.l2Embedding }),
     new Adam(ctx, dense, { lr: config.learningRate }),
   ];
+  if (resume) {
+    try {
+      if (resume.optimizers.length !== optimizers.length) {
+        throw new RangeError(`resume: the state has ${resume.optimizers.length} optimiser states, the trainer has ${optimizers.length}`);
+      }
+      optimizers.forEach((opt, i) => opt.importState(resume.optimizers[i]));
+    } catch (err) {
+      for (const opt of optimizers) opt.dispose();
+      model.dispose();
+      throw err;
+    }
+  }
   const sampler = createSampler(config.sampler, { numItems: dataset.numItems, counts: dataset.itemCounts, alpha: config.samplerAlpha });
   const numSampled = config.numSampled;
   const logEvery = options.logEvery ?? 20;
-  const stepsPerEpoch = Math.ceil(samples / options.batchSize);
   const totalSteps = Math.min(stepsPerEpoch * options.epochs, options.maxSteps ?? Infinity);
   const validationUsers = dataset.split.validation.length > 0 ? heldOutUsers(dataset, 'validation') : undefined;
   const selectBy = options.selectBy ?? 'recall@50';
   const report = options.onProgress ?? (() => {});
 
-  const losses: { step: number; loss: number }[] = [];
-  const validation: { epoch: number; metrics: RankingMetrics }[] = [];
-  let bestEpoch = 0;
-  let bestScore = -Infinity;
-  let bestWeights: Map<string, Float32Array> | undefined;
-  let step = 0;
+  const losses = [...(resume?.losses ?? [])];
+  const validation = [...(resume?.validation ?? [])];
+  let bestEpoch = resume?.bestEpoch ?? 0;
+  let bestScore = resume?.bestScore ?? -Infinity;
+  let bestWeights = resume?.bestWeights;
+  // What a resumable state holds: completed epochs only. A validation of an epoch cut short by
+  // maxSteps is provisional: the same run continued would not have validated there.
+  let committed = { validations: validation.length, bestEpoch, bestScore, bestWeights };
+  let step = resume?.step ?? 0;
+  let epoch = resume?.epoch ?? 1;
+  let batchesDone = resume?.batchesDone ?? 0;
+  let stopped: TrainResult['stopped'] = 'completed';
   const started = performance.now();
-  // One step stays in flight: the CPU prepares step t+1 while the GPU runs step t, and waiting
-  // for step t-1 lets the pool recycle its buffers, so memory stays flat.
-  let previous: Promise<unknown> = Promise.resolve();
 
-  for (let epoch = 1; epoch <= options.epochs && step < totalSteps; epoch++) {
-    let inEpoch = 0;
-    let lossSum = 0;
-    let lossCount = 0;
-    let windowStart = performance.now();
-    let windowSamples = 0;
-    for (const batch of batches(dataset, { batchSize: options.batchSize, seed: config.seed, epoch })) {
-      if (step >= totalSteps || options.signal?.aborted) break;
-      const negativesRng = new Random(config.seed).fork('negatives').fork(step);
-      const negatives = sampler.sample(numSampled, negativesRng);
-      const logged = (step + 1) % logEvery === 0 || step + 1 === totalSteps;
-      const lossValue = await ctx.tidy(async () => {
-        const loss = model.loss(batch, { negatives, logExpectedCount: (ids) => sampler.logExpectedCount(ids, numSampled) }, step);
-        await loss.backward();
-        for (const opt of optimizers) opt.step();
-        if (logged) return (await loss.read())[0];
-        ctx.submit();
-        return undefined;
-      });
-      await previous;
-      previous = ctx.gpu.device.queue.onSubmittedWorkDone();
-      step++;
-      inEpoch++;
-      windowSamples += batch.lengths.length;
-      if (lossValue !== undefined) {
-        if (!Number.isFinite(lossValue)) {
-          throw new Error(`training diverged: the loss is ${lossValue} at step ${step} (epoch ${epoch}); try a lower learning rate`);
-        }
-        losses.push({ step, loss: lossValue });
-        lossSum += lossValue;
-        lossCount++;
-        const now = performance.now();
-        report({
-          phase: 'train', epoch, epochs: options.epochs, step: inEpoch, stepsPerEpoch, totalSteps,
-          loss: lossSum / lossCount, samplesPerSecond: (windowSamples / (now - windowStart)) * 1000,
-        });
-        lossSum = 0;
-        lossCount = 0;
-        windowStart = now;
-        windowSamples = 0;
+  /** The state to resume from when the next step is batch `next.batchesDone` of `next.epoch`. */
+  const stateAt = async (next: { epoch: number; batchesDone: number }): Promise<TrainState> => {
+    const current = await snapshotWeights(model);
+    const broken = findNonFinite(current);
+    if (broken.length > 0) throw new NonFiniteError(step, epoch, undefined, broken);
+    return {
+      step, ...next, weights: current,
+      optimizers: await Promise.all(optimizers.map((opt) => opt.exportState())),
+      validation: validation.slice(0, committed.validations),
+      bestEpoch: committed.bestEpoch, bestScore: committed.bestScore, bestWeights: committed.bestWeights,
+      losses: [...losses],
+    };
+  };
+
+  // One step stays in flight: the CPU prepares step t+1 while the GPU runs step t; waiting for
+  // step t-1 (through its loss readback) lets the pool recycle its buffers, so memory stays flat.
+  let inFlight: { step: number; epoch: number; inEpoch: number; logged: boolean; loss: Promise<ArrayLike<number>> } | undefined;
+  let lossSum = 0;
+  let lossCount = 0;
+  let windowStart = performance.now();
+  let windowSamples = 0;
+  const settle = async () => {
+    if (!inFlight) return;
+    const done = inFlight;
+    inFlight = undefined;
+    const loss = (await done.loss)[0];
+    if (!Number.isFinite(loss)) throw new NonFiniteError(done.step, done.epoch, loss, findNonFinite(await snapshotWeights(model)));
+    lossSum += loss;
+    lossCount++;
+    if (!done.logged) return;
+    losses.push({ step: done.step, loss });
+    const now = performance.now();
+    report({
+      phase: 'train', epoch: done.epoch, epochs: options.epochs, step: done.inEpoch, stepsPerEpoch, totalSteps,
+      loss: lossSum / lossCount, samplesPerSecond: (windowSamples / (now - windowStart)) * 1000,
+    });
+    lossSum = 0;
+    lossCount = 0;
+    windowStart = now;
+    windowSamples = 0;
+  };
+
+  try {
+    for (; epoch <= options.epochs; epoch++, batchesDone = 0) {
+      if (step >= totalSteps) {
+        stopped = 'maxSteps';
+        break;
       }
+      const epochBatches = batches(dataset, { batchSize: options.batchSize, seed: config.seed, epoch });
+      for (let skipped = 0; skipped < batchesDone; skipped++) epochBatches.next();
+      for (const batch of epochBatches) {
+        if (step >= totalSteps || options.signal?.aborted) break;
+        const negativesRng = new Random(config.seed).fork('negatives').fork(step);
+        const negatives = sampler.sample(numSampled, negativesRng);
+        const logged = (step + 1) % logEvery === 0 || step + 1 === totalSteps;
+        const read = await ctx.tidy(async () => {
+          const loss = model.loss(batch, { negatives, logExpectedCount: (ids) => sampler.logExpectedCount(ids, numSampled) }, step);
+          await loss.backward();
+          for (const opt of optimizers) opt.step();
+          // The copy rides in this step's one submit; the value is awaited a step later.
+          return { loss: loss.read() };
+        });
+        // Awaited in settle(); marked handled now so a failure (a lost device) is not reported
+        // as an unhandled rejection before then.
+        read.loss.catch(() => {});
+        step++;
+        batchesDone++;
+        windowSamples += batch.lengths.length;
+        await settle();
+        inFlight = { step, epoch, inEpoch: batchesDone, logged, loss: read.loss };
+      }
+      await settle();
+      if (options.signal?.aborted) {
+        stopped = 'aborted';
+        break;
+      }
+      const epochDone = batchesDone === stepsPerEpoch;
+      const isLast = epoch === options.epochs || step >= totalSteps;
+      if (validationUsers && (options.validate !== false || isLast)) {
+        report({ phase: 'validate', epoch, epochs: options.epochs, step: batchesDone, stepsPerEpoch, totalSteps });
+        const metrics = await evaluateModel(model, validationUsers);
+        validation.push({ epoch, metrics });
+        report({ phase: 'validate', epoch, epochs: options.epochs, step: batchesDone, stepsPerEpoch, totalSteps, validation: metrics });
+        const score = metrics[selectBy];
+        if (score === undefined) throw new Error(`selectBy: no metric named ${selectBy}`);
+        if (score > bestScore) {
+          bestScore = score;
+          bestEpoch = epoch;
+          bestWeights = await snapshotWeights(model);
+        }
+      } else if (isLast) {
+        bestEpoch = epoch;
+      }
+      if (!epochDone) {
+        stopped = 'maxSteps';
+        break;
+      }
+      committed = { validations: validation.length, bestEpoch, bestScore, bestWeights };
+      if (options.onEpochEnd) await options.onEpochEnd(await stateAt({ epoch: epoch + 1, batchesDone: 0 }));
     }
-    if (options.signal?.aborted) {
+    await ctx.sync();
+    const state = await stateAt({ epoch, batchesDone });
+    // After an abort the result is the weights reached, not an older epoch's.
+    if (stopped === 'aborted') {
       bestEpoch = epoch;
       bestWeights = undefined;
-      break;
     }
-    const isLast = epoch === options.epochs || step >= totalSteps;
-    if (validationUsers && (options.validate !== false || isLast)) {
-      report({ phase: 'validate', epoch, epochs: options.epochs, step: inEpoch, stepsPerEpoch, totalSteps });
-      const metrics = await evaluateModel(model, validationUsers);
-      validation.push({ epoch, metrics });
-      report({ phase: 'validate', epoch, epochs: options.epochs, step: inEpoch, stepsPerEpoch, totalSteps, validation: metrics });
-      const score = metrics[selectBy];
-      if (score === undefined) throw new Error(`selectBy: no metric named ${selectBy}`);
-      if (score > bestScore) {
-        bestScore = score;
-        bestEpoch = epoch;
-        bestWeights = await snapshotWeights(model);
-      }
-    } else if (isLast) {
-      bestEpoch = epoch;
-    }
+    if (bestWeights && validation[validation.length - 1]?.epoch !== bestEpoch) restoreWeights(model, bestWeights);
+    bestWeights ??= state.weights;
+    report({ phase: 'done', epoch: bestEpoch, epochs: options.epochs, step: 0, stepsPerEpoch, totalSteps });
+    return {
+      model, config, losses, validation, bestEpoch, bestWeights, steps: step,
+      seconds: (performance.now() - started) / 1000, stopped, state,
+    };
+  } catch (err) {
+    // The model is the caller's only on success.
+    await inFlight?.loss.catch(() => {});
+    model.dispose();
+    throw err;
+  } finally {
+    for (const opt of optimizers) opt.dispose();
   }
-  await ctx.sync();
-  for (const opt of optimizers) opt.dispose();
-  // After an abort bestWeights is cleared: the result is the weights reached, not an older epoch's.
-  if (bestWeights && validation[validation.length - 1]?.epoch !== bestEpoch) restoreWeights(model, bestWeights);
-  bestWeights ??= await snapshotWeights(model);
-  report({ phase: 'done', epoch: bestEpoch, epochs: options.epochs, step: 0, stepsPerEpoch, totalSteps });
-  return {
-    model, config, losses, validation, bestEpoch, bestWeights, steps: step,
-    seconds: (performance.now() - started) / 1000,
-  };
 }

@@ -1,0 +1,239 @@
+/**
+ * Crash-consistent checkpoint directories: a directory always holds one whole run, the one
+ * before a save or the one after it, never a mix of files from two runs.
+ *
+ * Layout: `DIR/checkpoint.json` (the pointer) names the current version and lists every file of
+ * the run with its size and SHA-256; the files themselves live in `DIR/<version>/`. A save
+ * writes a fresh version directory, fsyncs each file and the directory, then writes the new
+ * pointer to a temporary name, fsyncs it and renames it over `checkpoint.json` (atomic on
+ * POSIX file systems), and fsyncs DIR so the rename itself is durable. A crash at any moment
+ * therefore leaves `checkpoint.json` naming either the old version or the new one, both
+ * complete on disk; version directories the pointer does not name are debris of an interrupted
+ * save and are removed by the next save. Reading verifies each file's size and hash.
+ *
+ * Directories written before this layout (`config.json` + `model.safetensors` at the top
+ * level, no pointer) are still read, without hashes to verify (`legacy`), and the next save
+ * into such a directory removes those top-level files once the new pointer is in place.
+ *
+ * One writer per directory: two processes saving into the same directory at once may remove
+ * each other's unfinished version directory (the pointer always stays valid).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { type FileHandle, mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export const POINTER_FILE = 'checkpoint.json';
+const POINTER_FORMAT = 'mind-webgpu-checkpoint/2';
+/** Version directories are `run-<time>-<random>`; nothing else in DIR is ever removed but these and LEGACY_FILES. */
+const VERSION_PATTERN = /^run-[0-9a-z]+-[0-9a-f]+$/;
+/** The top-level files of the layout before pointers, removed by a save once the pointer names the new run. */
+const LEGACY_FILES = ['config.json', 'model.safetensors', 'baseline.json', 'baseline.safetensors'];
+/** File names inside a version: plain names, so a pointer can never point outside its version directory. */
+const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** A checkpoint directory that cannot be read as one whole run; the message names the file and what is wrong. */
+export class CheckpointError extends Error {
+  override readonly name = 'CheckpointError';
+}
+
+export interface PointerEntry {
+  bytes: number;
+  sha256: string;
+}
+
+/** The content of `checkpoint.json`. */
+export interface CheckpointPointer {
+  format: typeof POINTER_FORMAT;
+  /** The version directory holding the files. */
+  version: string;
+  files: Record<string, PointerEntry>;
+}
+
+/** An opened checkpoint directory: which files the run has, and a verified reader. */
+export interface CheckpointDirectory {
+  dir: string;
+  /** The version directory, or undefined for a directory in the layout before pointers. */
+  version: string | undefined;
+  /** True for a directory written before pointers: files are read without hash checks. */
+  legacy: boolean;
+  /** The files of the run. */
+  names: string[];
+  has(name: string): boolean;
+  /** The bytes of one file of the run, size and SHA-256 checked against the pointer. */
+  read(name: string): Promise<Uint8Array>;
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function asBytes(data: string | Uint8Array): Uint8Array {
+  return typeof data === 'string' ? new TextEncoder().encode(data) : data;
+}
+
+async function writeDurably(path: string, bytes: Uint8Array): Promise<void> {
+  const handle = await open(path, 'wx');
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * fsync of a directory makes the names created or renamed in it durable. Platforms that cannot
+ * open a directory for syncing (Windows) get the rename's own guarantees only.
+ */
+async function syncDirectory(path: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(path, 'r');
+    await handle.sync();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL') throw err;
+  } finally {
+    await handle?.close();
+  }
+}
+
+/**
+ * Writes `files` (name → contents) as the directory's new run, replacing the previous run as a
+ * whole: files of the previous run that `files` lacks (a baseline, a resume state) are gone
+ * afterwards. Creates `dir` if needed. Returns the path of the new version directory.
+ *
+ * Throws CheckpointError for a file name that is not a plain name (letters, digits, `._-`).
+ */
+export async function writeCheckpointFiles(dir: string, files: Map<string, string | Uint8Array>): Promise<string> {
+  for (const name of files.keys()) {
+    if (!FILE_NAME.test(name) || name === POINTER_FILE) throw new CheckpointError(`checkpoint file name ${JSON.stringify(name)} is not allowed`);
+  }
+  await mkdir(dir, { recursive: true });
+  const version = `run-${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
+  const versionDir = join(dir, version);
+  await mkdir(versionDir);
+  const entries: Record<string, PointerEntry> = {};
+  for (const [name, data] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const bytes = asBytes(data);
+    await writeDurably(join(versionDir, name), bytes);
+    entries[name] = { bytes: bytes.length, sha256: sha256(bytes) };
+  }
+  await syncDirectory(versionDir);
+  await syncDirectory(dir);
+  const pointer: CheckpointPointer = { format: POINTER_FORMAT, version, files: entries };
+  const temporary = join(dir, `${POINTER_FILE}.${version}.tmp`);
+  await writeDurably(temporary, asBytes(`${JSON.stringify(pointer, null, 1)}\n`));
+  await rename(temporary, join(dir, POINTER_FILE));
+  await syncDirectory(dir);
+  await removeDebris(dir, version);
+  return versionDir;
+}
+
+/** Removes other versions, unfinished pointers and legacy top-level files; the new pointer is already durable. */
+async function removeDebris(dir: string, keep: string): Promise<void> {
+  for (const entry of await readdir(dir)) {
+    const stale =
+      (VERSION_PATTERN.test(entry) && entry !== keep) ||
+      (entry.startsWith(`${POINTER_FILE}.`) && entry.endsWith('.tmp')) ||
+      LEGACY_FILES.includes(entry) ||
+      LEGACY_FILES.some((name) => entry === `${name}.tmp`);
+    if (stale) await rm(join(dir, entry), { recursive: true, force: true });
+  }
+}
+
+function parsePointer(text: string, path: string): CheckpointPointer {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new CheckpointError(`${path}: not valid JSON (${(err as Error).message})`);
+  }
+  const pointer = raw as CheckpointPointer;
+  if (typeof raw !== 'object' || raw === null) throw new CheckpointError(`${path}: expected a JSON object, got ${JSON.stringify(raw)}`);
+  if (pointer.format !== POINTER_FORMAT) throw new CheckpointError(`${path}: field "format" is ${JSON.stringify(pointer.format)}, expected "${POINTER_FORMAT}"`);
+  if (typeof pointer.version !== 'string' || !VERSION_PATTERN.test(pointer.version)) {
+    throw new CheckpointError(`${path}: field "version" is ${JSON.stringify(pointer.version)}, not a version directory name`);
+  }
+  if (typeof pointer.files !== 'object' || pointer.files === null || Array.isArray(pointer.files)) {
+    throw new CheckpointError(`${path}: field "files" must be an object of name → {bytes, sha256}, got ${JSON.stringify(pointer.files)}`);
+  }
+  for (const [name, entry] of Object.entries(pointer.files)) {
+    if (!FILE_NAME.test(name)) throw new CheckpointError(`${path}: file name ${JSON.stringify(name)} is not a plain file name`);
+    const ok = typeof entry === 'object' && entry !== null && Number.isSafeInteger(entry.bytes) && entry.bytes >= 0 && typeof entry.sha256 === 'string' && /^[0-9a-f]{64}$/.test(entry.sha256);
+    if (!ok) throw new CheckpointError(`${path}: files["${name}"] must be {bytes, sha256}, got ${JSON.stringify(entry)}`);
+  }
+  return pointer;
+}
+
+async function readOrUndefined(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Opens a checkpoint directory. Throws CheckpointError when `dir` is missing, is not a
+ * directory, or holds neither a pointer nor the legacy `config.json`.
+ */
+export async function openCheckpoint(dir: string): Promise<CheckpointDirectory> {
+  let info;
+  try {
+    info = await stat(dir);
+  } catch (err) {
+    throw new CheckpointError(`${dir}: not a checkpoint directory (${(err as Error).message})`);
+  }
+  if (!info.isDirectory()) throw new CheckpointError(`${dir}: not a checkpoint directory (it is a file)`);
+  const pointerPath = join(dir, POINTER_FILE);
+  const text = await readOrUndefined(pointerPath);
+  if (text !== undefined) {
+    const pointer = parsePointer(text, pointerPath);
+    const names = Object.keys(pointer.files);
+    return {
+      dir,
+      version: pointer.version,
+      legacy: false,
+      names,
+      has: (name) => Object.hasOwn(pointer.files, name),
+      read: async (name) => {
+        const entry = pointer.files[name];
+        if (!entry) throw new CheckpointError(`${dir}: the checkpoint has no file ${name} (it has ${names.join(', ')})`);
+        const path = join(dir, pointer.version, name);
+        let bytes: Uint8Array;
+        try {
+          bytes = new Uint8Array(await readFile(path));
+        } catch (err) {
+          throw new CheckpointError(`${path}: listed in ${POINTER_FILE} but unreadable (${(err as Error).message})`);
+        }
+        if (bytes.length !== entry.bytes) {
+          throw new CheckpointError(`${path}: ${bytes.length} bytes, ${POINTER_FILE} says ${entry.bytes}: ${bytes.length < entry.bytes ? 'truncated' : 'changed'} since it was saved`);
+        }
+        const hash = sha256(bytes);
+        if (hash !== entry.sha256) throw new CheckpointError(`${path}: SHA-256 ${hash} does not match ${entry.sha256} in ${POINTER_FILE}: the file is corrupt or was changed`);
+        return bytes;
+      },
+    };
+  }
+  const present = (await readdir(dir)).filter((name) => LEGACY_FILES.includes(name));
+  if (!present.includes('config.json')) {
+    throw new CheckpointError(`${dir}: not a checkpoint directory (no ${POINTER_FILE}, and no config.json of an older checkpoint)`);
+  }
+  return {
+    dir,
+    version: undefined,
+    legacy: true,
+    names: present,
+    has: (name) => present.includes(name),
+    read: async (name) => {
+      const path = join(dir, name);
+      try {
+        return new Uint8Array(await readFile(path));
+      } catch (err) {
+        throw new CheckpointError(`${path}: unreadable (${(err as Error).message})`);
+      }
+    },
+  };
+}
