@@ -5,30 +5,34 @@
  *   mind recommend --model DIR --history id,id,... [--n 20] [--json]
  *   mind export --model DIR --out FILE
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createContext } from './autograd/context.js';
-import { DataError } from './data/errors.js';
 import { heldOutUsers } from './data/batches.js';
 import type { Dataset } from './data/dataset.js';
 import { BASELINE_CONFIG, type MindConfig, resolveConfig } from './mind/config.js';
+import { BASELINE_FILES, BASELINE_MANIFEST_FILE, readModel } from './node/checkpoint-io.js';
+import { type CheckpointDirectory, CheckpointError, openCheckpoint } from './node/checkpoint-store.js';
+import { dataChanges, fingerprintData } from './node/data-files.js';
+import { DeviceLostError, ExitError, UserError, formatError, watchDeviceLoss } from './node/errors.js';
+import { interruptOnSignals } from './node/signals.js';
+import { RESUME_FILE, type SavedPoint, type TrainingRunOptions, checkBatchSize, readResumePoint, runTraining } from './node/training-run.js';
+import { NonFiniteError } from './train/non-finite.js';
 import { type ExperimentVariant, formatExperiment, runExperiment } from './node/experiment.js';
-import { MindModel, modelShapeOf } from './mind/model.js';
+import { MindModel } from './mind/model.js';
 import { type DataSpec, absoluteDataSpec, loadData } from './node/datasets.js';
-import { BASELINE_MANIFEST_FILE, BASELINE_WEIGHTS_FILE, loadCheckpoint, saveCheckpoint } from './node/checkpoint-io.js';
 import { ProgressReporter } from './node/progress.js';
 import { rankingMetrics } from './serve/metrics.js';
 import { type CapsulePurity, capsulePurity } from './serve/purity.js';
 import { Recommender } from './serve/recommender.js';
 import { evaluateModel, popularityRecommendations, targetSets } from './serve/retrieval.js';
-import type { CheckpointManifest } from './train/checkpoint.js';
-import { train } from './train/trainer.js';
-import { parameterSpecs } from './mind/parameters.js';
 
-function int(name: string) {
+/** An integer option; with `min`, also at least that (so --seed -1 or --epochs 0 fail before any work). */
+function int(name: string, min?: number) {
   return (value: string) => {
     const n = Number(value);
     if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be an integer, got "${value}"`);
+    if (min !== undefined && n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got ${value}`);
     return n;
   };
 }
@@ -93,6 +97,7 @@ interface TrainFlags {
   maxSteps?: number;
   baseline: boolean;
   out: string;
+  resume?: string;
   json?: boolean;
 }
 
@@ -140,24 +145,6 @@ function splitSummary(dataset: Dataset) {
   };
 }
 
-function manifestFor(dataset: Dataset, config: MindConfig, spec: DataSpec, training: Record<string, unknown>): CheckpointManifest {
-  return {
-    format: 'mind-webgpu/1',
-    config,
-    shape: modelShapeOf(dataset),
-    itemNames: dataset.itemNames,
-    itemFeatures: dataset.itemFeatures,
-    userFeatures: dataset.userFeatures,
-    maxLength: dataset.maxLength,
-    data: spec as unknown as Record<string, unknown>,
-    training,
-  };
-}
-
-function shapesOf(manifest: CheckpointManifest): Map<string, number[]> {
-  return new Map(parameterSpecs(manifest.config, manifest.shape).map((s) => [s.name, s.shape]));
-}
-
 function log(message: string): void {
   process.stderr.write(`${message}\n`);
 }
@@ -166,46 +153,145 @@ function formatMetrics(metrics: Record<string, number>): string {
   return Object.entries(metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join('  ');
 }
 
-async function trainCommand(flags: TrainFlags): Promise<void> {
-  const spec = dataSpecFrom(flags);
-  const config = configFrom(flags);
-  log(spec.kind === 'synthetic' ? 'data: synthetic planted-interest data set (no --data given)' : `data: ${spec.interactions}`);
-  const dataset = await loadData(spec);
-  log(`users ${dataset.users.length} (train ${dataset.split.train.length}, validation ${dataset.split.validation.length}, test ${dataset.split.test.length}), items ${dataset.numItems - 1}, L ${dataset.maxLength}`);
+/**
+ * Refuses an --out that cannot hold a checkpoint (an existing file, a directory without write
+ * permission) before any training; creates the directory otherwise.
+ */
+async function checkOutputDirectory(out: string): Promise<void> {
+  const info = await stat(out).catch(() => undefined);
+  if (info && !info.isDirectory()) throw new UserError(`--out ${out} is an existing file; a checkpoint is a directory`, 'give a new or existing directory name');
+  try {
+    await mkdir(out, { recursive: true });
+    await access(out, constants.W_OK);
+  } catch (err) {
+    throw new UserError(`--out ${out}: cannot write there (${(err as Error).message})`);
+  }
+}
+
+/** Opens a checkpoint directory given as `option`, naming the option in errors. */
+async function openCheckpointOption(option: string, dir: string): Promise<CheckpointDirectory> {
+  try {
+    return await openCheckpoint(dir);
+  } catch (err) {
+    if (err instanceof CheckpointError) throw new CheckpointError(`${option} ${err.message}`);
+    throw err;
+  }
+}
+
+/** What was dropped or skipped on the way from the files to the data set, so none of it passes silently. */
+function reportDataset(dataset: Dataset): void {
+  const { stats } = dataset;
+  const notes = [
+    stats.skippedRows > 0 && `skipped ${stats.skippedRows} bad rows (--skip-bad-rows)`,
+    stats.duplicateRows > 0 && `${stats.duplicateRows} rows repeat an earlier (user, item, time) row; kept as separate interactions`,
+    stats.droppedUsers > 0 && `dropped ${stats.droppedUsers} users with fewer than 2 interactions`,
+    stats.belowMinRating > 0 && `dropped ${stats.belowMinRating} rows below --min-rating`,
+    stats.usersWithoutProfile > 0 && `${stats.usersWithoutProfile} users have no row in --user-features`,
+  ].filter((n): n is string => typeof n === 'string');
+  for (const note of notes) log(`data: ${note}`);
+}
+
+/** Trains (or continues) a run into `options.out`, turning interrupts, NaNs and a lost device into clear exits. */
+async function trainRun(options: Omit<TrainingRunOptions, 'signal' | 'log' | 'progress'>, json: boolean | undefined): Promise<void> {
   const ctx = await createContext();
+  const deviceLoss = watchDeviceLoss(ctx.gpu.device);
+  const interruption = interruptOnSignals((signal) => log(`\n${signal} received: stopping after the current step to save a resumable checkpoint (again to quit at once)`));
+  const saved: { point?: SavedPoint } = {};
+  const lastCheckpoint = () => saved.point
+    ? `the last checkpoint in ${options.out} is ${saved.point.model} at step ${saved.point.step}; continue with: mind train --resume ${options.out}`
+    : `nothing was saved to ${options.out} by this run`;
   try {
     log(`device: ${[ctx.gpu.adapterInfo.vendor, ctx.gpu.adapterInfo.architecture, ctx.gpu.adapterInfo.description].filter(Boolean).join(' ')}`);
-    const runs: { name: string; encoder: MindConfig['encoder']; files: { manifest: string; weights: string } }[] = [
-      { name: 'MIND', encoder: 'routing', files: { manifest: 'config.json', weights: 'model.safetensors' } },
-    ];
-    if (flags.baseline) runs.push({ name: 'YouTube DNN baseline (mean pooling)', encoder: 'meanPool', files: { manifest: BASELINE_MANIFEST_FILE, weights: BASELINE_WEIGHTS_FILE } });
-    const summary: Record<string, unknown> = {};
-    for (const run of runs) {
-      log(`training ${run.name}`);
-      const progress = new ProgressReporter(run.name);
-      const result = await train(ctx, dataset, run.encoder === 'routing' ? config : { ...config, ...BASELINE_CONFIG }, {
-        epochs: flags.epochs, batchSize: flags.batchSize, maxSteps: flags.maxSteps, onProgress: (p) => progress.update(p),
-      });
-      progress.stop();
-      const best = result.validation.find((v) => v.epoch === result.bestEpoch)?.metrics ?? {};
-      log(`${run.name}: ${result.steps} steps in ${result.seconds.toFixed(1)} s; best epoch ${result.bestEpoch}: ${formatMetrics(best)}`);
-      const training = { steps: result.steps, seconds: result.seconds, bestEpoch: result.bestEpoch, validation: result.validation, finalLoss: result.losses.at(-1)?.loss };
-      const manifest = manifestFor(dataset, result.config, spec, training);
-      await saveCheckpoint(flags.out, manifest, result.bestWeights, shapesOf(manifest), run.files);
-      summary[run.encoder === 'routing' ? 'mind' : 'youtubednn'] = training;
-      result.model.dispose();
+    checkBatchSize(ctx.gpu.limits, options.config, options.dataset, options.settings.batchSize);
+    const result = await runTraining(ctx, { ...options, signal: interruption.signal, log, progress: (name) => new ProgressReporter(name) }, saved);
+    if (result.stopped === 'aborted') {
+      throw new ExitError(
+        `interrupted by ${interruption.received}: ${result.at.model} stopped at step ${result.at.step}${result.at.totalSteps ? ` of ${result.at.totalSteps}` : ''}; saved a resumable checkpoint to ${options.out}`,
+        interruption.exitCode,
+        `continue with: mind train --resume ${options.out}`,
+      );
     }
-    log(`saved to ${flags.out}`);
-    if (flags.json) process.stdout.write(`${JSON.stringify({ split: splitSummary(dataset), training: summary })}\n`);
+    if (result.stopped === 'maxSteps') log(`stopped at --max-steps ${options.settings.maxSteps}; saved to ${options.out} (continue with: mind train --resume ${options.out} --max-steps N)`);
+    else log(`saved to ${options.out}`);
+    if (json) process.stdout.write(`${JSON.stringify({ split: splitSummary(options.dataset), training: result.summary })}\n`);
+  } catch (err) {
+    if (err instanceof NonFiniteError) throw new UserError(err.message, lastCheckpoint());
+    const lost = err instanceof ExitError ? undefined : await deviceLoss.lost();
+    if (lost) {
+      throw new DeviceLostError(`the GPU device was lost (reason: ${lost.reason}${lost.message ? `, ${lost.message}` : ''}) during training`, lastCheckpoint());
+    }
+    throw err;
   } finally {
+    interruption.dispose();
     ctx.destroy();
   }
 }
 
-async function evalCommand(flags: { model: string; json?: boolean; part: 'test' | 'validation'; excludeHistory?: boolean }): Promise<void> {
-  const { manifest, weights } = await loadCheckpoint(flags.model);
-  const dataset = await loadData(manifest.data as unknown as DataSpec);
+/** The options `--resume` accepts; every other setting comes from the run being continued. */
+const RESUME_OPTIONS = ['resume', 'maxSteps', 'out', 'json'];
+
+async function trainCommand(flags: TrainFlags, command: Command): Promise<void> {
+  if (flags.resume) return resumeCommand(flags.resume, flags, command);
+  const spec = dataSpecFrom(flags);
+  const config = configFrom(flags);
+  await checkOutputDirectory(flags.out);
+  log(spec.kind === 'synthetic' ? 'data: synthetic planted-interest data set (no --data given)' : `data: ${spec.interactions}`);
+  const dataFingerprint = await fingerprintData(spec);
+  const dataset = await loadData(spec);
+  log(`users ${dataset.users.length} (train ${dataset.split.train.length}, validation ${dataset.split.validation.length}, test ${dataset.split.test.length}), items ${dataset.numItems - 1}, L ${dataset.maxLength}`);
+  reportDataset(dataset);
+  const settings = { epochs: flags.epochs, batchSize: flags.batchSize, maxSteps: flags.maxSteps, baseline: flags.baseline };
+  await trainRun({ out: flags.out, dataset, data: spec, dataFingerprint, config, settings }, flags.json);
+}
+
+/** `mind train --resume DIR`: the run's own settings and data, checked unchanged; only the step budget may change. */
+async function resumeCommand(dir: string, flags: TrainFlags, command: Command): Promise<void> {
+  const given = command.options.filter((o) => command.getOptionValueSource(o.attributeName()) === 'cli' && !RESUME_OPTIONS.includes(o.attributeName()));
+  if (given.length > 0) {
+    throw new UserError(`--resume continues a run with its own settings, so ${given.map((o) => o.long).join(', ')} cannot be given with it`, 'only --max-steps, --out and --json can');
+  }
+  const point = await readResumePoint(await openCheckpointOption('--resume', dir));
+  const spec = point.record.data;
+  const dataFingerprint = await fingerprintData(spec);
+  const changes = dataChanges(point.record.dataFingerprint, dataFingerprint);
+  if (changes.length > 0) throw new UserError(`--resume ${dir}: ${changes.join('; ')}`, 'an exact resume needs the same data; train a new run instead');
+  const out = command.getOptionValueSource('out') === 'cli' ? flags.out : dir;
+  if (out !== dir) await checkOutputDirectory(out);
+  const dataset = await loadData(spec);
+  const settings = { ...point.record.settings, ...(command.getOptionValueSource('maxSteps') === 'cli' ? { maxSteps: flags.maxSteps } : {}) };
+  await trainRun({ out, dataset, data: spec, dataFingerprint, config: point.record.config, settings, resume: point }, flags.json);
+}
+
+interface EvalFlags {
+  model: string;
+  json?: boolean;
+  part: 'test' | 'validation';
+  excludeHistory?: boolean;
+  allowDataChange?: boolean;
+}
+
+async function evalCommand(flags: EvalFlags): Promise<void> {
+  const checkpoint = await openCheckpointOption('--model', flags.model);
+  const { manifest, weights } = await readModel(checkpoint);
+  if (checkpoint.legacy) log(`note: ${flags.model} is a checkpoint from before hashed checkpoints; its files cannot be verified`);
+  if (checkpoint.has(RESUME_FILE)) log(`note: ${flags.model} holds an unfinished run (its best weights so far); continue it with: mind train --resume ${flags.model}`);
+  const spec = manifest.data as unknown as DataSpec;
+  if (manifest.dataFingerprint) {
+    const changes = dataChanges(manifest.dataFingerprint, await fingerprintData(spec));
+    if (changes.length > 0 && !flags.allowDataChange) {
+      throw new UserError(`--model ${flags.model} was trained on other data: ${changes.join('; ')}`, 'the split would differ from training; retrain, or pass --allow-data-change to evaluate anyway');
+    }
+    for (const change of changes) log(`warning: ${change}; evaluating anyway (--allow-data-change)`);
+  } else if (spec.kind === 'files') {
+    log(`note: ${flags.model} stores no hash of its data files, so a change since training cannot be detected`);
+  }
+  const dataset = await loadData(spec);
   const users = heldOutUsers(dataset, flags.part);
+  if (users.users.length === 0) {
+    throw new UserError(`no ${flags.part} users to evaluate: the data set's ${dataset.users.length} users split into ${dataset.split.train.length} train, ${dataset.split.validation.length} validation and ${dataset.split.test.length} test`, 'metrics over 0 users would be meaningless; use more users');
+  }
+  const baseline = checkpoint.has(BASELINE_MANIFEST_FILE) ? await readModel(checkpoint, BASELINE_FILES) : undefined;
+  if (!baseline) log(`no baseline in ${flags.model} (${checkpoint.has(RESUME_FILE) ? 'the run is unfinished' : 'trained with --no-baseline'}); youtubednn metrics omitted`);
   const ns = [20, 50];
   const ctx = await createContext();
   const metrics: Record<string, Record<string, number>> = {};
@@ -216,12 +302,6 @@ async function evalCommand(flags: { model: string; json?: boolean; part: 'test' 
     metrics.mind = await evaluateModel(mind, users, ns, options);
     if (dataset.groundTruth) capsules.mind = await capsulePurity(mind, users, dataset.groundTruth);
     mind.dispose();
-    let baseline: Awaited<ReturnType<typeof loadCheckpoint>> | undefined;
-    try {
-      baseline = await loadCheckpoint(flags.model, { manifest: BASELINE_MANIFEST_FILE, weights: BASELINE_WEIGHTS_FILE });
-    } catch {
-      log(`no baseline in ${flags.model} (trained with --no-baseline); youtubednn metrics omitted`);
-    }
     if (baseline) {
       const model = new MindModel(ctx, baseline.manifest.config, baseline.manifest.shape, baseline.manifest.itemFeatures, baseline.weights);
       metrics.youtubednn = await evaluateModel(model, users, ns, options);
@@ -246,7 +326,7 @@ async function evalCommand(flags: { model: string; json?: boolean; part: 'test' 
 }
 
 async function recommendCommand(flags: { model: string; history: string[]; n: number; json?: boolean; includeHistory?: boolean }): Promise<void> {
-  const { manifest, weights } = await loadCheckpoint(flags.model);
+  const { manifest, weights } = await readModel(await openCheckpointOption('--model', flags.model));
   const idOf = new Map(manifest.itemNames.map((name, id) => [name, id]));
   const history = flags.history.map((name) => {
     const id = idOf.get(name);
@@ -274,7 +354,7 @@ async function recommendCommand(flags: { model: string; history: string[]; n: nu
 }
 
 async function exportCommand(flags: { model: string; out: string }): Promise<void> {
-  const { manifest, weights } = await loadCheckpoint(flags.model);
+  const { manifest, weights } = await readModel(await openCheckpointOption('--model', flags.model));
   const ctx = await createContext();
   try {
     const model = new MindModel(ctx, manifest.config, manifest.shape, manifest.itemFeatures, weights);
@@ -381,7 +461,7 @@ function withDataOptions(command: Command): Command {
     .option('--time-column <name>', 'timestamp column (default: timestamp/time/ts)')
     .option('--min-rating <x>', 'drop interactions rated below x', num('--min-rating'))
     .option('--skip-bad-rows', 'skip malformed rows (counted) instead of stopping at the first')
-    .option('--seq-len <L>', 'history window L (default 50; synthetic 20)', int('--seq-len'));
+    .option('--seq-len <L>', 'history window L (default 50; synthetic 20)', int('--seq-len', 1));
 }
 
 /** Model and training settings (train, experiment); defaults are DEFAULT_CONFIG's. */
@@ -404,20 +484,24 @@ function withModelOptions(command: Command): Command {
     .option('--l2 <x>', 'L2 on the embedding rows a step touches', num('--l2'), 0)
     .option('--num-sampled <s>', 'negatives per batch', int('--num-sampled'), 256)
     .addOption(new Option('--sampler <kind>', 'negative sampler').choices(['uniform', 'logUniform', 'unigram']).default('logUniform'))
-    .option('--epochs <n>', 'epochs', int('--epochs'), 3)
-    .option('--batch-size <b>', 'samples per step', int('--batch-size'), 256)
+    .option('--epochs <n>', 'epochs', int('--epochs', 1), 3)
+    .option('--batch-size <b>', 'samples per step', int('--batch-size', 1), 256)
     .option('--lr <x>', 'Adam learning rate', num('--lr'), 0.005)
-    .option('--max-steps <n>', 'stop after this many steps', int('--max-steps'));
+    .option('--max-steps <n>', 'stop after this many steps (the checkpoint stays resumable)', int('--max-steps', 1));
 }
 
 export function buildProgram(): Command {
-  const program = new Command('mind').description('Train, evaluate and serve MIND multi-interest retrieval on WebGPU').showHelpAfterError();
+  const program = new Command('mind')
+    .description('Train, evaluate and serve MIND multi-interest retrieval on WebGPU')
+    .option('--verbose', 'print stack traces with errors')
+    .showHelpAfterError();
   withModelOptions(withDataOptions(program
     .command('train')
     .description('train MIND (and the single-vector baseline) on an interaction log, or on synthetic data by default')))
-    .option('--seed <n>', 'seed for data split, initialisation, sampling and routing', int('--seed'), 1)
+    .option('--seed <n>', 'seed for data split, initialisation, sampling and routing', int('--seed', 0), 1)
     .option('--no-baseline', 'do not train the single-vector baseline')
-    .option('--out <dir>', 'checkpoint directory', 'mind-model')
+    .option('--out <dir>', 'checkpoint directory (replaced as a whole, crash-consistently)', 'mind-model')
+    .option('--resume <dir>', 'continue the unfinished run saved in DIR exactly (after Ctrl-C, --max-steps or a crash); writes back to DIR unless --out is given')
     .option('--json', 'print a JSON summary on stdout')
     .action(trainCommand);
   withModelOptions(withDataOptions(program
@@ -437,6 +521,7 @@ export function buildProgram(): Command {
     .requiredOption('--model <dir>', 'checkpoint directory from `mind train`')
     .addOption(new Option('--part <part>', 'held-out users to evaluate').choices(['test', 'validation']).default('test'))
     .option('--exclude-history', 'remove history items from the retrieved lists')
+    .option('--allow-data-change', 'evaluate even if the data files changed since training (warn instead of refusing)')
     .option('--json', 'print one JSON object')
     .action(evalCommand);
   program
@@ -462,8 +547,8 @@ export async function main(argv: string[]): Promise<number> {
     await buildProgram().parseAsync(argv);
     return 0;
   } catch (err) {
-    const message = err instanceof DataError || err instanceof RangeError || err instanceof InvalidArgumentError ? err.message : (err as Error).stack ?? String(err);
-    process.stderr.write(`mind: ${message}\n`);
-    return 1;
+    const { text, exitCode } = formatError(err, argv.includes('--verbose'));
+    process.stderr.write(text);
+    return exitCode;
   }
 }

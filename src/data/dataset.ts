@@ -37,6 +37,8 @@ export interface DatasetStats {
   interactions: number;
   /** Users dropped for having fewer than `minSequence` interactions. */
   droppedUsers: number;
+  /** Interactions repeating an earlier one of the same user (same item and time), kept. */
+  duplicateRows: number;
   /** Bad interaction rows skipped (onBadRow 'skip'). */
   skippedRows: number;
   /** Interaction rows dropped by minRating. */
@@ -140,7 +142,7 @@ export async function loadDatasetFromText(options: LoadDatasetOptions): Promise<
     ...options.interactionOptions,
     fileName: options.interactionOptions?.fileName ?? 'interactions',
   });
-  const { sequences, droppedUsers } = groupByUser(
+  const { sequences, droppedUsers, duplicateRows } = groupByUser(
     table.interactions,
     options.minSequence ?? DEFAULT_MIN_SEQUENCE,
   );
@@ -192,6 +194,7 @@ export async function loadDatasetFromText(options: LoadDatasetOptions): Promise<
     stats: {
       interactions: items.reduce((sum, sequence) => sum + sequence.length, 0),
       droppedUsers,
+      duplicateRows,
       skippedRows: table.skipped,
       belowMinRating: table.belowMinRating,
       usersWithoutProfile,

@@ -20,11 +20,14 @@ export const DEFAULT_MIN_SEQUENCE = 2;
 /**
  * Groups interactions by user, each user's items sorted by time; equal times keep file order
  * (the sort is stable). Users come in order of first appearance in `interactions`.
+ * `duplicateRows` counts interactions repeating an earlier one of the same user (same item and
+ * time); they are kept, since a log may record a real repeat that way, but counted so that a
+ * file concatenated twice does not pass unnoticed.
  */
 export function groupByUser(
   interactions: readonly Interaction[],
   minSequence: number = DEFAULT_MIN_SEQUENCE,
-): { sequences: UserSequence[]; droppedUsers: number } {
+): { sequences: UserSequence[]; droppedUsers: number; duplicateRows: number } {
   if (!Number.isInteger(minSequence) || minSequence < 1) {
     throw new RangeError(`minSequence must be a positive integer, got ${minSequence}`);
   }
@@ -36,7 +39,14 @@ export function groupByUser(
   }
   const sequences: UserSequence[] = [];
   let droppedUsers = 0;
+  let duplicateRows = 0;
   for (const [name, list] of byUser) {
+    const seen = new Set<string>();
+    for (const { item, time } of list) {
+      const key = `${time}\u0000${item}`;
+      if (seen.has(key)) duplicateRows++;
+      else seen.add(key);
+    }
     if (list.length < minSequence) {
       droppedUsers++;
       continue;
@@ -44,7 +54,7 @@ export function groupByUser(
     list.sort((a, b) => a.time - b.time);
     sequences.push({ name, items: list.map((interaction) => interaction.item) });
   }
-  return { sequences, droppedUsers };
+  return { sequences, droppedUsers, duplicateRows };
 }
 
 /**

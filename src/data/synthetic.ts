@@ -259,6 +259,7 @@ export function generateSynthetic(options: SyntheticOptions): Dataset {
     stats: {
       interactions: items.reduce((sum, sequence) => sum + sequence.length, 0),
       droppedUsers: 0,
+      duplicateRows: 0,
       skippedRows: 0,
       belowMinRating: 0,
       usersWithoutProfile: 0,

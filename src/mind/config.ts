@@ -86,28 +86,37 @@ export const DEFAULT_CONFIG: MindConfig = {
  */
 export const BASELINE_CONFIG: Partial<MindConfig> = { encoder: 'meanPool' };
 
+/** A value as written: a string quoted, so that "16" (from a hand-edited JSON file) is not shown as 16. */
+function show(value: unknown): string {
+  return typeof value === 'number' ? String(value) : JSON.stringify(value) ?? String(value);
+}
+
 function positiveInt(name: string, value: number, max = Number.MAX_SAFE_INTEGER): void {
-  if (!Number.isInteger(value) || value < 1 || value > max) {
-    throw new RangeError(`${name} must be an integer in [1, ${max}], got ${value}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    throw new RangeError(`${name} must be an integer in [1, ${max}], got ${show(value)}`);
   }
 }
 
 function inRange(name: string, value: number, lo: number, hi: number): void {
-  if (!(value >= lo && value <= hi)) throw new RangeError(`${name} must be in [${lo}, ${hi}], got ${value}`);
+  if (typeof value !== 'number' || !(value >= lo && value <= hi)) throw new RangeError(`${name} must be in [${lo}, ${hi}], got ${show(value)}`);
 }
 
 function oneOf<T extends string>(name: string, value: T, allowed: readonly T[]): void {
-  if (!allowed.includes(value)) throw new RangeError(`${name} must be one of ${allowed.join(', ')}, got ${value}`);
+  if (!allowed.includes(value)) throw new RangeError(`${name} must be one of ${allowed.join(', ')}, got ${show(value)}`);
 }
 
 /** Defaults filled in and every field checked; errors name the field and the bad value. */
 export function resolveConfig(partial: Partial<MindConfig> = {}): MindConfig {
+  if (partial.hiddenUnits !== undefined && !Array.isArray(partial.hiddenUnits)) {
+    throw new RangeError(`hiddenUnits must be a list of layer widths, got ${show(partial.hiddenUnits)}`);
+  }
   const c: MindConfig = { ...DEFAULT_CONFIG, ...partial, hiddenUnits: [...(partial.hiddenUnits ?? DEFAULT_CONFIG.hiddenUnits)] };
   oneOf('encoder', c.encoder, ['routing', 'meanPool']);
   positiveInt('dim', c.dim, 256);
   positiveInt('kMax', c.kMax, 16);
   positiveInt('iterations', c.iterations, 100);
-  if (!(c.attentionPower >= 0)) throw new RangeError(`attentionPower must be >= 0 (Infinity allowed), got ${c.attentionPower}`);
+  if (typeof c.attentionPower !== 'number' || !(c.attentionPower >= 0)) throw new RangeError(`attentionPower must be >= 0 (Infinity allowed), got ${show(c.attentionPower)}`);
+  if (typeof c.dynamicK !== 'boolean') throw new RangeError(`dynamicK must be true or false, got ${show(c.dynamicK)}`);
   oneOf('attentionMode', c.attentionMode, ['pow', 'scale']);
   oneOf('candidateScore', c.candidateScore, ['labelAware', 'maxInterest']);
   inRange('hardNegativeBeta', c.hardNegativeBeta, 0, 1000);
@@ -123,6 +132,6 @@ export function resolveConfig(partial: Partial<MindConfig> = {}): MindConfig {
   oneOf('sampler', c.sampler, ['uniform', 'logUniform', 'unigram']);
   inRange('samplerAlpha', c.samplerAlpha, 0, 10);
   inRange('learningRate', c.learningRate, 1e-9, 10);
-  if (!Number.isSafeInteger(c.seed)) throw new RangeError(`seed must be an integer, got ${c.seed}`);
+  if (!Number.isSafeInteger(c.seed)) throw new RangeError(`seed must be an integer, got ${show(c.seed)}`);
   return c;
 }

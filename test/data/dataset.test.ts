@@ -42,6 +42,7 @@ describe('loadDatasetFromText and batches on a hand-made example', () => {
     expect(dataset.stats).toEqual({
       interactions: 7,
       droppedUsers: 1,
+      duplicateRows: 0,
       skippedRows: 0,
       belowMinRating: 0,
       usersWithoutProfile: 0,

@@ -35,8 +35,14 @@ describe('groupByUser', () => {
       { name: 'v', items: ['r', 'p'] },
     ]);
     expect(droppedUsers).toBe(1);
-    expect(groupByUser([at('u', 'x', 1), at('u', 'y', 2)], 3)).toEqual({ sequences: [], droppedUsers: 1 });
+    expect(groupByUser([at('u', 'x', 1), at('u', 'y', 2)], 3)).toEqual({ sequences: [], droppedUsers: 1, duplicateRows: 0 });
     expect(() => groupByUser([], 0)).toThrow('minSequence must be a positive integer, got 0');
+  });
+
+  test('counts rows repeating an earlier (user, item, time) row, and keeps them', () => {
+    const { sequences, duplicateRows } = groupByUser([at('u', 'x', 1), at('u', 'y', 2), at('u', 'x', 1), at('v', 'x', 1), at('u', 'x', 3)]);
+    expect(duplicateRows).toBe(1);
+    expect(sequences[0].items).toEqual(['x', 'x', 'y', 'x']);
   });
 });
 

@@ -1,0 +1,279 @@
+/**
+ * The run `mind train` makes: MIND, then (unless disabled) the single-vector baseline, saved
+ * crash-consistently into one checkpoint directory after every epoch, after each model and when
+ * stopped; interruptible (the abort signal stops after the current step and saves a resumable
+ * state) and resumable exactly (`mind train --resume DIR`).
+ *
+ * Files of a run, besides each finished model's manifest and weights (checkpoint-io.ts):
+ * - `resume.json`, while some model is unfinished: the settings, the data, and each model's
+ *   status: 'done', 'partial' (its state is in `<key>.state.json` + `<key>.state.safetensors`,
+ *   and its manifest and weights hold its best weights so far, so `mind eval` works on it) or
+ *   'pending' (not started).
+ * A run saved after every model finished has no resume files.
+ */
+import type { Context } from '../autograd/context.js';
+import type { Dataset } from '../data/dataset.js';
+import { BASELINE_CONFIG, type MindConfig, resolveConfig } from '../mind/config.js';
+import { modelShapeOf } from '../mind/model.js';
+import { parameterSpecs, profileWidth } from '../mind/parameters.js';
+import type { CheckpointManifest, DataFingerprint } from '../train/checkpoint.js';
+import { type TrainProgress, type TrainResult, train } from '../train/trainer.js';
+import { type TrainState, decodeTrainState, encodeTrainState } from '../train/train-state.js';
+import { BASELINE_FILES, MIND_FILES, type ModelFileNames, modelFiles, readModel } from './checkpoint-io.js';
+import { type CheckpointDirectory, CheckpointError, writeCheckpointFiles } from './checkpoint-store.js';
+import type { DataSpec } from './datasets.js';
+import { UserError } from './errors.js';
+
+export const RESUME_FILE = 'resume.json';
+
+/** The training settings of a run besides the model configuration. */
+export interface TrainingSettings {
+  epochs: number;
+  batchSize: number;
+  maxSteps?: number;
+  /** Train the single-vector baseline after MIND. */
+  baseline: boolean;
+}
+
+type ModelKey = 'mind' | 'baseline';
+type ModelStatus = 'done' | 'partial' | 'pending';
+
+interface ModelRun {
+  key: ModelKey;
+  name: string;
+  config: MindConfig;
+  files: ModelFileNames;
+}
+
+/** The content of resume.json. */
+export interface ResumeRecord {
+  format: 'mind-webgpu-resume/1';
+  settings: TrainingSettings;
+  /** MIND's configuration; the baseline's is it with BASELINE_CONFIG applied. */
+  config: MindConfig;
+  data: DataSpec;
+  dataFingerprint: DataFingerprint[];
+  models: { key: ModelKey; status: ModelStatus; step: number; totalSteps?: number; epoch: number }[];
+}
+
+/** An unfinished run read back: its record, each partial model's state, each done model's files. */
+export interface ResumePoint {
+  record: ResumeRecord;
+  states: Map<ModelKey, TrainState>;
+  doneFiles: Map<string, string | Uint8Array>;
+}
+
+export interface TrainingRunOptions {
+  out: string;
+  dataset: Dataset;
+  data: DataSpec;
+  dataFingerprint: DataFingerprint[];
+  config: MindConfig;
+  settings: TrainingSettings;
+  resume?: ResumePoint;
+  signal?: AbortSignal;
+  log: (line: string) => void;
+  progress: (name: string) => { update(p: TrainProgress): void; stop(): void };
+}
+
+/** Where the directory stands after the last save (for messages after a failure). */
+export interface SavedPoint {
+  model: string;
+  step: number;
+  epoch: number;
+}
+
+export interface TrainingRunResult {
+  /** 'aborted' when the signal stopped it; 'maxSteps' when a model stopped at --max-steps. */
+  stopped: TrainResult['stopped'];
+  /** Where training stopped: the model, its step and the step budget. */
+  at: { model: string; step: number; totalSteps: number; epoch: number };
+  summary: Record<string, unknown>;
+}
+
+function runsOf(config: MindConfig, settings: TrainingSettings): ModelRun[] {
+  const runs: ModelRun[] = [{ key: 'mind', name: 'MIND', config, files: MIND_FILES }];
+  if (settings.baseline) {
+    runs.push({ key: 'baseline', name: 'YouTube DNN baseline (mean pooling)', config: resolveConfig({ ...config, ...BASELINE_CONFIG }), files: BASELINE_FILES });
+  }
+  return runs;
+}
+
+function manifestFor(options: TrainingRunOptions, config: MindConfig, training: Record<string, unknown>): CheckpointManifest {
+  const { dataset } = options;
+  return {
+    format: 'mind-webgpu/1',
+    config,
+    shape: modelShapeOf(dataset),
+    itemNames: dataset.itemNames,
+    itemFeatures: dataset.itemFeatures,
+    userFeatures: dataset.userFeatures,
+    maxLength: dataset.maxLength,
+    data: options.data as unknown as Record<string, unknown>,
+    dataFingerprint: options.dataFingerprint,
+    training,
+  };
+}
+
+/**
+ * Refuses a batch size whose per-step buffers exceed the device's binding limit, naming
+ * `--batch-size` and the largest size that fits, before the first step rather than inside a
+ * kernel. The buffers counted are the largest ones a step creates, per sample: the history
+ * vectors [L, d], the routing logits of every iteration [R, K, L], the candidate logits [S + 1]
+ * and the user tower's activations [K, widest layer].
+ */
+export function checkBatchSize(limits: { maxStorageBufferBindingSize: number; maxComputeWorkgroupsPerDimension: number }, config: MindConfig, dataset: Dataset, batchSize: number): void {
+  const K = config.encoder === 'routing' ? config.kMax : 1;
+  const L = dataset.maxLength;
+  const widest = Math.max(config.dim + profileWidth(config, modelShapeOf(dataset)), ...config.hiddenUnits);
+  const perSample = [
+    ['the history vectors [B, L, d]', L * config.dim],
+    ['the routing logits [B, R, K, L]', config.iterations * K * (Math.ceil(L / 4) * 4)],
+    ['the candidate logits [B, S + 1]', config.numSampled + 1],
+    ['the user tower activations [B, K, width]', K * widest],
+  ] as const;
+  const limit = limits.maxStorageBufferBindingSize;
+  for (const [what, floats] of perSample) {
+    if (batchSize * floats * 4 > limit) {
+      const fits = Math.floor(limit / (floats * 4));
+      throw new UserError(
+        `--batch-size ${batchSize} is too large for this device: ${what} would take ${batchSize * floats * 4} bytes, over its maxStorageBufferBindingSize of ${limit}`,
+        `use --batch-size ${Math.min(fits, limits.maxComputeWorkgroupsPerDimension)} or less`,
+      );
+    }
+  }
+  if (batchSize > limits.maxComputeWorkgroupsPerDimension) {
+    throw new UserError(
+      `--batch-size ${batchSize} is too large for this device: routing runs one workgroup per sample, and it allows ${limits.maxComputeWorkgroupsPerDimension}`,
+      `use --batch-size ${limits.maxComputeWorkgroupsPerDimension} or less`,
+    );
+  }
+}
+
+/**
+ * Reads an unfinished run's resume point. Throws UserError when the directory holds a finished
+ * run (nothing to resume), and CheckpointError / format errors naming the file for corrupt state.
+ */
+export async function readResumePoint(checkpoint: CheckpointDirectory): Promise<ResumePoint> {
+  if (!checkpoint.has(RESUME_FILE)) {
+    throw new UserError(`--resume ${checkpoint.dir}: the run there is finished, there is nothing to resume`, 'train a new run with --out, or evaluate this one with mind eval');
+  }
+  const path = `${checkpoint.dir}/${checkpoint.version}/${RESUME_FILE}`;
+  let record: ResumeRecord;
+  try {
+    record = JSON.parse(new TextDecoder().decode(await checkpoint.read(RESUME_FILE)));
+  } catch (err) {
+    if (err instanceof CheckpointError) throw err;
+    throw new CheckpointError(`${path}: not valid JSON (${(err as Error).message})`);
+  }
+  if (record?.format !== 'mind-webgpu-resume/1' || !Array.isArray(record.models) || typeof record.settings !== 'object' || typeof record.data !== 'object') {
+    throw new CheckpointError(`${path}: not a resume record (format ${JSON.stringify(record?.format)})`);
+  }
+  try {
+    if ((record.config?.attentionPower as unknown) === 'Infinity') record.config.attentionPower = Infinity;
+    record.config = resolveConfig(record.config);
+  } catch (err) {
+    throw new CheckpointError(`${path}: field "config": ${(err as Error).message}`);
+  }
+  const states = new Map<ModelKey, TrainState>();
+  const doneFiles = new Map<string, string | Uint8Array>();
+  for (const model of record.models) {
+    const files = model.key === 'mind' ? MIND_FILES : BASELINE_FILES;
+    if (model.status === 'partial') {
+      const json = `${model.key}.state.json`;
+      const tensors = `${model.key}.state.safetensors`;
+      states.set(model.key, decodeTrainState(new TextDecoder().decode(await checkpoint.read(json)), await checkpoint.read(tensors), { json, tensors }));
+    } else if (model.status === 'done') {
+      const { manifest, weights } = await readModel(checkpoint, files);
+      for (const [name, data] of modelFiles(manifest, weights, files)) doneFiles.set(name, data);
+    } else if (model.status !== 'pending') {
+      throw new CheckpointError(`${path}: model "${model.key}" has status ${JSON.stringify(model.status)}`);
+    }
+  }
+  return { record, states, doneFiles };
+}
+
+/**
+ * Trains the run's models in order, saving after each epoch, each model and at a stop. Returns
+ * how it ended; a NonFiniteError or a device failure propagates with the directory still
+ * holding the last save (`lastSaved` tells which).
+ */
+export async function runTraining(ctx: Context, options: TrainingRunOptions, lastSaved: { point?: SavedPoint } = {}): Promise<TrainingRunResult> {
+  const { settings, dataset, resume } = options;
+  const runs = runsOf(options.config, settings);
+  const status = new Map<ModelKey, ModelStatus>(runs.map((r) => [r.key, resume?.record.models.find((m) => m.key === r.key)?.status ?? 'pending']));
+  const progressOf = new Map<ModelKey, { step: number; totalSteps?: number; epoch: number }>();
+  const files = new Map<string, string | Uint8Array>(resume?.doneFiles ?? []);
+  const summary: Record<string, unknown> = {};
+
+  const save = async (current: SavedPoint) => {
+    const unfinished = runs.some((r) => status.get(r.key) !== 'done');
+    for (const run of runs) {
+      if (status.get(run.key) !== 'partial') {
+        files.delete(`${run.key}.state.json`);
+        files.delete(`${run.key}.state.safetensors`);
+      }
+    }
+    if (unfinished) {
+      const record: ResumeRecord = {
+        format: 'mind-webgpu-resume/1', settings, config: options.config, data: options.data, dataFingerprint: options.dataFingerprint,
+        models: runs.map((r) => ({ key: r.key, status: status.get(r.key)!, step: 0, epoch: 1, ...progressOf.get(r.key) })),
+      };
+      // attentionPower may be Infinity, which JSON spells as a string (as config.json does).
+      files.set(RESUME_FILE, JSON.stringify(record, (_key, value) => (value === Infinity ? 'Infinity' : value), 1));
+    } else files.delete(RESUME_FILE);
+    await writeCheckpointFiles(options.out, files);
+    lastSaved.point = current;
+  };
+
+  const shapesOf = (run: ModelRun) => new Map(parameterSpecs(run.config, modelShapeOf(dataset)).map((s) => [s.name, s.shape]));
+  /** A partial model's files: its best weights so far as the model, and its state. */
+  const setPartial = (run: ModelRun, state: TrainState, weights: Map<string, Float32Array>, training: Record<string, unknown>) => {
+    const { json, tensors } = encodeTrainState(state, shapesOf(run));
+    for (const [name, data] of modelFiles(manifestFor(options, run.config, { ...training, complete: false }), weights, run.files)) files.set(name, data);
+    files.set(`${run.key}.state.json`, json);
+    files.set(`${run.key}.state.safetensors`, tensors);
+    status.set(run.key, 'partial');
+    progressOf.set(run.key, { step: state.step, epoch: state.epoch });
+  };
+
+  let last: TrainingRunResult['at'] = { model: runs[0].name, step: 0, totalSteps: 0, epoch: 1 };
+  let stopped: TrainResult['stopped'] = 'completed';
+  for (const run of runs) {
+    if (status.get(run.key) === 'done') continue;
+    const state = resume?.states.get(run.key);
+    options.log(state ? `resuming ${run.name} at step ${state.step} (epoch ${state.epoch})` : `training ${run.name}`);
+    const progress = options.progress(run.name);
+    let totalSteps = 0;
+    const result = await train(ctx, dataset, run.config, {
+      epochs: settings.epochs, batchSize: settings.batchSize, maxSteps: settings.maxSteps, signal: options.signal, resume: state,
+      onProgress: (p) => {
+        totalSteps = p.totalSteps;
+        progress.update(p);
+      },
+      onEpochEnd: async (s) => {
+        setPartial(run, s, s.bestWeights ?? s.weights, { steps: s.step, bestEpoch: s.bestEpoch, validation: s.validation });
+        await save({ model: run.name, step: s.step, epoch: s.epoch - 1 });
+      },
+    }).finally(() => progress.stop());
+    const best = result.validation.find((v) => v.epoch === result.bestEpoch)?.metrics;
+    const metrics = best ? `; best epoch ${result.bestEpoch}: ${Object.entries(best).map(([k, v]) => `${k} ${v.toFixed(4)}`).join('  ')}` : '';
+    options.log(`${run.name}: ${result.steps} steps in ${result.seconds.toFixed(1)} s (${result.stopped})${metrics}`);
+    const training = { steps: result.steps, seconds: result.seconds, bestEpoch: result.bestEpoch, validation: result.validation, finalLoss: result.losses.at(-1)?.loss };
+    summary[run.key === 'mind' ? 'mind' : 'youtubednn'] = training;
+    last = { model: run.name, step: result.steps, totalSteps, epoch: result.state.epoch };
+    if (result.stopped === 'completed') {
+      for (const [name, data] of modelFiles(manifestFor(options, result.config, { ...training, complete: true }), result.bestWeights, run.files)) files.set(name, data);
+      status.set(run.key, 'done');
+      progressOf.set(run.key, { step: result.steps, epoch: result.state.epoch });
+    } else {
+      setPartial(run, result.state, result.bestWeights, training);
+      progressOf.set(run.key, { step: result.steps, totalSteps, epoch: result.state.epoch });
+      stopped = result.stopped;
+    }
+    result.model.dispose();
+    await save({ model: run.name, step: result.steps, epoch: result.state.epoch });
+    if (stopped === 'aborted') break;
+  }
+  return { stopped, at: last, summary };
+}
