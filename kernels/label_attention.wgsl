@@ -15,6 +15,13 @@
 // overflows the weights are uniform over the interests whose score equals the maximum exactly
 // (one-hot unless there is an exact tie): the limit, computed without ever forming an infinity.
 //
+// Overflow of the scores: s = V·e summed plainly overflows (to ±inf, or NaN from inf − inf) only
+// when the score or one of its terms is beyond f32's range. Such a score is recomputed with V
+// and e scaled by powers of two (exact) and saturated at ±SAT_SCORE = ±2^126: the order of the
+// scores, which is all the weights depend on at that size, survives, differences of scores stay
+// finite, and no infinity reaches the weights. The saturated score's own interest then gets the
+// limit weight (1 when it is the only maximum) in every mode.
+//
 // Saved for the backward: attn [B, K] (the weights, 0 for inactive j) and slope [B, K] = dt/ds,
 // set to 0 where the weights are taken as constants: HARD mode, and POW rows whose maximum
 // overflows (there the derivative of the weights is exactly 0 except at exact ties, where it is
@@ -33,6 +40,8 @@ const MODE_SCALE = 1u;
 const MODE_HARD = 2u;
 // log2 of the largest |t| evaluated directly; 2^120 leaves room below f32's 2^128 for sums.
 const SAT_LOG2 = 120.0;
+// Scores are saturated here (2^126): the difference of two saturated scores is still finite.
+const SAT_SCORE = 0x1p126f;
 
 struct Params {
   batch: u32,
@@ -62,6 +71,28 @@ fn sample_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
 
 fn active_count(b: u32) -> u32 {
   return u32(clamp(active_k[b], 1, i32(K)));
+}
+
+// s = V_j · e for V_j at `base` and e of sample b, saturated at ±SAT_SCORE (see the header).
+fn score_of(base: u32, b: u32, d: u32) -> f32 {
+  var acc = 0.0;
+  for (var c = 0u; c < d; c++) { acc += interests[base + c] * target_vec[b * d + c]; }
+  // False for ±inf and NaN as well as for huge finite sums.
+  if (abs(acc) <= SAT_SCORE) { return acc; }
+  var top_v = 0.0;
+  var top_e = 0.0;
+  for (var c = 0u; c < d; c++) {
+    top_v = max(top_v, abs(interests[base + c]));
+    top_e = max(top_e, abs(target_vec[b * d + c]));
+  }
+  let kv = frexp(top_v).exp;
+  let ke = frexp(top_e).exp;
+  var scaled = 0.0;
+  for (var c = 0u; c < d; c++) { scaled += ldexp(interests[base + c], -kv) * ldexp(target_vec[b * d + c], -ke); }
+  // |scaled| ≤ d, so its log2 is small; the saturation test never forms the huge product.
+  if (scaled == 0.0) { return 0.0; }
+  if (f32(kv + ke) + log2(abs(scaled)) >= 126.0) { return sign(scaled) * SAT_SCORE; }
+  return ldexp(scaled, kv + ke);
 }
 
 // p·log2|s|, the log2 of |t| in POW mode (s ≠ 0).
@@ -106,7 +137,7 @@ fn attention_weights(b: u32, kb: u32) {
     total = 1.0;
   } else if (params.mode == MODE_SCALE) {
     for (var j = 0u; j < kb; j++) {
-      weight[j] = exp(-scaled_gap(top - score[j]));
+      weight[j] = select(exp(-scaled_gap(top - score[j])), 1.0, score[j] == top);
       slope[row + j] = params.p;
       total += weight[j];
     }
@@ -148,10 +179,7 @@ fn forward(
   let d = params.dim;
   let kb = active_count(b);
   for (var j = lid; j < kb; j += WG) {
-    let base = (b * K + j) * d;
-    var acc = 0.0;
-    for (var c = 0u; c < d; c++) { acc += interests[base + c] * target_vec[b * d + c]; }
-    score[j] = acc;
+    score[j] = score_of((b * K + j) * d, b, d);
   }
   workgroupBarrier();
   if (lid == 0u) { attention_weights(b, kb); }

@@ -32,7 +32,9 @@
 //   never stored separately.
 //
 // Numerics: softmaxes subtract the max; ‖z‖ is a scaled sum of squares (no overflow while z is
-// finite); squash uses f = q/((1+q)·sqrt(q+1e-9)) in a form that stays finite for huge q.
+// finite); squash uses f = q/((1+q)·sqrt(q+1e-9)) in a form that stays finite for huge q; the
+// logit update takes u_j = f_j z_j before its dot with ê_i, never z_j·ê_i (which overflows for
+// behaviours near 1e20). So U is finite for every input whose Ê = E·S is finite.
 //
 // Every function-scope var has an explicit initializer: declared without one inside a loop,
 // Dawn's SPIR-V (as naga's, gfx-rs/wgpu#9489) zeroes it once per invocation, not per iteration.
@@ -483,9 +485,16 @@ fn accumulate_z(b: u32, s: u32, len: u32, kb: u32, whole: bool, t: u32) {
   sync_all();
 }
 
-// b_out[j, i] = b_in[j, i] + f_j z_j·ê_i for active j, valid i.
+// b_out[j, i] = b_in[j, i] + u_j·ê_i for active j, valid i. The K×d4 matrix is turned from z
+// into u = f z first: z_j·ê_i itself overflows for behaviours near 1e20 (|z|, |ê| ~ 1e20), while
+// |u_j| ≤ 1 keeps u_j·ê_i within |ê_i|. The forward's output reads z from the last iteration's
+// accumulate_z, which overwrites the matrix.
 fn update_logits(b: u32, s_in: u32, s_out: u32, len: u32, kb: u32, whole: bool, t: u32) {
   let vb = b * p.k_max * p.width4;
+  for (var o = t; o < kb * p.width4; o += WG) {
+    v_set(vb, o, stat(ST_F, o / p.width4) * v_get(vb, o));
+  }
+  sync_all();
   for (var i0 = 0u; i0 < len; i0 += p.chunk) {
     let n = min(p.chunk, len - i0);
     if (!whole) {
@@ -498,7 +507,7 @@ fn update_logits(b: u32, s_in: u32, s_out: u32, len: u32, kb: u32, whole: bool, 
       row_dots(&acc, i4, kb, vb);
       // Rows past n (up to the vec4) are padding: their tile rows are zero, so is their update.
       for (var j = 0u; j < kb; j++) {
-        let delta = stat(ST_F, j) * vec4<f32>(acc[4u * j], acc[4u * j + 1u], acc[4u * j + 2u], acc[4u * j + 3u]);
+        let delta = vec4<f32>(acc[4u * j], acc[4u * j + 1u], acc[4u * j + 2u], acc[4u * j + 3u]);
         logits[logit4_index(b, s_out, j, i0 / 4u + i4)] = logits[logit4_index(b, s_in, j, i0 / 4u + i4)] + delta;
       }
     }

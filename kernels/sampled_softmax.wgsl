@@ -12,6 +12,14 @@
 // forward_mean sums the per-sample losses in a fixed order. The logits are kept for the
 // backward, which would otherwise recompute the same product.
 //
+// Overflow: a logit whose dot product overflows (to ±inf, or NaN from inf − inf, for vectors
+// near 1e20) is recomputed with both vectors scaled by powers of two (exact) and every logit is
+// saturated at ±SAT = ±2^126, so differences of logits stay finite and no infinity is formed.
+// Probabilities are exp((l − m_b) − log Σ_b) with m_b the row's largest logit and Σ_b the
+// shifted sum, never exp(l − lse_b): logits tied at the top then share the probability exactly
+// (at saturation, m_b + log Σ_b would round back to m_b). A label logit that overflows alone
+// thus gives the limit: loss 0 and zero gradients.
+//
 // Backward, with p_bs = exp(l_s − lse_b) (0 for hits), p_b0 = exp(l_0 − lse_b) and
 // γ = dLoss / B:
 //   dv_b        = γ ((p_b0 − 1) W_y + Σ_s p_bs W_{n_s})
@@ -28,7 +36,7 @@
 // matmul.wgsl). Workgroup indices are flattened over x and y.
 //
 // Bindings: 0 params, 1 user [B, d], 2 table [N, d], 3 labels [B] i32, 4 negatives [S] i32,
-// 5 bias [N], 6 logq [N], 7 logits [B, S], 8 stats [B, 3] (l_0, lse, loss_b), 9 loss [1],
+// 5 bias [N], 6 logq [N], 7 logits [B, S], 8 stats [B, 4] (l_0, m, log Σ, loss_b), 9 loss [1],
 // 10 upstream [1] (dLoss), 11 partial [splits, B, d], 12 grad_user [B, d],
 // 13 slot_grad [S, d + 1], 14 plan i32 (offsets [R + 1] then entries), 15 grad_rows [R, d],
 // 16 grad_bias_rows [R].
@@ -38,6 +46,8 @@ const HAS_LOGQ = 2u;
 const REMOVE_HITS = 4u;
 const TILE = 64u;
 const TILE_K = 16u;
+// Logits are saturated here (2^126): the difference of two saturated logits is still finite.
+const SAT = 0x1p126f;
 
 struct Params {
   batch: u32,
@@ -77,7 +87,8 @@ var<workgroup> tile_a: array<f32, 1024>;
 var<workgroup> tile_b: array<f32, 1024>;
 // Per-tile rows (gathered table rows, or per-sample lse) and column-sum partials.
 var<workgroup> tile_rows: array<u32, 64>;
-var<workgroup> tile_lse: array<f32, 64>;
+var<workgroup> tile_top: array<f32, 64>;
+var<workgroup> tile_log_sum: array<f32, 64>;
 var<workgroup> col_part: array<f32, 1024>;
 // Tree reductions of the per-sample kernels.
 var<workgroup> red: array<f32, 256>;
@@ -102,19 +113,43 @@ fn is_hit(b: u32, s: u32) -> bool {
   return has(REMOVE_HITS) && negatives[s] == labels[b];
 }
 
-fn lse_of(b: u32) -> f32 {
-  return stats[b * 3u + 1u];
+// The softmax probability of logit l in row b: exp((l − m_b) − log Σ_b).
+fn prob(l: f32, top: f32, log_sum: f32) -> f32 {
+  return exp((l - top) - log_sum);
 }
 
 // p_bs, 0 outside [B, S) and for hits.
-fn slot_prob(b: u32, s: u32, lse: f32) -> f32 {
+fn slot_prob(b: u32, s: u32, top: f32, log_sum: f32) -> f32 {
   if (b >= params.batch || s >= params.num_neg || is_hit(b, s)) { return 0.0; }
-  return exp(logits[b * params.num_neg + s] - lse);
+  return prob(logits[b * params.num_neg + s], top, log_sum);
 }
 
 // p_b0 − 1.
 fn label_grad(b: u32) -> f32 {
-  return exp(stats[b * 3u] - stats[b * 3u + 1u]) - 1.0;
+  return prob(stats[b * 4u], stats[b * 4u + 1u], stats[b * 4u + 2u]) - 1.0;
+}
+
+// v_b · W_row + offset, saturated at ±SAT; `plain` is the product summed the fast way. Only a
+// sum that is not finite or beyond SAT is recomputed, with both vectors scaled by powers of two
+// so that no term or partial sum can overflow.
+fn saturated_logit(plain: f32, b: u32, row: u32) -> f32 {
+  let offset = logit_offset(row);
+  // False for ±inf and NaN as well as for huge finite sums.
+  if (abs(plain) <= SAT) { return clamp(plain + offset, -SAT, SAT); }
+  let d = params.dim;
+  var top_v = 0.0;
+  var top_w = 0.0;
+  for (var c = 0u; c < d; c++) {
+    top_v = max(top_v, abs(user[b * d + c]));
+    top_w = max(top_w, abs(table[row * d + c]));
+  }
+  let kv = frexp(top_v).exp;
+  let kw = frexp(top_w).exp;
+  var scaled = 0.0;
+  for (var c = 0u; c < d; c++) { scaled += ldexp(user[b * d + c], -kv) * ldexp(table[row * d + c], -kw); }
+  // |scaled| ≤ d, so the test below never forms the huge product itself.
+  if (scaled != 0.0 && f32(kv + kw) + log2(abs(scaled)) >= 126.0) { return sign(scaled) * SAT; }
+  return clamp(ldexp(scaled, kv + kw) + offset, -SAT, SAT);
 }
 
 // dLoss / B.
@@ -180,7 +215,7 @@ fn forward_logits(
     for (var j = 0u; j < 4u; j++) {
       let col = lid.x + 16u * j;
       let s = s0 + col;
-      if (b < B && s < S) { logits[b * S + s] = acc[i][j] + logit_offset(tile_rows[col]); }
+      if (b < B && s < S) { logits[b * S + s] = saturated_logit(acc[i][j], b, tile_rows[col]); }
     }
   }
 }
@@ -199,7 +234,7 @@ fn forward_lse(
   let y = u32(labels[b]);
   var dot = 0.0;
   for (var c = lid; c < d; c += 256u) { dot += user[b * d + c] * table[y * d + c]; }
-  let l0 = tree_reduce(dot, lid, false) + logit_offset(y);
+  let l0 = saturated_logit(tree_reduce(dot, lid, false), b, y);
   var top = l0;
   for (var s = lid; s < S; s += 256u) {
     if (!is_hit(b, s)) { top = max(top, logits[b * S + s]); }
@@ -212,10 +247,11 @@ fn forward_lse(
   total = tree_reduce(total, lid, false) + exp(l0 - top);
   if (lid == 0u) {
     let log_total = log(total);
-    stats[b * 3u] = l0;
-    stats[b * 3u + 1u] = top + log_total;
+    stats[b * 4u] = l0;
+    stats[b * 4u + 1u] = top;
+    stats[b * 4u + 2u] = log_total;
     // (top − l0) + log Σ rather than lse − l0: exact when the label logit is the largest.
-    stats[b * 3u + 2u] = (top - l0) + log_total;
+    stats[b * 4u + 3u] = (top - l0) + log_total;
   }
 }
 
@@ -223,7 +259,7 @@ fn forward_lse(
 @compute @workgroup_size(256)
 fn forward_mean(@builtin(local_invocation_index) lid: u32) {
   var acc = 0.0;
-  for (var b = lid; b < params.batch; b += 256u) { acc += stats[b * 3u + 2u]; }
+  for (var b = lid; b < params.batch; b += 256u) { acc += stats[b * 4u + 3u]; }
   let total = tree_reduce(acc, lid, false);
   if (lid == 0u) { loss[0] = total / f32(params.batch); }
 }
@@ -247,7 +283,11 @@ fn grad_user_partial(
   let B = params.batch;
   let S = params.num_neg;
   let d = params.dim;
-  if (li < TILE) { tile_lse[li] = select(0.0, lse_of(b0 + li), b0 + li < B); }
+  if (li < TILE) {
+    let b = min(b0 + li, B - 1u);
+    tile_top[li] = stats[b * 4u + 1u];
+    tile_log_sum[li] = stats[b * 4u + 2u];
+  }
   let start = split * params.chunk;
   let end = min(S, start + params.chunk);
   var acc = array<vec4<f32>, 4>();
@@ -259,7 +299,7 @@ fn grad_user_partial(
       let m = e / TILE_K;
       let kk = e % TILE_K;
       let s = k0 + kk;
-      tile_a[kk * TILE + m] = select(0.0, slot_prob(b0 + m, s, tile_lse[m]), s < end);
+      tile_a[kk * TILE + m] = select(0.0, slot_prob(b0 + m, s, tile_top[m], tile_log_sum[m]), s < end);
       // W slice: 16 negatives × 64 columns, read along the columns.
       let n = e % TILE;
       let kb = e / TILE;
@@ -327,7 +367,8 @@ fn grad_candidates(
       let kk = e / TILE;
       let b = k0 + kk;
       // P slice: 16 samples × 64 negatives; U slice: 16 samples × 64 columns.
-      tile_a[kk * TILE + n] = select(0.0, slot_prob(b, s0 + n, lse_of(min(b, B - 1u))), b < B);
+      let bs = min(b, B - 1u);
+      tile_a[kk * TILE + n] = select(0.0, slot_prob(b, s0 + n, stats[bs * 4u + 1u], stats[bs * 4u + 2u]), b < B);
       tile_b[kk * TILE + n] = select(0.0, user[b * d + c0 + n], b < B && c0 + n < d);
     }
     workgroupBarrier();

@@ -62,7 +62,7 @@ describe('checkpoint store', () => {
     // The kills did land mid-run: the directory moved on between most of them.
     expect(advanced).toBeGreaterThan(10);
     // Nothing but the current version is left once a later save completes.
-    await writeCheckpointFiles(path, new Map([['config.json', JSON.stringify({ run: 2, files: ['model.safetensors'] })], ['model.safetensors', new Uint8Array(8).fill(2)]]));
+    await writeCheckpointFiles(path, new Map<string, string | Uint8Array>([['config.json', JSON.stringify({ run: 2, files: ['model.safetensors'] })], ['model.safetensors', new Uint8Array(8).fill(2)]]));
     expect(readdirSync(path).filter((n) => n.startsWith('run-')).length).toBe(1);
     expect(await readWholeRun(path)).toBe(2);
   }, 300_000);

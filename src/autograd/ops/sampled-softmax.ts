@@ -133,7 +133,7 @@ export function sampledSoftmaxLoss(
   const logQBinding = logQ ?? itemTable;
 
   const logits = ctx.empty([B, S], 'f32', `${op}.logits`);
-  const stats = ctx.empty([B, 3], 'f32', `${op}.stats`);
+  const stats = ctx.empty([B, 4], 'f32', `${op}.stats`);
   const loss = ctx.empty([1], 'f32', op);
   run(
     'forward_logits',
