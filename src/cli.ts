@@ -14,10 +14,9 @@ import { BASELINE_CONFIG, type MindConfig, resolveConfig } from './mind/config.j
 import { BASELINE_FILES, BASELINE_MANIFEST_FILE, readModel } from './node/checkpoint-io.js';
 import { type CheckpointDirectory, CheckpointError, openCheckpoint } from './node/checkpoint-store.js';
 import { dataChanges, fingerprintData } from './node/data-files.js';
-import { DeviceLostError, ExitError, UserError, formatError, watchDeviceLoss } from './node/errors.js';
+import { ExitError, UserError, formatError } from './node/errors.js';
 import { interruptOnSignals } from './node/signals.js';
-import { RESUME_FILE, type SavedPoint, type TrainingRunOptions, checkBatchSize, readResumePoint, runTraining } from './node/training-run.js';
-import { NonFiniteError } from './train/non-finite.js';
+import { RESUME_FILE, type TrainingRunOptions, checkBatchSize, readResumePoint, runTrainingExplained } from './node/training-run.js';
 import { type ExperimentVariant, formatExperiment, runExperiment } from './node/experiment.js';
 import { MindModel } from './mind/model.js';
 import { type DataSpec, absoluteDataSpec, loadData } from './node/datasets.js';
@@ -25,6 +24,7 @@ import { ProgressReporter } from './node/progress.js';
 import { rankingMetrics } from './serve/metrics.js';
 import { type CapsulePurity, capsulePurity } from './serve/purity.js';
 import { Recommender } from './serve/recommender.js';
+import { MAX_TOP_K } from './serve/topk.js';
 import { evaluateModel, popularityRecommendations, targetSets } from './serve/retrieval.js';
 
 /** An integer option; with `min`, also at least that (so --seed -1 or --epochs 0 fail before any work). */
@@ -191,19 +191,14 @@ function reportDataset(dataset: Dataset): void {
   for (const note of notes) log(`data: ${note}`);
 }
 
-/** Trains (or continues) a run into `options.out`, turning interrupts, NaNs and a lost device into clear exits. */
+/** Trains (or continues) a run into `options.out`; an interrupt saves and exits 130 / 143. */
 async function trainRun(options: Omit<TrainingRunOptions, 'signal' | 'log' | 'progress'>, json: boolean | undefined): Promise<void> {
   const ctx = await createContext();
-  const deviceLoss = watchDeviceLoss(ctx.gpu.device);
   const interruption = interruptOnSignals((signal) => log(`\n${signal} received: stopping after the current step to save a resumable checkpoint (again to quit at once)`));
-  const saved: { point?: SavedPoint } = {};
-  const lastCheckpoint = () => saved.point
-    ? `the last checkpoint in ${options.out} is ${saved.point.model} at step ${saved.point.step}; continue with: mind train --resume ${options.out}`
-    : `nothing was saved to ${options.out} by this run`;
   try {
     log(`device: ${[ctx.gpu.adapterInfo.vendor, ctx.gpu.adapterInfo.architecture, ctx.gpu.adapterInfo.description].filter(Boolean).join(' ')}`);
     checkBatchSize(ctx.gpu.limits, options.config, options.dataset, options.settings.batchSize);
-    const result = await runTraining(ctx, { ...options, signal: interruption.signal, log, progress: (name) => new ProgressReporter(name) }, saved);
+    const result = await runTrainingExplained(ctx, { ...options, signal: interruption.signal, log, progress: (name) => new ProgressReporter(name) });
     if (result.stopped === 'aborted') {
       throw new ExitError(
         `interrupted by ${interruption.received}: ${result.at.model} stopped at step ${result.at.step}${result.at.totalSteps ? ` of ${result.at.totalSteps}` : ''}; saved a resumable checkpoint to ${options.out}`,
@@ -214,13 +209,6 @@ async function trainRun(options: Omit<TrainingRunOptions, 'signal' | 'log' | 'pr
     if (result.stopped === 'maxSteps') log(`stopped at --max-steps ${options.settings.maxSteps}; saved to ${options.out} (continue with: mind train --resume ${options.out} --max-steps N)`);
     else log(`saved to ${options.out}`);
     if (json) process.stdout.write(`${JSON.stringify({ split: splitSummary(options.dataset), training: result.summary })}\n`);
-  } catch (err) {
-    if (err instanceof NonFiniteError) throw new UserError(err.message, lastCheckpoint());
-    const lost = err instanceof ExitError ? undefined : await deviceLoss.lost();
-    if (lost) {
-      throw new DeviceLostError(`the GPU device was lost (reason: ${lost.reason}${lost.message ? `, ${lost.message}` : ''}) during training`, lastCheckpoint());
-    }
-    throw err;
   } finally {
     interruption.dispose();
     ctx.destroy();
@@ -334,6 +322,7 @@ async function recommendCommand(flags: { model: string; history: string[]; n: nu
     return id;
   });
   if (history.length === 0) throw new InvalidArgumentError('--history needs at least one item id');
+  if (flags.n > MAX_TOP_K) throw new InvalidArgumentError(`--n must be at most ${MAX_TOP_K} (the GPU top-k's limit), got ${flags.n}`);
   const ctx = await createContext();
   try {
     const model = new MindModel(ctx, manifest.config, manifest.shape, manifest.itemFeatures, weights);
@@ -341,6 +330,7 @@ async function recommendCommand(flags: { model: string; history: string[]; n: nu
     const recommender = new Recommender(model, manifest.maxLength);
     const recs = await recommender.recommend(history, flags.n, {}, !flags.includeHistory);
     const rows = recs.ids.map((id, r) => ({ rank: r + 1, item: manifest.itemNames[id], score: recs.scores[r], interest: recs.interest[r] }));
+    if (rows.length < flags.n) log(`note: --n ${flags.n} is more than the ${rows.length} items the catalogue can offer here; all of them are returned`);
     if (flags.json) process.stdout.write(`${JSON.stringify({ activeInterests: recs.activeK, items: rows })}\n`);
     else {
       process.stdout.write(`${recs.activeK} active interests\n`);
@@ -529,7 +519,7 @@ export function buildProgram(): Command {
     .description('top-N items for a history, with the interest that retrieved each')
     .requiredOption('--model <dir>', 'checkpoint directory')
     .requiredOption('--history <ids>', 'item ids as in the training data, oldest first, comma separated; only the last L (the training window) count', list)
-    .option('--n <n>', 'how many items', int('--n'), 20)
+    .option('--n <n>', `how many items, 1 to ${MAX_TOP_K} (the whole catalogue when it has fewer)`, int('--n', 1), 20)
     .option('--include-history', 'allow items of the history in the results')
     .option('--json', 'print JSON')
     .action(recommendCommand);

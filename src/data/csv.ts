@@ -315,11 +315,14 @@ function missingColumn(
   alternatives: readonly string[],
 ): DataError {
   const also = alternatives.length > 0 ? ` (also looked for ${alternatives.join(', ')})` : '';
+  // A header read as one column usually means the file uses a delimiter that was not detected.
+  const found = header.length === 1 ? ['::', ';', '|'].find((d) => header[0].includes(d)) : undefined;
+  const delimiter = found ? `; the header looks separated by "${found}", but the supported delimiters are comma and tab` : '';
   return new DataError(
     fileName,
     1,
     column,
-    `missing from the header${also}; the header has columns: ${header.join(', ')}`,
+    `missing from the header${also}; the header has columns: ${header.join(', ')}${delimiter}`,
   );
 }
 

@@ -22,7 +22,8 @@ import { type TrainState, decodeTrainState, encodeTrainState } from '../train/tr
 import { BASELINE_FILES, MIND_FILES, type ModelFileNames, modelFiles, readModel } from './checkpoint-io.js';
 import { type CheckpointDirectory, CheckpointError, writeCheckpointFiles } from './checkpoint-store.js';
 import type { DataSpec } from './datasets.js';
-import { UserError } from './errors.js';
+import { DeviceLostError, UserError, watchDeviceLoss } from './errors.js';
+import { NonFiniteError } from '../train/non-finite.js';
 
 export const RESUME_FILE = 'resume.json';
 
@@ -116,37 +117,32 @@ function manifestFor(options: TrainingRunOptions, config: MindConfig, training: 
 }
 
 /**
- * Refuses a batch size whose per-step buffers exceed the device's binding limit, naming
- * `--batch-size` and the largest size that fits, before the first step rather than inside a
- * kernel. The buffers counted are the largest ones a step creates, per sample: the history
- * vectors [L, d], the routing logits of every iteration [R, K, L], the candidate logits [S + 1]
- * and the user tower's activations [K, widest layer].
+ * Refuses a batch size whose per-step buffers exceed the device's limits, naming `--batch-size`
+ * and the largest size that fits, before the first step rather than inside a kernel. The buffers
+ * counted are the largest a step creates, per sample: the history vectors [L, d], the routing
+ * state of every iteration ([R, K, L] logits and [R, K, d] sums, rows padded to vec4s), the
+ * candidate logits [S + 1] and the user tower's activations [K, widest layer].
  */
-export function checkBatchSize(limits: { maxStorageBufferBindingSize: number; maxComputeWorkgroupsPerDimension: number }, config: MindConfig, dataset: Dataset, batchSize: number): void {
+export function checkBatchSize(limits: { maxStorageBufferBindingSize: number; maxBufferSize: number }, config: MindConfig, dataset: Dataset, batchSize: number): void {
   const K = config.encoder === 'routing' ? config.kMax : 1;
+  const pad4 = (n: number) => Math.ceil(n / 4) * 4;
   const L = dataset.maxLength;
   const widest = Math.max(config.dim + profileWidth(config, modelShapeOf(dataset)), ...config.hiddenUnits);
   const perSample = [
-    ['the history vectors [B, L, d]', L * config.dim],
-    ['the routing logits [B, R, K, L]', config.iterations * K * (Math.ceil(L / 4) * 4)],
+    ['the history vectors [B, L, d]', L * pad4(config.dim)],
+    ['the routing state [B, R, K, L + d]', config.iterations * K * (pad4(L) + pad4(config.dim))],
     ['the candidate logits [B, S + 1]', config.numSampled + 1],
     ['the user tower activations [B, K, width]', K * widest],
   ] as const;
-  const limit = limits.maxStorageBufferBindingSize;
+  const limit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
   for (const [what, floats] of perSample) {
-    if (batchSize * floats * 4 > limit) {
-      const fits = Math.floor(limit / (floats * 4));
+    const bytes = batchSize * floats * 4;
+    if (bytes > limit) {
       throw new UserError(
-        `--batch-size ${batchSize} is too large for this device: ${what} would take ${batchSize * floats * 4} bytes, over its maxStorageBufferBindingSize of ${limit}`,
-        `use --batch-size ${Math.min(fits, limits.maxComputeWorkgroupsPerDimension)} or less`,
+        `--batch-size ${batchSize} is too large for this device: ${what} would take ${bytes} bytes, over its buffer limit of ${limit}`,
+        `use --batch-size ${Math.floor(limit / (floats * 4))} or less`,
       );
     }
-  }
-  if (batchSize > limits.maxComputeWorkgroupsPerDimension) {
-    throw new UserError(
-      `--batch-size ${batchSize} is too large for this device: routing runs one workgroup per sample, and it allows ${limits.maxComputeWorkgroupsPerDimension}`,
-      `use --batch-size ${limits.maxComputeWorkgroupsPerDimension} or less`,
-    );
   }
 }
 
@@ -276,4 +272,28 @@ export async function runTraining(ctx: Context, options: TrainingRunOptions, las
     if (stopped === 'aborted') break;
   }
   return { stopped, at: last, summary };
+}
+
+/**
+ * `runTraining` with its failures explained for a user: a NaN or a lost device becomes a
+ * UserError (DeviceLostError) saying what happened and where the last checkpoint is, and how to
+ * continue from it. Other errors pass through unchanged.
+ */
+export async function runTrainingExplained(ctx: Context, options: TrainingRunOptions): Promise<TrainingRunResult> {
+  const deviceLoss = watchDeviceLoss(ctx.gpu.device);
+  const saved: { point?: SavedPoint } = {};
+  try {
+    return await runTraining(ctx, options, saved);
+  } catch (err) {
+    const checkpoint = saved.point
+      ? `the last checkpoint in ${options.out} is ${saved.point.model} at step ${saved.point.step}; continue with: mind train --resume ${options.out}`
+      : `this run saved nothing to ${options.out}`;
+    if (err instanceof NonFiniteError) throw new UserError(err.message, checkpoint);
+    const lost = await deviceLoss.lost();
+    if (lost) {
+      const why = lost.message ? `${lost.reason}: ${lost.message}` : lost.reason;
+      throw new DeviceLostError(`the GPU device was lost during training (reason: ${why})`, checkpoint);
+    }
+    throw err;
+  }
 }

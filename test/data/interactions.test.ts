@@ -104,6 +104,14 @@ describe('parseInteractions', () => {
       });
     });
 
+    test('a file separated by an unsupported delimiter says which one and what is supported', async () => {
+      for (const delimiter of ['::', ';']) {
+        const text = ['userId', 'movieId', 'rating', 'timestamp'].join(delimiter) + '\n' + ['1', '2', '3', '4'].join(delimiter) + '\n';
+        const error = await parseInteractions(text, { fileName: 'r.dat' }).catch((e) => e);
+        expect(error.message).toContain(`the header looks separated by "${delimiter}", but the supported delimiters are comma and tab`);
+      }
+    });
+
     test('a non-numeric timestamp or non-finite rating names line and column', async () => {
       await expectDataError(parseInteractions(RATINGS + '\n3,30,4.0,yesterday\n', { fileName: 'r.csv' }), {
         file: 'r.csv',
