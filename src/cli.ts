@@ -9,6 +9,7 @@ import { access, constants, mkdir, readFile, stat, writeFile } from 'node:fs/pro
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createContext } from './autograd/context.js';
 import { heldOutUsers } from './data/batches.js';
+import { withCatalogue } from './data/catalogue.js';
 import type { Dataset } from './data/dataset.js';
 import { BASELINE_CONFIG, type MindConfig, resolveConfig } from './mind/config.js';
 import { BASELINE_FILES, BASELINE_MANIFEST_FILE, readModel } from './node/checkpoint-io.js';
@@ -273,7 +274,13 @@ async function evalCommand(flags: EvalFlags): Promise<void> {
   } else if (spec.kind === 'files') {
     log(`note: ${flags.model} stores no hash of its data files, so a change since training cannot be detected`);
   }
-  const dataset = await loadData(spec);
+  let dataset = await loadData(spec);
+  if (dataset.itemNames.length !== manifest.itemNames.length || dataset.itemNames.some((name, id) => name !== manifest.itemNames[id])) {
+    // Changed data numbers its items differently: score it with the model's ids, by name.
+    const renumbered = withCatalogue(dataset, manifest.itemNames);
+    dataset = renumbered.dataset;
+    if (renumbered.droppedInteractions > 0) log(`warning: ${renumbered.droppedInteractions} interactions are with items the model has never seen; left out`);
+  }
   const users = heldOutUsers(dataset, flags.part);
   if (users.users.length === 0) {
     throw new UserError(`no ${flags.part} users to evaluate: the data set's ${dataset.users.length} users split into ${dataset.split.train.length} train, ${dataset.split.validation.length} validation and ${dataset.split.test.length} test`, 'metrics over 0 users would be meaningless; use more users');

@@ -23,8 +23,11 @@ class Utf8Check {
   private upper = 0xbf;
   private line = 1;
   private offset = 0;
+  /** Where the character being read started, and its first byte (for the error message). */
+  private start = 0;
+  private lead = 0;
 
-  /** The first invalid byte of `chunk` as (line, byte offset in the file, value), if any. */
+  /** The first invalid sequence of `chunk`: its line, the byte offset it starts at in the file and its first byte. */
   push(chunk: Uint8Array): { line: number; offset: number; byte: number } | undefined {
     for (let i = 0; i < chunk.length; i++) {
       const byte = chunk[i];
@@ -33,6 +36,8 @@ class Utf8Check {
           if (byte === 0x0a) this.line++;
           continue;
         }
+        this.start = this.offset + i;
+        this.lead = byte;
         if (byte >= 0xc2 && byte <= 0xdf) this.need = 1;
         else if (byte >= 0xe0 && byte <= 0xef) {
           this.need = 2;
@@ -42,10 +47,10 @@ class Utf8Check {
           this.need = 3;
           if (byte === 0xf0) this.lower = 0x90;
           if (byte === 0xf4) this.upper = 0x8f;
-        } else return { line: this.line, offset: this.offset + i, byte };
+        } else return { line: this.line, offset: this.start, byte };
         continue;
       }
-      if (byte < this.lower || byte > this.upper) return { line: this.line, offset: this.offset + i, byte };
+      if (byte < this.lower || byte > this.upper) return { line: this.line, offset: this.start, byte: this.lead };
       this.lower = 0x80;
       this.upper = 0xbf;
       this.need--;
@@ -91,7 +96,7 @@ export async function fingerprintFile(path: string, option: string): Promise<Dat
     const nul = chunk.indexOf(0);
     const bad = check.push(nul >= 0 ? chunk.subarray(0, nul) : chunk);
     if (bad) {
-      throw new DataError(path, bad.line, undefined, `not valid UTF-8: byte ${hex(bad.byte)} at byte offset ${bad.offset}; the file must be UTF-8 (a latin-1 file converts with iconv -f latin1 -t UTF-8)`);
+      throw new DataError(path, bad.line, undefined, `not valid UTF-8: byte ${hex(bad.byte)} at byte offset ${bad.offset} starts no UTF-8 character; the file must be UTF-8 (a latin-1 file converts with iconv -f latin1 -t UTF-8)`);
     }
     if (nul >= 0) {
       throw new DataError(path, check.lines, undefined, `a NUL byte at byte offset ${bytes + nul}: the file looks like UTF-16 without a byte order mark, or binary; save it as UTF-8 text`);

@@ -24,7 +24,7 @@ test('a device lost in epoch 2 names the reason and the epoch-1 checkpoint, whic
     const run = runTrainingExplained(ctx, {
       out,
       dataset,
-      data: { kind: 'synthetic', options: {} },
+      data: { kind: 'synthetic', options: { seed: 3 } },
       dataFingerprint: [],
       config: resolveConfig({ dim: 8, kMax: 2, hiddenUnits: [8], numSampled: 8, seed: 5 }),
       settings: { epochs: 3, batchSize: 32, baseline: false },
