@@ -22,7 +22,9 @@ export { type MindConfig, DEFAULT_CONFIG, resolveConfig } from './mind/config.js
 export { MindModel, modelShapeOf, type UserBatch, type UserInterests, type SampledCandidates, type TrainingDraws } from './mind/model.js';
 export { type ModelShape, parameterSpecs } from './mind/parameters.js';
 export { train, snapshotWeights, type TrainOptions, type TrainProgress, type TrainResult } from './train/trainer.js';
-export { encodeSafetensors, decodeSafetensors, encodeManifest, decodeManifest, type CheckpointManifest } from './train/checkpoint.js';
+export { type TrainState, encodeTrainState, decodeTrainState } from './train/train-state.js';
+export { NonFiniteError, findNonFinite } from './train/non-finite.js';
+export { encodeSafetensors, decodeSafetensors, checkWeights, CheckpointFormatError, encodeManifest, decodeManifest, type CheckpointManifest } from './train/checkpoint.js';
 export { topKInnerProduct, type TopKResult } from './serve/topk.js';
 export { rankingMetrics, poolInterests, type RankingMetrics } from './serve/metrics.js';
 export { evaluateModel, recommendForUsers, retrievePerInterest, popularityRecommendations } from './serve/retrieval.js';
