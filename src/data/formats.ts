@@ -32,11 +32,13 @@ export interface FileLayout extends TableLayout {
   encoding: TextEncoding;
 }
 
-/** The three files of a MovieLens release, with the features each side file gives by default. */
+/**
+ * The three files of a MovieLens release. Items' default feature space is `genres`, as for any
+ * item file (parseItemFeatures); in u.item it is a flag space.
+ */
 export interface MovieLensLayout {
   interactions: FileLayout;
-  /** `featureColumns` are the spaces used when none are asked for. */
-  itemFeatures: FileLayout & { featureColumns: readonly string[]; flagSpaces?: readonly FlagSpace[] };
+  itemFeatures: FileLayout & { flagSpaces?: readonly FlagSpace[] };
   /** `categorical` and `dense` are the profile columns used when none are asked for. */
   userFeatures: FileLayout & { categorical: readonly string[]; dense: readonly string[] };
 }
@@ -75,7 +77,6 @@ export const MOVIELENS_LAYOUTS: Record<Exclude<DataFormat, 'csv'>, MovieLensLayo
     interactions: movieLensFile('\t', RATING_COLUMNS),
     itemFeatures: {
       ...movieLensFile('|', ['movieId', 'title', 'releaseDate', 'videoReleaseDate', 'imdbUrl', ...GENRES_100K]),
-      featureColumns: ['genres'],
       flagSpaces: [{ name: 'genres', columns: GENRES_100K }],
     },
     // Ages are whole years here; as categories they need no scaling.
@@ -87,7 +88,7 @@ export const MOVIELENS_LAYOUTS: Record<Exclude<DataFormat, 'csv'>, MovieLensLayo
   },
   'movielens-1m': {
     interactions: movieLensFile('::', RATING_COLUMNS),
-    itemFeatures: { ...movieLensFile('::', ['movieId', 'title', 'genres']), featureColumns: ['genres'] },
+    itemFeatures: movieLensFile('::', ['movieId', 'title', 'genres']),
     userFeatures: {
       ...movieLensFile('::', ['userId', 'gender', 'age', 'occupation', 'zip']),
       categorical: ['gender', 'age', 'occupation'],

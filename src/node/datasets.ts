@@ -31,7 +31,7 @@ export type DataSpec =
       timeColumn?: string;
       minRating?: number;
       skipBadRows?: boolean;
-      /** `columns` absent: the format's default spaces (genres). */
+      /** `columns` absent: the genres space. */
       itemFeatures?: { path: string; columns?: string[] };
       userFeatures?: { path: string; categorical: string[]; dense: string[] };
       maxLength: number;
@@ -53,7 +53,7 @@ export function absoluteDataSpec(spec: DataSpec): DataSpec {
 
 interface Layouts {
   interactions: FileLayout;
-  itemFeatures: FileLayout & { featureColumns?: readonly string[]; flagSpaces?: readonly FlagSpace[] };
+  itemFeatures: FileLayout & { flagSpaces?: readonly FlagSpace[] };
   userFeatures: FileLayout;
 }
 
@@ -113,7 +113,7 @@ export async function loadData(spec: DataSpec): Promise<Dataset> {
       ...tableLayout(itemFeatures),
       source: readTextChunks(spec.itemFeatures.path, itemFeatures.encoding),
       fileName: spec.itemFeatures.path,
-      featureColumns: spec.itemFeatures.columns ?? itemFeatures.featureColumns,
+      featureColumns: spec.itemFeatures.columns,
       flagSpaces: itemFeatures.flagSpaces,
       onBadRow,
     },
