@@ -10,6 +10,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import type { Dataset } from '../../src/data/dataset.js';
 import { detectFormat } from '../../src/data/formats.js';
 import { type DataSpec, loadData } from '../../src/node/datasets.js';
+import { readTextChunks } from '../../src/node/files.js';
 import { expectDataError } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mind-formats-'));
@@ -332,5 +333,17 @@ describe('the DataSpec stays JSON and backward compatible', () => {
     expect(detectFormat('C:\\ml-1m\\ratings.dat')).toBe('movielens-1m');
     expect(detectFormat('ratings.csv')).toBe('csv');
     expect(detectFormat('u.data.csv')).toBe('csv');
+  });
+});
+
+describe('readTextChunks', () => {
+  test('a UTF-8 character split between two 1 MiB reads decodes whole', async () => {
+    const text = `${'a'.repeat((1 << 20) - 1)}é and ü\n`;
+    const path = join(dir, 'split.csv');
+    writeFileSync(path, text, 'utf8');
+    const pieces: string[] = [];
+    for await (const piece of readTextChunks(path)) pieces.push(piece);
+    expect(pieces.length).toBeGreaterThan(1);
+    expect(pieces.join('')).toBe(text);
   });
 });
