@@ -11,6 +11,7 @@ import { createContext } from './autograd/context.js';
 import { DataError } from './data/errors.js';
 import { heldOutUsers } from './data/batches.js';
 import type { Dataset } from './data/dataset.js';
+import { type DataFormat, DATA_FORMATS, detectFormat, MOVIELENS_LAYOUTS } from './data/formats.js';
 import { BASELINE_CONFIG, type MindConfig, resolveConfig } from './mind/config.js';
 import { type ExperimentVariant, formatExperiment, runExperiment } from './node/experiment.js';
 import { MindModel, modelShapeOf } from './mind/model.js';
@@ -45,6 +46,20 @@ function list(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
+/** `--columns`: every name matters, since position gives the column; an empty one is refused. */
+function columnNames(value: string): string[] {
+  const names = value.split(',').map((s) => s.trim());
+  if (names.some((name) => name === '')) {
+    throw new InvalidArgumentError(`--columns must name every column in order, comma separated, got "${value}"`);
+  }
+  return names;
+}
+
+/** `--delimiter`: a shell passes '\t' as backslash and t, so that escape stands for a tab. */
+function delimiter(value: string): string {
+  return value.replaceAll('\\t', '\t');
+}
+
 function intList(name: string) {
   return (value: string) => list(value).map((v) => int(name)(v));
 }
@@ -58,6 +73,9 @@ const SYNTHETIC_DEFAULTS = { numItems: 2000, numCategories: 100, numUsers: 2000,
 
 interface TrainFlags {
   data?: string;
+  format?: DataFormat;
+  columns?: string[];
+  delimiter?: string;
   itemFeatures?: string;
   itemFeatureColumns?: string[];
   userFeatures?: string;
@@ -100,21 +118,32 @@ function dataSpecFrom(flags: Omit<TrainFlags, 'json'>): DataSpec {
   if (!flags.data) {
     return { kind: 'synthetic', options: { seed: flags.seed, ...SYNTHETIC_DEFAULTS, ...(flags.seqLen ? { maxLength: flags.seqLen } : {}) } };
   }
-  if (flags.userFeatures && !flags.userCategorical?.length && !flags.userDense?.length) {
-    throw new InvalidArgumentError('--user-features needs --user-categorical and/or --user-dense to say which columns to use');
+  const format = flags.format ?? detectFormat(flags.data);
+  let userFeatures: { path: string; categorical: string[]; dense: string[] } | undefined;
+  if (flags.userFeatures) {
+    if (flags.userCategorical?.length || flags.userDense?.length) {
+      userFeatures = { path: flags.userFeatures, categorical: flags.userCategorical ?? [], dense: flags.userDense ?? [] };
+    } else if (format === 'csv') {
+      throw new InvalidArgumentError('--user-features needs --user-categorical and/or --user-dense to say which columns to use');
+    } else {
+      // MovieLens user files say what their columns are, so they have default profile columns.
+      const { categorical, dense } = MOVIELENS_LAYOUTS[format].userFeatures;
+      userFeatures = { path: flags.userFeatures, categorical: [...categorical], dense: [...dense] };
+    }
   }
   return absoluteDataSpec({
     kind: 'files',
+    format,
     interactions: flags.data,
+    columns: flags.columns,
+    delimiter: flags.delimiter,
     userColumn: flags.userColumn,
     itemColumn: flags.itemColumn,
     timeColumn: flags.timeColumn,
     minRating: flags.minRating,
     skipBadRows: flags.skipBadRows,
     itemFeatures: flags.itemFeatures ? { path: flags.itemFeatures, columns: flags.itemFeatureColumns } : undefined,
-    userFeatures: flags.userFeatures
-      ? { path: flags.userFeatures, categorical: flags.userCategorical ?? [], dense: flags.userDense ?? [] }
-      : undefined,
+    userFeatures,
     maxLength: flags.seqLen ?? 50,
     seed: flags.seed,
   });
@@ -169,7 +198,7 @@ function formatMetrics(metrics: Record<string, number>): string {
 async function trainCommand(flags: TrainFlags): Promise<void> {
   const spec = dataSpecFrom(flags);
   const config = configFrom(flags);
-  log(spec.kind === 'synthetic' ? 'data: synthetic planted-interest data set (no --data given)' : `data: ${spec.interactions}`);
+  log(spec.kind === 'synthetic' ? 'data: synthetic planted-interest data set (no --data given)' : `data: ${spec.interactions} (${spec.format})`);
   const dataset = await loadData(spec);
   log(`users ${dataset.users.length} (train ${dataset.split.train.length}, validation ${dataset.split.validation.length}, test ${dataset.split.test.length}), items ${dataset.numItems - 1}, L ${dataset.maxLength}`);
   const ctx = await createContext();
@@ -370,11 +399,14 @@ async function experimentCommand(flags: ExperimentFlags): Promise<void> {
 /** The options that say where the data is and how to read it (train, experiment). */
 function withDataOptions(command: Command): Command {
   return command
-    .option('--data <file>', 'interactions CSV/TSV with a header (MovieLens ratings.csv works as is)')
-    .option('--item-features <file>', 'item side features, e.g. MovieLens movies.csv')
+    .option('--data <file>', 'interactions: CSV/TSV (MovieLens ratings.csv works as is), MovieLens 100k u.data or 1M ratings.dat')
+    .addOption(new Option('--format <format>', 'layout of the data files (default: movielens-100k for u.data, movielens-1m for ratings.dat, else csv)').choices(DATA_FORMATS))
+    .option('--columns <names>', 'csv --data without a header row: its column names in order, comma separated', columnNames)
+    .option('--delimiter <d>', 'csv --data field delimiter, e.g. ";", "|", "::" or \'\\t\' for tab (default: sniffed, comma or tab)', delimiter)
+    .option('--item-features <file>', 'item side features: movies.csv, 100k u.item or 1M movies.dat')
     .option('--item-feature-columns <cols>', 'feature columns of --item-features (default: genres)', list)
-    .option('--user-features <file>', 'user profile file')
-    .option('--user-categorical <cols>', 'categorical columns of --user-features', list)
+    .option('--user-features <file>', 'user profile file, e.g. 1M users.dat or 100k u.user')
+    .option('--user-categorical <cols>', 'categorical columns of --user-features (MovieLens default: gender,age,occupation)', list)
     .option('--user-dense <cols>', 'numeric columns of --user-features', list)
     .option('--user-column <name>', 'user id column (default: userId/user/user_id)')
     .option('--item-column <name>', 'item id column (default: movieId/itemId/item/item_id)')
