@@ -94,6 +94,7 @@ interface TrainFlags {
   attentionMode: 'pow' | 'scale';
   candidateScore: 'labelAware' | 'maxInterest';
   hardNegativeBeta: number;
+  globalInterest: boolean;
   dynamicK: boolean;
   softmaxOver: 'interests' | 'behaviors';
   routingGradient: 'stop' | 'full';
@@ -152,6 +153,7 @@ function dataSpecFrom(flags: Omit<TrainFlags, 'json'>): DataSpec {
 function configFrom(flags: Omit<TrainFlags, 'json'>): MindConfig {
   return resolveConfig({
     dim: flags.dim, kMax: flags.k, iterations: flags.iterations, attentionPower: flags.p, attentionMode: flags.attentionMode, candidateScore: flags.candidateScore, hardNegativeBeta: flags.hardNegativeBeta,
+    globalInterest: flags.globalInterest,
     dynamicK: flags.dynamicK, softmaxOver: flags.softmaxOver, routingGradient: flags.routingGradient, hiddenUnits: flags.hidden,
     activation: flags.activation, dropout: flags.dropout, profileDim: flags.profileDim, l2Embedding: flags.l2,
     numSampled: flags.numSampled, sampler: flags.sampler, learningRate: flags.lr, seed: flags.seed,
@@ -422,6 +424,7 @@ function withModelOptions(command: Command): Command {
     .option('--k <n>', 'most interests per user (kMax)', int('--k'), 4)
     .option('--dim <d>', 'embedding and interest width', int('--dim'), 64)
     .option('--iterations <r>', 'routing iterations', int('--iterations'), 3)
+    .option('--global-interest', 'add the mean of the history as one more interest, ahead of the K routed capsules')
     .option('--p <x>', 'label-aware attention power (Infinity = hard)', num('--p'), 1)
     .addOption(new Option('--candidate-score <how>', 'training score of a candidate item: through label-aware attention (the paper) or its best interest (the serving score)').choices(['labelAware', 'maxInterest']).default('labelAware'))
     .option('--hard-negative-beta <b>', 'REMI interest-aware hard negatives: weight negatives by softmax(b·logit); 0 = plain sampled softmax', num('--hard-negative-beta'), 0)

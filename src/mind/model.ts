@@ -81,9 +81,10 @@ export class MindModel {
     }
   }
 
-  /** K of the interest tensor: kMax for MIND, 1 for the mean-pooling baseline. */
+  /** K of the interest tensor: kMax for MIND (+1 with the global interest), 1 for the mean-pooling baseline. */
   get numInterests(): number {
-    return this.config.encoder === 'routing' ? this.config.kMax : 1;
+    if (this.config.encoder !== 'routing') return 1;
+    return this.config.kMax + (this.config.globalInterest ? 1 : 0);
   }
 
   private param(name: string): Tensor {
@@ -170,8 +171,9 @@ export class MindModel {
       const lengths = ctx.tensor(batch.lengths, [size]);
       // Training wants fresh logits per sample (SPEC 1.3); serving a draw no row can change.
       const draw = training ? { seed: training.seed, initDraw: 'perSample' as const } : { seed: config.seed, initDraw: 'shared' as const };
+      const kRouted = config.kMax;
       capsules = b2iRouting(behaviors, lengths, this.param('routing.bilinear'), {
-        kMax: K,
+        kMax: kRouted,
         iterations: config.iterations,
         initStd: config.initStd,
         ...draw,
@@ -179,7 +181,13 @@ export class MindModel {
         dynamicK: config.dynamicK,
         gradient: config.routingGradient,
       });
-      activeK = config.dynamicK ? activeInterestCount(batch.lengths, K) : new Int32Array(size).fill(K);
+      activeK = config.dynamicK ? activeInterestCount(batch.lengths, kRouted) : new Int32Array(size).fill(kRouted);
+      if (config.globalInterest) {
+        // Interest 0 is the history's mean; the capsules follow, so active ones stay first.
+        const global = reshape(this.historyVectors(batch.histories, [size, 1, d], batch.lengths), [size, d]);
+        capsules = reshape(concatLast([global, reshape(capsules, [size, kRouted * d])]), [size, K, d]);
+        activeK = activeK.map((k) => k + 1);
+      }
     } else {
       capsules = this.historyVectors(batch.histories, [size, 1, d], batch.lengths);
       activeK = new Int32Array(size).fill(1);
