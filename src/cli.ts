@@ -424,7 +424,7 @@ function withModelOptions(command: Command): Command {
     .option('--k <n>', 'most interests per user (kMax)', int('--k'), 4)
     .option('--dim <d>', 'embedding and interest width', int('--dim'), 64)
     .option('--iterations <r>', 'routing iterations', int('--iterations'), 3)
-    .option('--global-interest', 'add the mean of the history as one more interest, ahead of the K routed capsules')
+    .option('--global-interest', 'add the mean of the history as one more interest, ahead of the K routed capsules', false)
     .option('--p <x>', 'label-aware attention power (Infinity = hard)', num('--p'), 1)
     .addOption(new Option('--candidate-score <how>', 'training score of a candidate item: through label-aware attention (the paper) or its best interest (the serving score)').choices(['labelAware', 'maxInterest']).default('labelAware'))
     .option('--hard-negative-beta <b>', 'REMI interest-aware hard negatives: weight negatives by softmax(b·logit); 0 = plain sampled softmax', num('--hard-negative-beta'), 0)
