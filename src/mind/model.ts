@@ -99,33 +99,36 @@ export class MindModel {
   }
 
   /**
-   * History item vectors `[B, L, d]` (`outShape`), or with `lengths` their mean over each row's
-   * first lengths[b] positions `[B, 1, d]` (the mean-pooling baseline's input). Each distinct
-   * item's vector is built once and then gathered: a batch repeats items (and a side feature
-   * such as a genre is shared by thousands of positions), so gathering feature rows per
-   * position would redo the item tower's mean and lengthen the backward's per-row sums.
+   * The history's distinct items' vectors `[U, d]` and, for each of the `[B, L]` positions, its
+   * row among them. Each distinct item's vector is built once and then gathered: a batch repeats
+   * items (and a side feature such as a genre is shared by thousands of positions), so gathering
+   * feature rows per position would redo the item tower's mean and lengthen the backward's
+   * per-row sums.
    */
-  private historyVectors(histories: Int32Array, outShape: number[], lengths?: Int32Array): Tensor {
+  private historyItems(histories: Int32Array): { vectors: Tensor; rows: Int32Array } {
     const distinct = Int32Array.from(new Set(histories)).sort();
     const rowOf = new Map<number, number>();
     distinct.forEach((id, row) => rowOf.set(id, row));
-    const vectors = this.itemVectors(distinct);
-    const L = histories.length / Math.max(outShape[0], 1);
-    if (!lengths) {
-      const indices = Int32Array.from(histories, (id) => rowOf.get(id)!);
-      return embeddingBag(vectors, { offsets: Int32Array.from({ length: histories.length + 1 }, (_, i) => i), indices }, outShape);
-    }
+    return { vectors: this.itemVectors(distinct), rows: Int32Array.from(histories, (id) => rowOf.get(id)!) };
+  }
+
+  /** Behaviours `[B, L, d]`: each position's item vector (padding positions get the zero vector of id 0). */
+  private behaviors(items: { vectors: Tensor; rows: Int32Array }, B: number, L: number): Tensor {
+    const offsets = Int32Array.from({ length: items.rows.length + 1 }, (_, i) => i);
+    return embeddingBag(items.vectors, { offsets, indices: items.rows }, [B, L, this.config.dim]);
+  }
+
+  /** The mean of each row's first lengths[b] item vectors `[B, 1, d]`: the mean-pooling user input. */
+  private historyMean(items: { vectors: Tensor; rows: Int32Array }, lengths: Int32Array, L: number): Tensor {
     const offsets = new Int32Array(lengths.length + 1);
     lengths.forEach((len, b) => (offsets[b + 1] = offsets[b] + len));
     const indices = new Int32Array(offsets[lengths.length]);
     const weights = new Float32Array(indices.length);
     lengths.forEach((len, b) => {
-      for (let i = 0; i < len; i++) {
-        indices[offsets[b] + i] = rowOf.get(histories[b * L + i])!;
-        weights[offsets[b] + i] = 1 / len;
-      }
+      indices.set(items.rows.subarray(b * L, b * L + len), offsets[b]);
+      weights.fill(1 / len, offsets[b], offsets[b] + len);
     });
-    return embeddingBag(vectors, { offsets, indices, weights }, outShape);
+    return embeddingBag(items.vectors, { offsets, indices, weights }, [lengths.length, 1, this.config.dim]);
   }
 
   /** p_u `[B, P]`: categorical embeddings then dense values, or undefined without a profile. */
@@ -166,8 +169,9 @@ export class MindModel {
     const K = this.numInterests;
     let capsules: Tensor;
     let activeK: Int32Array;
+    const items = this.historyItems(batch.histories);
     if (config.encoder === 'routing') {
-      const behaviors = this.historyVectors(batch.histories, [size, L, d]);
+      const behaviors = this.behaviors(items, size, L);
       const lengths = ctx.tensor(batch.lengths, [size]);
       // Training wants fresh logits per sample (SPEC 1.3); serving a draw no row can change.
       const draw = training ? { seed: training.seed, initDraw: 'perSample' as const } : { seed: config.seed, initDraw: 'shared' as const };
@@ -184,12 +188,12 @@ export class MindModel {
       activeK = config.dynamicK ? activeInterestCount(batch.lengths, kRouted) : new Int32Array(size).fill(kRouted);
       if (config.globalInterest) {
         // Interest 0 is the history's mean; the capsules follow, so active ones stay first.
-        const global = reshape(this.historyVectors(batch.histories, [size, 1, d], batch.lengths), [size, d]);
+        const global = reshape(this.historyMean(items, batch.lengths, L), [size, d]);
         capsules = reshape(concatLast([global, reshape(capsules, [size, kRouted * d])]), [size, K, d]);
         activeK = activeK.map((k) => k + 1);
       }
     } else {
-      capsules = this.historyVectors(batch.histories, [size, 1, d], batch.lengths);
+      capsules = this.historyMean(items, batch.lengths, L);
       activeK = new Int32Array(size).fill(1);
     }
 
