@@ -143,6 +143,38 @@ export class MindModel {
   }
 
   /**
+   * The B2I routing step of the user tower (SPEC §1, §4), before the per-interest DNN:
+   * `behaviors` E `[B, L, d]` f32, the history item vectors it routes (Ê = E·S, S the
+   * 'routing.bilinear' parameter `[d, d]`), the capsules U `[B, K, d]` f32 and activeK `[B]` i32.
+   * The initial logits are drawn as userInterests says: per sample from `training.seed`, or the
+   * serving draw sampleInitialLogits({ seed: config.seed, initStd: config.initStd, initDraw:
+   * 'shared' }) without `training`. Throws when the model's encoder is not 'routing', and as
+   * userInterests.
+   */
+  routing(batch: UserBatch, training?: TrainingDraws): { behaviors: Tensor; capsules: Tensor; activeK: Int32Array } {
+    const { ctx, config } = this;
+    if (config.encoder !== 'routing') throw new Error(`MindModel.routing: the model's encoder is '${config.encoder}', not 'routing'`);
+    const size = batch.lengths.length;
+    const L = size === 0 ? 0 : batch.histories.length / size;
+    const K = this.numInterests;
+    const behaviors = this.historyVectors(batch.histories, [size, L, config.dim]);
+    const lengths = ctx.tensor(batch.lengths, [size]);
+    // Training wants fresh logits per sample (SPEC 1.3); serving a draw no row can change.
+    const draw = training ? { seed: training.seed, initDraw: 'perSample' as const } : { seed: config.seed, initDraw: 'shared' as const };
+    const capsules = b2iRouting(behaviors, lengths, this.param('routing.bilinear'), {
+      kMax: K,
+      iterations: config.iterations,
+      initStd: config.initStd,
+      ...draw,
+      softmaxOver: config.softmaxOver,
+      dynamicK: config.dynamicK,
+      gradient: config.routingGradient,
+    });
+    const activeK = config.dynamicK ? activeInterestCount(batch.lengths, K) : new Int32Array(size).fill(K);
+    return { behaviors, capsules, activeK };
+  }
+
+  /**
    * The user tower (SPEC §4): interests `[B, K, d]` f32 after the per-interest DNN, inactive ones
    * exact zeros, and `activeK` `[B]` i32. `batch.histories` is `[B, L]` i32 for any L ≥ the
    * longest length; the model sees each row's first `lengths[b]` items.
@@ -160,26 +192,12 @@ export class MindModel {
   userInterests(batch: UserBatch, training?: TrainingDraws): UserInterests {
     const { ctx, config } = this;
     const size = batch.lengths.length;
-    const L = size === 0 ? 0 : batch.histories.length / size;
     const d = config.dim;
     const K = this.numInterests;
     let capsules: Tensor;
     let activeK: Int32Array;
     if (config.encoder === 'routing') {
-      const behaviors = this.historyVectors(batch.histories, [size, L, d]);
-      const lengths = ctx.tensor(batch.lengths, [size]);
-      // Training wants fresh logits per sample (SPEC 1.3); serving a draw no row can change.
-      const draw = training ? { seed: training.seed, initDraw: 'perSample' as const } : { seed: config.seed, initDraw: 'shared' as const };
-      capsules = b2iRouting(behaviors, lengths, this.param('routing.bilinear'), {
-        kMax: K,
-        iterations: config.iterations,
-        initStd: config.initStd,
-        ...draw,
-        softmaxOver: config.softmaxOver,
-        dynamicK: config.dynamicK,
-        gradient: config.routingGradient,
-      });
-      activeK = config.dynamicK ? activeInterestCount(batch.lengths, K) : new Int32Array(size).fill(K);
+      ({ capsules, activeK } = this.routing(batch, training));
     } else {
       capsules = this.historyVectors(batch.histories, [size, 1, d], batch.lengths);
       activeK = new Int32Array(size).fill(1);
