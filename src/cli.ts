@@ -270,8 +270,9 @@ function formatDiagnostics(name: string, m: ModelDiagnostics): string {
   lines.push(`  overlap of the interests' lists: mean pairwise Jaccard ${cell(overlap.jaccard)} (${overlap.users} users)`);
   if (routing) {
     lines.push(
-      `  routing weights (float64 reference, capsules within ${routing.referenceMaxAbsDiff.toExponential(1)} of the GPU): behaviour entropy over interests ${cell(routing.behaviour)} ` +
-        `(${routing.behaviourUsers} users); interest entropy over behaviours ${cell(routing.interest)}, effective behaviours ${cell(routing.effectiveBehaviours, 2)} of ${cell(routing.meanLength, 1)} (${routing.interestUsers} users)`,
+      `  routing weights (float64 reference, capsules within ${routing.referenceMaxAbsDiff.toExponential(1)} of the GPU's):\n` +
+        `    behaviour entropy over interests ${cell(routing.behaviour)} (${routing.behaviourUsers} users); interest entropy over behaviours ${cell(routing.interest)}, ` +
+        `effective behaviours ${cell(routing.effectiveBehaviours, 2)} of ${cell(routing.meanLength, 1)} (${routing.interestUsers} users)`,
     );
   }
   return `${lines.join('\n')}\n`;
