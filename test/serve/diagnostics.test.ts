@@ -62,6 +62,13 @@ describe('interestRecall', () => {
     expect(r.oracle).toBeCloseTo((1 / 2 + 1) / 2, 12);
   });
 
+  test('a target is credited once however often a list repeats it', () => {
+    // Target 5 twice in the pooled list and in slot 0's list: 1/2 each, not 2/2.
+    const r = interestRecall([[[5, 5]]], [[5, 5]], [new Set([5, 6])], 2, 1);
+    expect(r.perInterest[0].recall).toBe(1 / 2);
+    expect(r.pooled).toBe(1 / 2);
+  });
+
   test('errors name the argument and the bad value', () => {
     expect(() => interestRecall(lists, pooled, targets, 0, 2)).toThrow('n must be an integer ≥ 1, got 0');
     expect(() => interestRecall(lists, pooled, targets, 2, 1)).toThrow('activeK[0] = 2 is outside [0, kMax] = [0, 1]');
