@@ -78,6 +78,9 @@ describe('mind diagnose', () => {
     expect(mindReport.recall.perInterest.map((s) => s.users)).toEqual([mindReport.users, mindReport.users]);
     expectUnit(mindReport.overlap.jaccard, 'mind jaccard');
     expect(mindReport.norms.maxMinRatio).toBeGreaterThanOrEqual(1);
+    // Two distinct interest vectors of 200 users: max-score pooling takes items from both (this
+    // run: 0.57 / 0.43); a slot with no share at all would be a mislabelled pooled list.
+    for (const share of mindReport.contributions.items) expect(share).toBeGreaterThan(0.05);
     const routing = mindReport.routing!;
     expect(routing).not.toBeNull();
     // The reference's capsules are the GPU's: its routing weights are the served model's.
