@@ -267,9 +267,9 @@ export interface RoutingEntropy {
   /**
    * Mean over behaviours of the entropy of the behaviour's distribution over the active
    * interests (w[·][i] normalised to sum 1), divided by log K_u; mean over users with K_u ≥ 2.
-   * Near 1: every behaviour is spread evenly over the interests, so no interest specialises (the
-   * interests then differ only through the initial logits); near 0: every behaviour is routed to
-   * one interest (a clustering of the history). Null without such users.
+   * Near 1: every behaviour is spread evenly over the interests, so every z_j = Σ_i w[j,i] ê_i is
+   * nearly the same average of the history (collapsed interests); near 0: every behaviour is
+   * routed to one interest (a clustering of the history). Null without such users.
    */
   behaviour: number | null;
   behaviourUsers: number;
