@@ -1,5 +1,5 @@
 /**
- * The `mind` command: train, eval, recommend, export.
+ * The `mind` command: train, eval, diagnose, recommend, export.
  *   mind train [--data ratings.csv] [--item-features movies.csv] ... [--out DIR]
  *   mind eval --model DIR [--json]
  *   mind diagnose --model DIR [--part test|validation] [--n 50] [--json]
