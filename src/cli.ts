@@ -1,7 +1,8 @@
 /**
- * The `mind` command: train, eval, recommend, export.
+ * The `mind` command: train, eval, diagnose, recommend, export.
  *   mind train [--data ratings.csv] [--item-features movies.csv] ... [--out DIR]
  *   mind eval --model DIR [--json]
+ *   mind diagnose --model DIR [--part test|validation] [--n 50] [--json]
  *   mind recommend --model DIR --history id,id,... [--n 20] [--json]
  *   mind export --model DIR --out FILE
  */
@@ -20,6 +21,7 @@ import { BASELINE_MANIFEST_FILE, BASELINE_WEIGHTS_FILE, loadCheckpoint, saveChec
 import { ProgressReporter } from './node/progress.js';
 import { rankingMetrics } from './serve/metrics.js';
 import { type CapsulePurity, capsulePurity } from './serve/purity.js';
+import { type ModelDiagnostics, diagnoseModel } from './serve/diagnose.js';
 import { Recommender } from './serve/recommender.js';
 import { evaluateModel, popularityRecommendations, targetSets } from './serve/retrieval.js';
 import type { CheckpointManifest } from './train/checkpoint.js';
@@ -276,6 +278,71 @@ async function evalCommand(flags: { model: string; json?: boolean; part: 'test' 
   }
 }
 
+/** A number for the diagnose table: fixed decimals, "-" where it is undefined (null). */
+function cell(value: number | null, digits = 3): string {
+  return value === null ? '-' : value.toFixed(digits);
+}
+
+/** `mind diagnose`'s text form of one model's diagnostics: one row per interest slot, then the totals. */
+function formatDiagnostics(name: string, m: ModelDiagnostics): string {
+  const { norms, recall, contributions, overlap, routing } = m;
+  const lines = [`${name}: ${m.users} users, ${m.meanActiveInterests.toFixed(2)} active interests of ${m.kMax} on average, N = ${m.n}`];
+  lines.push(`  slot  users  norm mean ± std  recall@${m.n}  oracle (same users)  share of items  share of hits`);
+  for (let j = 0; j < m.kMax; j++) {
+    const norm = norms.perInterest[j];
+    const r = recall.perInterest[j];
+    lines.push(
+      `  ${String(j).padStart(4)}  ${String(r.users).padStart(5)}  ${`${cell(norm.mean)} ± ${cell(norm.std)}`.padStart(15)}  ${cell(r.recall, 4).padStart(9)}  ${cell(r.oracle, 4).padStart(19)}` +
+        `  ${cell(contributions.items[j]).padStart(14)}  ${cell(contributions.hits?.[j] ?? null).padStart(13)}`,
+    );
+  }
+  lines.push(`  norms: all interests ${cell(norms.overall.mean)} ± ${cell(norms.overall.std)}; largest / smallest per user ${cell(norms.maxMinRatio, 2)} (${norms.ratioUsers} users with ≥ 2 interests)`);
+  lines.push(`  recall@${m.n}: pooled ${cell(recall.pooled, 4)}  oracle (best single interest) ${cell(recall.oracle, 4)}  mean single interest ${cell(recall.meanInterest, 4)}`);
+  lines.push(`  overlap of the interests' lists: mean pairwise Jaccard ${cell(overlap.jaccard)} (${overlap.users} users)`);
+  if (routing) {
+    lines.push(
+      `  routing weights (float64 reference, capsules within ${routing.referenceMaxAbsDiff.toExponential(1)} of the GPU's):\n` +
+        `    behaviour entropy over interests ${cell(routing.behaviour)} (${routing.behaviourUsers} users); interest entropy over behaviours ${cell(routing.interest)}, ` +
+        `effective behaviours ${cell(routing.effectiveBehaviours, 2)} of ${cell(routing.meanLength, 1)} (${routing.interestUsers} users)`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function diagnoseCommand(flags: { model: string; part: 'test' | 'validation'; n: number; json?: boolean }): Promise<void> {
+  if (flags.n < 1 || flags.n > 256) throw new InvalidArgumentError(`--n must be in 1..256 (the top-k limit), got ${flags.n}`);
+  const { manifest, weights } = await loadCheckpoint(flags.model);
+  const dataset = await loadData(manifest.data as unknown as DataSpec);
+  const users = heldOutUsers(dataset, flags.part);
+  const models: Record<string, ModelDiagnostics> = {};
+  const ctx = await createContext();
+  try {
+    const mind = new MindModel(ctx, manifest.config, manifest.shape, manifest.itemFeatures, weights);
+    models.mind = await diagnoseModel(mind, users, flags.n);
+    mind.dispose();
+    let baseline: Awaited<ReturnType<typeof loadCheckpoint>> | undefined;
+    try {
+      baseline = await loadCheckpoint(flags.model, { manifest: BASELINE_MANIFEST_FILE, weights: BASELINE_WEIGHTS_FILE });
+    } catch {
+      log(`no baseline in ${flags.model} (trained with --no-baseline); youtubednn diagnostics omitted`);
+    }
+    if (baseline) {
+      const model = new MindModel(ctx, baseline.manifest.config, baseline.manifest.shape, baseline.manifest.itemFeatures, baseline.weights);
+      models.youtubednn = await diagnoseModel(model, users, flags.n);
+      model.dispose();
+    }
+  } finally {
+    ctx.destroy();
+  }
+  const split = { ...splitSummary(dataset), evaluated: flags.part, evaluatedUsers: users.users.length };
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify({ split, n: flags.n, models })}\n`);
+    return;
+  }
+  process.stdout.write(`diagnosed ${users.users.length} ${flags.part} users\n`);
+  for (const [name, m] of Object.entries(models)) process.stdout.write(formatDiagnostics(name, m));
+}
+
 async function recommendCommand(flags: { model: string; history: string[]; n: number; json?: boolean; includeHistory?: boolean }): Promise<void> {
   const { manifest, weights } = await loadCheckpoint(flags.model);
   const idOf = new Map(manifest.itemNames.map((name, id) => [name, id]));
@@ -474,6 +541,14 @@ export function buildProgram(): Command {
     .option('--exclude-history', 'remove history items from the retrieved lists')
     .option('--json', 'print one JSON object')
     .action(evalCommand);
+  program
+    .command('diagnose')
+    .description('per-interest diagnostics on held-out users: interest norms, each interest\'s own recall against the pooled and oracle recall, contributions to the pooled list, list overlap, routing-weight entropies')
+    .requiredOption('--model <dir>', 'checkpoint directory from `mind train`')
+    .addOption(new Option('--part <part>', 'held-out users to diagnose').choices(['test', 'validation']).default('test'))
+    .option('--n <n>', 'list length N of recall@N and of each interest\'s list', int('--n'), 50)
+    .option('--json', 'print one JSON object')
+    .action(diagnoseCommand);
   program
     .command('recommend')
     .description('top-N items for a history, with the interest that retrieved each')

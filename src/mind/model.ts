@@ -147,6 +147,40 @@ export class MindModel {
   }
 
   /**
+   * The B2I routing step of the user tower (SPEC §1, §4), before the per-interest DNN:
+   * `behaviors` E `[B, L, d]` f32, the history item vectors it routes (Ê = E·S, S the
+   * 'routing.bilinear' parameter `[d, d]`), the capsules U `[B, K, d]` f32 and activeK `[B]` i32.
+   * The initial logits are drawn as userInterests says: per sample from `training.seed`, or the
+   * serving draw sampleInitialLogits({ seed: config.seed, initStd: config.initStd, initDraw:
+   * 'shared' }) without `training`. K here is config.kMax: the global interest, when configured,
+   * is added by userInterests. `items` (historyItems of the batch) may be passed to share the
+   * item vectors with the caller. Throws when the model's encoder is not 'routing', and as
+   * userInterests.
+   */
+  routing(batch: UserBatch, training?: TrainingDraws, items = this.historyItems(batch.histories)): { behaviors: Tensor; capsules: Tensor; activeK: Int32Array } {
+    const { ctx, config } = this;
+    if (config.encoder !== 'routing') throw new Error(`MindModel.routing: the model's encoder is '${config.encoder}', not 'routing'`);
+    const size = batch.lengths.length;
+    const L = size === 0 ? 0 : batch.histories.length / size;
+    const K = config.kMax;
+    const behaviors = this.behaviors(items, size, L);
+    const lengths = ctx.tensor(batch.lengths, [size]);
+    // Training wants fresh logits per sample (SPEC 1.3); serving a draw no row can change.
+    const draw = training ? { seed: training.seed, initDraw: 'perSample' as const } : { seed: config.seed, initDraw: 'shared' as const };
+    const capsules = b2iRouting(behaviors, lengths, this.param('routing.bilinear'), {
+      kMax: K,
+      iterations: config.iterations,
+      initStd: config.initStd,
+      ...draw,
+      softmaxOver: config.softmaxOver,
+      dynamicK: config.dynamicK,
+      gradient: config.routingGradient,
+    });
+    const activeK = config.dynamicK ? activeInterestCount(batch.lengths, K) : new Int32Array(size).fill(K);
+    return { behaviors, capsules, activeK };
+  }
+
+  /**
    * The user tower (SPEC §4): interests `[B, K, d]` f32 after the per-interest DNN, inactive ones
    * exact zeros, and `activeK` `[B]` i32. `batch.histories` is `[B, L]` i32 for any L ≥ the
    * longest length; the model sees each row's first `lengths[b]` items.
@@ -171,26 +205,13 @@ export class MindModel {
     let activeK: Int32Array;
     const items = this.historyItems(batch.histories);
     if (config.encoder === 'routing') {
-      const behaviors = this.behaviors(items, size, L);
-      const lengths = ctx.tensor(batch.lengths, [size]);
-      // Training wants fresh logits per sample (SPEC 1.3); serving a draw no row can change.
-      const draw = training ? { seed: training.seed, initDraw: 'perSample' as const } : { seed: config.seed, initDraw: 'shared' as const };
-      const kRouted = config.kMax;
-      capsules = b2iRouting(behaviors, lengths, this.param('routing.bilinear'), {
-        kMax: kRouted,
-        iterations: config.iterations,
-        initStd: config.initStd,
-        ...draw,
-        softmaxOver: config.softmaxOver,
-        dynamicK: config.dynamicK,
-        gradient: config.routingGradient,
-      });
-      activeK = config.dynamicK ? activeInterestCount(batch.lengths, kRouted) : new Int32Array(size).fill(kRouted);
+      let routed: { capsules: Tensor; activeK: Int32Array };
+      ({ capsules, activeK } = routed = this.routing(batch, training, items));
       if (config.globalInterest) {
         // Interest 0 is the history's mean; the capsules follow, so active ones stay first.
         const global = reshape(this.historyMean(items, batch.lengths, L), [size, d]);
-        capsules = reshape(concatLast([global, reshape(capsules, [size, kRouted * d])]), [size, K, d]);
-        activeK = activeK.map((k) => k + 1);
+        capsules = reshape(concatLast([global, reshape(routed.capsules, [size, config.kMax * d])]), [size, K, d]);
+        activeK = routed.activeK.map((k) => k + 1);
       }
     } else {
       capsules = this.historyMean(items, batch.lengths, L);
