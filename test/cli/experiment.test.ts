@@ -32,6 +32,14 @@ describe('mind experiment', () => {
     expect(summary.spreads.popularity['recall@50'].mean).toBeCloseTo((metric(3, 'popularity') + metric(5, 'popularity')) / 2, 12);
     // Validation users only: the test users are never read.
     expect(summary.part).toBe('validation');
+    expect(summary.userNames['3']).toHaveLength(summary.users[0]);
+    for (const r of summary.runs) {
+      // Per-user recall averages to the reported recall@50 (every held-out user has targets).
+      const mean = r.perUserRecall.reduce((a: number, x: number) => a + x, 0) / r.perUserRecall.length;
+      expect(mean).toBeCloseTo(r.metrics['recall@50'], 12);
+      // The model evaluated is the kept epoch's: its metrics are the trainer's validation metrics.
+      if (r.variant !== 'popularity') expect(r.metrics).toEqual(r.validation);
+    }
   }, 600_000);
 
   test('a variants file runs exactly its variants; a bad file is named', () => {
