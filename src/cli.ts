@@ -1,7 +1,8 @@
 /**
- * The `mind` command: train, eval, recommend, export.
+ * The `mind` command: train, eval, diagnose, recommend, export.
  *   mind train [--data ratings.csv] [--item-features movies.csv] ... [--out DIR]
  *   mind eval --model DIR [--json]
+ *   mind diagnose --model DIR [--part test|validation] [--n 50] [--json]
  *   mind recommend --model DIR --history id,id,... [--n 20] [--json]
  *   mind export --model DIR --out FILE
  */
@@ -11,6 +12,7 @@ import { createContext } from './autograd/context.js';
 import { heldOutUsers } from './data/batches.js';
 import { withCatalogue } from './data/catalogue.js';
 import type { Dataset } from './data/dataset.js';
+import { type DataFormat, DATA_FORMATS, detectFormat, MOVIELENS_LAYOUTS } from './data/formats.js';
 import { BASELINE_CONFIG, type MindConfig, resolveConfig } from './mind/config.js';
 import { BASELINE_FILES, BASELINE_MANIFEST_FILE, readModel } from './node/checkpoint-io.js';
 import { type CheckpointDirectory, CheckpointError, openCheckpoint } from './node/checkpoint-store.js';
@@ -24,6 +26,7 @@ import { type DataSpec, absoluteDataSpec, loadData } from './node/datasets.js';
 import { ProgressReporter } from './node/progress.js';
 import { rankingMetrics } from './serve/metrics.js';
 import { type CapsulePurity, capsulePurity } from './serve/purity.js';
+import { type ModelDiagnostics, diagnoseModel } from './serve/diagnose.js';
 import { Recommender } from './serve/recommender.js';
 import { MAX_TOP_K } from './serve/topk.js';
 import { evaluateModel, popularityRecommendations, targetSets } from './serve/retrieval.js';
@@ -50,6 +53,20 @@ function list(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
+/** `--columns`: every name matters, since position gives the column; an empty one is refused. */
+function columnNames(value: string): string[] {
+  const names = value.split(',').map((s) => s.trim());
+  if (names.some((name) => name === '')) {
+    throw new InvalidArgumentError(`--columns must name every column in order, comma separated, got "${value}"`);
+  }
+  return names;
+}
+
+/** `--delimiter`: a shell passes '\t' as backslash and t, so that escape stands for a tab. */
+function delimiter(value: string): string {
+  return value.replaceAll('\\t', '\t');
+}
+
 function intList(name: string) {
   return (value: string) => list(value).map((v) => int(name)(v));
 }
@@ -63,6 +80,9 @@ const SYNTHETIC_DEFAULTS = { numItems: 2000, numCategories: 100, numUsers: 2000,
 
 interface TrainFlags {
   data?: string;
+  format?: DataFormat;
+  columns?: string[];
+  delimiter?: string;
   itemFeatures?: string;
   itemFeatureColumns?: string[];
   userFeatures?: string;
@@ -81,6 +101,7 @@ interface TrainFlags {
   attentionMode: 'pow' | 'scale';
   candidateScore: 'labelAware' | 'maxInterest';
   hardNegativeBeta: number;
+  globalInterest: boolean;
   dynamicK: boolean;
   softmaxOver: 'interests' | 'behaviors';
   routingGradient: 'stop' | 'full';
@@ -106,21 +127,32 @@ function dataSpecFrom(flags: Omit<TrainFlags, 'json'>): DataSpec {
   if (!flags.data) {
     return { kind: 'synthetic', options: { seed: flags.seed, ...SYNTHETIC_DEFAULTS, ...(flags.seqLen ? { maxLength: flags.seqLen } : {}) } };
   }
-  if (flags.userFeatures && !flags.userCategorical?.length && !flags.userDense?.length) {
-    throw new InvalidArgumentError('--user-features needs --user-categorical and/or --user-dense to say which columns to use');
+  const format = flags.format ?? detectFormat(flags.data);
+  let userFeatures: { path: string; categorical: string[]; dense: string[] } | undefined;
+  if (flags.userFeatures) {
+    if (flags.userCategorical?.length || flags.userDense?.length) {
+      userFeatures = { path: flags.userFeatures, categorical: flags.userCategorical ?? [], dense: flags.userDense ?? [] };
+    } else if (format === 'csv') {
+      throw new InvalidArgumentError('--user-features needs --user-categorical and/or --user-dense to say which columns to use');
+    } else {
+      // MovieLens user files say what their columns are, so they have default profile columns.
+      const { categorical, dense } = MOVIELENS_LAYOUTS[format].userFeatures;
+      userFeatures = { path: flags.userFeatures, categorical: [...categorical], dense: [...dense] };
+    }
   }
   return absoluteDataSpec({
     kind: 'files',
+    format,
     interactions: flags.data,
+    columns: flags.columns,
+    delimiter: flags.delimiter,
     userColumn: flags.userColumn,
     itemColumn: flags.itemColumn,
     timeColumn: flags.timeColumn,
     minRating: flags.minRating,
     skipBadRows: flags.skipBadRows,
     itemFeatures: flags.itemFeatures ? { path: flags.itemFeatures, columns: flags.itemFeatureColumns } : undefined,
-    userFeatures: flags.userFeatures
-      ? { path: flags.userFeatures, categorical: flags.userCategorical ?? [], dense: flags.userDense ?? [] }
-      : undefined,
+    userFeatures,
     maxLength: flags.seqLen ?? 50,
     seed: flags.seed,
   });
@@ -129,6 +161,7 @@ function dataSpecFrom(flags: Omit<TrainFlags, 'json'>): DataSpec {
 function configFrom(flags: Omit<TrainFlags, 'json'>): MindConfig {
   return resolveConfig({
     dim: flags.dim, kMax: flags.k, iterations: flags.iterations, attentionPower: flags.p, attentionMode: flags.attentionMode, candidateScore: flags.candidateScore, hardNegativeBeta: flags.hardNegativeBeta,
+    globalInterest: flags.globalInterest,
     dynamicK: flags.dynamicK, softmaxOver: flags.softmaxOver, routingGradient: flags.routingGradient, hiddenUnits: flags.hidden,
     activation: flags.activation, dropout: flags.dropout, profileDim: flags.profileDim, l2Embedding: flags.l2,
     numSampled: flags.numSampled, sampler: flags.sampler, learningRate: flags.lr, seed: flags.seed,
@@ -224,7 +257,7 @@ async function trainCommand(flags: TrainFlags, command: Command): Promise<void> 
   const spec = dataSpecFrom(flags);
   const config = configFrom(flags);
   await checkOutputDirectory(flags.out);
-  log(spec.kind === 'synthetic' ? 'data: synthetic planted-interest data set (no --data given)' : `data: ${spec.interactions}`);
+  log(spec.kind === 'synthetic' ? 'data: synthetic planted-interest data set (no --data given)' : `data: ${spec.interactions} (${spec.format})`);
   const dataFingerprint = await fingerprintData(spec);
   const dataset = await loadData(spec);
   log(`users ${dataset.users.length} (train ${dataset.split.train.length}, validation ${dataset.split.validation.length}, test ${dataset.split.test.length}), items ${dataset.numItems - 1}, L ${dataset.maxLength}`);
@@ -318,6 +351,68 @@ async function evalCommand(flags: EvalFlags): Promise<void> {
   for (const [name, c] of Object.entries(capsules)) {
     process.stdout.write(`${name.padEnd(11)} capsule purity ${c.purity.toFixed(3)}  planted-interest coverage ${c.coverage.toFixed(3)}  active interests ${c.meanActiveInterests.toFixed(2)}\n`);
   }
+}
+
+/** A number for the diagnose table: fixed decimals, "-" where it is undefined (null). */
+function cell(value: number | null, digits = 3): string {
+  return value === null ? '-' : value.toFixed(digits);
+}
+
+/** `mind diagnose`'s text form of one model's diagnostics: one row per interest slot, then the totals. */
+function formatDiagnostics(name: string, m: ModelDiagnostics): string {
+  const { norms, recall, contributions, overlap, routing } = m;
+  const lines = [`${name}: ${m.users} users, ${m.meanActiveInterests.toFixed(2)} active interests of ${m.kMax} on average, N = ${m.n}`];
+  lines.push(`  slot  users  norm mean ± std  recall@${m.n}  oracle (same users)  share of items  share of hits`);
+  for (let j = 0; j < m.kMax; j++) {
+    const norm = norms.perInterest[j];
+    const r = recall.perInterest[j];
+    lines.push(
+      `  ${String(j).padStart(4)}  ${String(r.users).padStart(5)}  ${`${cell(norm.mean)} ± ${cell(norm.std)}`.padStart(15)}  ${cell(r.recall, 4).padStart(9)}  ${cell(r.oracle, 4).padStart(19)}` +
+        `  ${cell(contributions.items[j]).padStart(14)}  ${cell(contributions.hits?.[j] ?? null).padStart(13)}`,
+    );
+  }
+  lines.push(`  norms: all interests ${cell(norms.overall.mean)} ± ${cell(norms.overall.std)}; largest / smallest per user ${cell(norms.maxMinRatio, 2)} (${norms.ratioUsers} users with ≥ 2 interests)`);
+  lines.push(`  recall@${m.n}: pooled ${cell(recall.pooled, 4)}  oracle (best single interest) ${cell(recall.oracle, 4)}  mean single interest ${cell(recall.meanInterest, 4)}`);
+  lines.push(`  overlap of the interests' lists: mean pairwise Jaccard ${cell(overlap.jaccard)} (${overlap.users} users)`);
+  if (routing) {
+    lines.push(
+      `  routing weights (float64 reference, capsules within ${routing.referenceMaxAbsDiff.toExponential(1)} of the GPU's):\n` +
+        `    behaviour entropy over interests ${cell(routing.behaviour)} (${routing.behaviourUsers} users); interest entropy over behaviours ${cell(routing.interest)}, ` +
+        `effective behaviours ${cell(routing.effectiveBehaviours, 2)} of ${cell(routing.meanLength, 1)} (${routing.interestUsers} users)`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function diagnoseCommand(flags: { model: string; part: 'test' | 'validation'; n: number; json?: boolean }): Promise<void> {
+  if (flags.n < 1 || flags.n > 256) throw new InvalidArgumentError(`--n must be in 1..256 (the top-k limit), got ${flags.n}`);
+  const checkpoint = await openCheckpointOption('--model', flags.model);
+  const { manifest, weights } = await readModel(checkpoint);
+  const baseline = checkpoint.has(BASELINE_MANIFEST_FILE) ? await readModel(checkpoint, BASELINE_FILES) : undefined;
+  if (!baseline) log(`no baseline in ${flags.model} (trained with --no-baseline); youtubednn diagnostics omitted`);
+  const dataset = await loadData(manifest.data as unknown as DataSpec);
+  const users = heldOutUsers(dataset, flags.part);
+  const models: Record<string, ModelDiagnostics> = {};
+  const ctx = await createContext();
+  try {
+    const mind = new MindModel(ctx, manifest.config, manifest.shape, manifest.itemFeatures, weights);
+    models.mind = await diagnoseModel(mind, users, flags.n);
+    mind.dispose();
+    if (baseline) {
+      const model = new MindModel(ctx, baseline.manifest.config, baseline.manifest.shape, baseline.manifest.itemFeatures, baseline.weights);
+      models.youtubednn = await diagnoseModel(model, users, flags.n);
+      model.dispose();
+    }
+  } finally {
+    ctx.destroy();
+  }
+  const split = { ...splitSummary(dataset), evaluated: flags.part, evaluatedUsers: users.users.length };
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify({ split, n: flags.n, models })}\n`);
+    return;
+  }
+  process.stdout.write(`diagnosed ${users.users.length} ${flags.part} users\n`);
+  for (const [name, m] of Object.entries(models)) process.stdout.write(formatDiagnostics(name, m));
 }
 
 async function recommendCommand(flags: { model: string; history: string[]; n: number; json?: boolean; includeHistory?: boolean }): Promise<void> {
@@ -447,11 +542,14 @@ async function experimentCommand(flags: ExperimentFlags): Promise<void> {
 /** The options that say where the data is and how to read it (train, experiment). */
 function withDataOptions(command: Command): Command {
   return command
-    .option('--data <file>', 'interactions CSV/TSV with a header (MovieLens ratings.csv works as is)')
-    .option('--item-features <file>', 'item side features, e.g. MovieLens movies.csv')
+    .option('--data <file>', 'interactions: CSV/TSV (MovieLens ratings.csv works as is), MovieLens 100k u.data or 1M ratings.dat')
+    .addOption(new Option('--format <format>', 'layout of the data files (default: movielens-100k for u.data, movielens-1m for ratings.dat, else csv)').choices(DATA_FORMATS))
+    .option('--columns <names>', 'csv --data without a header row: its column names in order, comma separated', columnNames)
+    .option('--delimiter <d>', 'csv --data field delimiter, e.g. ";", "|", "::" or \'\\t\' for tab (default: sniffed, comma or tab)', delimiter)
+    .option('--item-features <file>', 'item side features: movies.csv, 100k u.item or 1M movies.dat')
     .option('--item-feature-columns <cols>', 'feature columns of --item-features (default: genres)', list)
-    .option('--user-features <file>', 'user profile file')
-    .option('--user-categorical <cols>', 'categorical columns of --user-features', list)
+    .option('--user-features <file>', 'user profile file, e.g. 1M users.dat or 100k u.user')
+    .option('--user-categorical <cols>', 'categorical columns of --user-features (MovieLens default: gender,age,occupation)', list)
     .option('--user-dense <cols>', 'numeric columns of --user-features', list)
     .option('--user-column <name>', 'user id column (default: userId/user/user_id)')
     .option('--item-column <name>', 'item id column (default: movieId/itemId/item/item_id)')
@@ -467,6 +565,7 @@ function withModelOptions(command: Command): Command {
     .option('--k <n>', 'most interests per user (kMax)', int('--k'), 4)
     .option('--dim <d>', 'embedding and interest width', int('--dim'), 64)
     .option('--iterations <r>', 'routing iterations', int('--iterations'), 3)
+    .option('--global-interest', 'add the mean of the history as one more interest, ahead of the K routed capsules', false)
     .option('--p <x>', 'label-aware attention power (Infinity = hard)', num('--p'), 1)
     .addOption(new Option('--candidate-score <how>', 'training score of a candidate item: through label-aware attention (the paper) or its best interest (the serving score)').choices(['labelAware', 'maxInterest']).default('labelAware'))
     .option('--hard-negative-beta <b>', 'REMI interest-aware hard negatives: weight negatives by softmax(b·logit); 0 = plain sampled softmax', num('--hard-negative-beta'), 0)
@@ -521,6 +620,14 @@ export function buildProgram(): Command {
     .option('--allow-data-change', 'evaluate even if the data files changed since training (warn instead of refusing)')
     .option('--json', 'print one JSON object')
     .action(evalCommand);
+  program
+    .command('diagnose')
+    .description('per-interest diagnostics on held-out users: interest norms, each interest\'s own recall against the pooled and oracle recall, contributions to the pooled list, list overlap, routing-weight entropies')
+    .requiredOption('--model <dir>', 'checkpoint directory from `mind train`')
+    .addOption(new Option('--part <part>', 'held-out users to diagnose').choices(['test', 'validation']).default('test'))
+    .option('--n <n>', 'list length N of recall@N and of each interest\'s list', int('--n'), 50)
+    .option('--json', 'print one JSON object')
+    .action(diagnoseCommand);
   program
     .command('recommend')
     .description('top-N items for a history, with the interest that retrieved each')

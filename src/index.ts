@@ -29,4 +29,6 @@ export { topKInnerProduct, type TopKResult } from './serve/topk.js';
 export { rankingMetrics, poolInterests, type RankingMetrics } from './serve/metrics.js';
 export { evaluateModel, recommendForUsers, retrievePerInterest, popularityRecommendations } from './serve/retrieval.js';
 export { capsulePurity, type CapsulePurity } from './serve/purity.js';
+export { interestNorms, interestRecall, pooledContributions, interestOverlap, routingEntropy, type InterestNorms, type InterestRecall, type Contributions, type RoutingEntropy, type UserRoutingWeights } from './serve/diagnostics.js';
+export { diagnoseModel, type ModelDiagnostics } from './serve/diagnose.js';
 export { Recommender } from './serve/recommender.js';

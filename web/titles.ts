@@ -14,12 +14,13 @@ export async function readTitles(file: File): Promise<Map<string, string>> {
   const titles = new Map<string, string>();
   let itemIndex = -1;
   let titleIndex = -1;
+  const table = { fileName: file.name };
   await readTable(
     textFromStream(file.stream()),
-    { fileName: file.name },
+    table,
     (header) => {
-      itemIndex = findColumn(header, file.name, undefined, ITEM_COLUMNS, true);
-      titleIndex = findColumn(header, file.name, undefined, TITLE_COLUMNS, true);
+      itemIndex = findColumn(header, table, undefined, ITEM_COLUMNS, true);
+      titleIndex = findColumn(header, table, undefined, TITLE_COLUMNS, true);
     },
     (fields) => titles.set(fields[itemIndex].trim(), fields[titleIndex].trim()),
   );

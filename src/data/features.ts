@@ -1,5 +1,6 @@
 /**
- * Side features: item attributes (MovieLens movies.csv genres) and user profiles.
+ * Side features: item attributes (MovieLens movies.csv genres, or u.item's genre flags) and
+ * user profiles.
  *
  * A feature space is one column's vocabulary: `{ name, size, values }`, values[id] being the
  * text of value id. Item feature values of all spaces share one embedding table: space s owns
@@ -8,7 +9,7 @@
  * which space a row came from. User categorical spaces each keep id 0 for "unknown or empty".
  */
 
-import { type Delimiter, findColumn, parseId, parseNumber, readTable } from './csv.js';
+import { type TableLayout, findColumn, parseId, parseNumber, readTable } from './csv.js';
 import { DataError } from './errors.js';
 import type { TextSource } from './text.js';
 import type { ItemVocabulary } from './vocabulary.js';
@@ -42,19 +43,34 @@ export interface ItemFeatures {
   values: Int32Array;
 }
 
-export interface ItemFeatureOptions {
+/**
+ * A feature space spread over 0/1 columns, one per value: an item's values are the names of its
+ * columns set to 1 (MovieLens 100k's u.item has a flag column per genre).
+ */
+export interface FlagSpace {
+  /** The space's name, as used in `featureColumns`. */
+  name: string;
+  /** The flag columns; each one's name is the value it stands for. */
+  columns: readonly string[];
+}
+
+export interface ItemFeatureOptions extends TableLayout {
   /** Used in error messages. */
   fileName: string;
   /** Gives the item ids; rows for items not in it are ignored (counted in unknownItems). */
   vocabulary: ItemVocabulary;
   /** Default: the first of movieId, itemId, item, item_id. */
   itemColumn?: string;
-  /** Default: ['genres']. */
-  featureColumns?: string[];
+  /** Feature spaces in order: column names, or names of `flagSpaces`. Default: ['genres']. */
+  featureColumns?: readonly string[];
+  /** Spaces read from flag columns, used where `featureColumns` names them; default none. */
+  flagSpaces?: readonly FlagSpace[];
   /** Splits every feature field into several values; default '|'; null keeps fields whole. */
   multiValueSeparator?: string | null;
-  delimiter?: Delimiter;
-  /** 'skip' counts bad rows (wrong field count, empty id, repeated item) instead of throwing. */
+  /**
+   * 'skip' counts bad rows (wrong field count, empty id, repeated item, a flag neither 0 nor 1)
+   * instead of throwing.
+   */
   onBadRow?: 'error' | 'skip';
 }
 
@@ -98,7 +114,8 @@ class ValueIndex {
 /**
  * Parses an item attribute file such as MovieLens movies.csv (`movieId,title,genres`, genres
  * written `Action|Comedy`). Values are taken literally ('(no genres listed)' is a value too);
- * empty fields and empty pieces between separators add nothing.
+ * empty fields and empty pieces between separators add nothing. A flag space's values are its
+ * columns set to 1, in column order; a flag field other than 0 or 1 is a bad row.
  */
 export async function parseItemFeatures(
   source: TextSource,
@@ -112,7 +129,8 @@ export async function parseItemFeatures(
   const columnNames = options.featureColumns ?? ['genres'];
   if (columnNames.length === 0) throw new RangeError('featureColumns must name at least one column');
   let itemIndex = -1;
-  let featureIndices: number[] = [];
+  /** Per space, the column it is read from, or the flag columns it gathers. */
+  let featureSources: ({ column: number } | { flags: number[] })[] = [];
   let header: string[] = [];
   const indices = columnNames.map((name) => new ValueIndex(name, []));
   // Local value ids per space, per item id; undefined = no row seen for that item.
@@ -121,8 +139,19 @@ export async function parseItemFeatures(
 
   const onHeader = (names: string[]) => {
     header = names;
-    itemIndex = findColumn(names, fileName, options.itemColumn, ITEM_COLUMNS, true);
-    featureIndices = columnNames.map((name) => findColumn(names, fileName, name, [], true));
+    itemIndex = findColumn(names, options, options.itemColumn, ITEM_COLUMNS, true);
+    featureSources = columnNames.map((name) => {
+      const flagSpace = options.flagSpaces?.find((space) => space.name === name);
+      if (flagSpace === undefined) return { column: findColumn(names, options, name, [], true) };
+      return { flags: flagSpace.columns.map((flag) => findColumn(names, options, flag, [], true)) };
+    });
+  };
+  const isSet = (text: string, line: number, column: number): boolean => {
+    const flag = text.trim();
+    if (flag !== '0' && flag !== '1') {
+      throw new DataError(fileName, line, header[column], `${JSON.stringify(text)} is not a 0/1 flag`);
+    }
+    return flag === '1';
   };
   const onRow = (fields: string[], line: number) => {
     const name = parseId(fields[itemIndex], fileName, line, header[itemIndex]);
@@ -135,9 +164,15 @@ export async function parseItemFeatures(
       const what = `item ${JSON.stringify(name)} appears on an earlier row too`;
       throw new DataError(fileName, line, header[itemIndex], what);
     }
-    bags[item] = featureIndices.map((column, space) => {
-      const field = fields[column].trim();
-      const pieces = separator === null ? [field] : field.split(separator).map((piece) => piece.trim());
+    // Every space's values first, so that a bad flag throws before any value gets an id.
+    const spaceValues = featureSources.map((source) => {
+      if ('flags' in source) {
+        return source.flags.filter((column) => isSet(fields[column], line, column)).map((column) => header[column]);
+      }
+      const field = fields[source.column].trim();
+      return separator === null ? [field] : field.split(separator).map((piece) => piece.trim());
+    });
+    bags[item] = spaceValues.map((pieces, space) => {
       const ids: number[] = [];
       for (const piece of pieces) {
         if (piece === '') continue;
@@ -191,15 +226,14 @@ export interface UserProfile {
   dense: Float32Array;
 }
 
-export interface UserFeatureOptions {
+export interface UserFeatureOptions extends TableLayout {
   fileName: string;
   /** Default: the first of userId, user, user_id. */
   userColumn?: string;
   /** Categorical columns; each gets its own space with id 0 = unknown (values[0] = '<unknown>'). */
-  categorical: string[];
+  categorical: readonly string[];
   /** Numeric columns; a non-numeric or empty value is a bad row. */
-  dense: string[];
-  delimiter?: Delimiter;
+  dense: readonly string[];
   onBadRow?: 'error' | 'skip';
 }
 
@@ -233,9 +267,9 @@ export async function parseUserFeatures(
 
   const onHeader = (names: string[]) => {
     header = names;
-    userIndex = findColumn(names, fileName, options.userColumn, USER_COLUMNS, true);
-    categoricalIndices = options.categorical.map((name) => findColumn(names, fileName, name, [], true));
-    denseIndices = options.dense.map((name) => findColumn(names, fileName, name, [], true));
+    userIndex = findColumn(names, options, options.userColumn, USER_COLUMNS, true);
+    categoricalIndices = options.categorical.map((name) => findColumn(names, options, name, [], true));
+    denseIndices = options.dense.map((name) => findColumn(names, options, name, [], true));
   };
   const onRow = (fields: string[], line: number) => {
     const user = parseId(fields[userIndex], fileName, line, header[userIndex]);

@@ -8,6 +8,7 @@ export {
   readTable,
   sniffDelimiter,
   type Delimiter,
+  type TableLayout,
   type TableOptions,
   type TableSummary,
 } from './csv.js';
@@ -23,6 +24,7 @@ export {
   parseUserFeatures,
   UNKNOWN_VALUE,
   type FeatureSpace,
+  type FlagSpace,
   type ItemFeatureSpace,
   type ItemFeatures,
   type ItemFeatureOptions,
@@ -31,6 +33,15 @@ export {
   type UserFeatureTable,
   type UserProfile,
 } from './features.js';
+export {
+  DATA_FORMATS,
+  detectFormat,
+  MOVIELENS_LAYOUTS,
+  type DataFormat,
+  type FileLayout,
+  type MovieLensLayout,
+  type TextEncoding,
+} from './formats.js';
 export {
   DEFAULT_MIN_SEQUENCE,
   groupByUser,

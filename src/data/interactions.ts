@@ -1,9 +1,9 @@
 /**
- * User-item interaction logs: one row per event, with a header. MovieLens ratings.csv
- * (`userId,movieId,rating,timestamp`) is recognised without options.
+ * User-item interaction logs: one row per event, with a header or with its columns named in the
+ * options. MovieLens ratings.csv (`userId,movieId,rating,timestamp`) is recognised without options.
  */
 
-import { type Delimiter, findColumn, parseId, parseNumber, readTable } from './csv.js';
+import { type TableLayout, findColumn, parseId, parseNumber, readTable } from './csv.js';
 import type { TextSource } from './text.js';
 
 export interface Interaction {
@@ -14,7 +14,8 @@ export interface Interaction {
   rating?: number;
 }
 
-export interface InteractionOptions {
+/** `columns`, when given, are searched for the columns below just as a header row would be. */
+export interface InteractionOptions extends TableLayout {
   /** Used in error messages. */
   fileName: string;
   /** Default: the first of userId, user, user_id (exact, then ignoring case). */
@@ -30,8 +31,6 @@ export interface InteractionOptions {
   ratingColumn?: string;
   /** Rows rated below this are dropped and counted in `belowMinRating`; needs a rating column. */
   minRating?: number;
-  /** Default: sniffed from the header line. */
-  delimiter?: Delimiter;
   /** 'skip' counts bad rows (wrong field count, empty id, bad number) instead of throwing. */
   onBadRow?: 'error' | 'skip';
 }
@@ -71,13 +70,13 @@ export async function parseInteractions(
 
   const onHeader = (names: string[]) => {
     header = names;
-    userIndex = findColumn(names, fileName, options.userColumn, USER_COLUMNS, true);
-    itemIndex = findColumn(names, fileName, options.itemColumn, ITEM_COLUMNS, true);
+    userIndex = findColumn(names, options, options.userColumn, USER_COLUMNS, true);
+    itemIndex = findColumn(names, options, options.itemColumn, ITEM_COLUMNS, true);
     if (options.timeColumn !== null) {
-      timeIndex = findColumn(names, fileName, options.timeColumn, TIME_COLUMNS, true);
+      timeIndex = findColumn(names, options, options.timeColumn, TIME_COLUMNS, true);
     }
     const ratingRequired = minRating !== undefined;
-    ratingIndex = findColumn(names, fileName, options.ratingColumn, RATING_COLUMNS, ratingRequired);
+    ratingIndex = findColumn(names, options, options.ratingColumn, RATING_COLUMNS, ratingRequired);
   };
 
   let rowIndex = 0;

@@ -8,8 +8,15 @@ export interface MindConfig {
   encoder: UserEncoder;
   /** d: width of item embeddings, interests and user vectors. */
   dim: number;
-  /** K: the most interests per user. */
+  /** K: the most interests per user (routing capsules; one more with globalInterest). */
   kMax: number;
+  /**
+   * Adds the mean of the history's item vectors as one more interest, ahead of the K routed
+   * capsules (through the same DNN): a global interest that carries the user's overall taste, so
+   * that the capsules are free to specialise. With candidateScore 'maxInterest' every candidate
+   * is scored by its best interest, the global one included (routing only).
+   */
+  globalInterest: boolean;
   /** R: routing iterations. */
   iterations: number;
   /** K_b = max(1, min(K, floor(log2(len)))) per user when true (the paper); K otherwise. */
@@ -58,6 +65,7 @@ export const DEFAULT_CONFIG: MindConfig = {
   encoder: 'routing',
   dim: 64,
   kMax: 4,
+  globalInterest: false,
   iterations: 3,
   dynamicK: true,
   attentionPower: 1,
@@ -115,6 +123,7 @@ export function resolveConfig(partial: Partial<MindConfig> = {}): MindConfig {
   positiveInt('dim', c.dim, 256);
   positiveInt('kMax', c.kMax, 16);
   positiveInt('iterations', c.iterations, 100);
+  if (typeof c.globalInterest !== 'boolean') throw new RangeError(`globalInterest must be a boolean, got ${show(c.globalInterest)}`);
   if (typeof c.attentionPower !== 'number' || !(c.attentionPower >= 0)) throw new RangeError(`attentionPower must be >= 0 (Infinity allowed), got ${show(c.attentionPower)}`);
   if (typeof c.dynamicK !== 'boolean') throw new RangeError(`dynamicK must be true or false, got ${show(c.dynamicK)}`);
   oneOf('attentionMode', c.attentionMode, ['pow', 'scale']);

@@ -81,9 +81,10 @@ export class MindModel {
     }
   }
 
-  /** K of the interest tensor: kMax for MIND, 1 for the mean-pooling baseline. */
+  /** K of the interest tensor: kMax for MIND (+1 with the global interest), 1 for the mean-pooling baseline. */
   get numInterests(): number {
-    return this.config.encoder === 'routing' ? this.config.kMax : 1;
+    if (this.config.encoder !== 'routing') return 1;
+    return this.config.kMax + (this.config.globalInterest ? 1 : 0);
   }
 
   private param(name: string): Tensor {
@@ -98,33 +99,36 @@ export class MindModel {
   }
 
   /**
-   * History item vectors `[B, L, d]` (`outShape`), or with `lengths` their mean over each row's
-   * first lengths[b] positions `[B, 1, d]` (the mean-pooling baseline's input). Each distinct
-   * item's vector is built once and then gathered: a batch repeats items (and a side feature
-   * such as a genre is shared by thousands of positions), so gathering feature rows per
-   * position would redo the item tower's mean and lengthen the backward's per-row sums.
+   * The history's distinct items' vectors `[U, d]` and, for each of the `[B, L]` positions, its
+   * row among them. Each distinct item's vector is built once and then gathered: a batch repeats
+   * items (and a side feature such as a genre is shared by thousands of positions), so gathering
+   * feature rows per position would redo the item tower's mean and lengthen the backward's
+   * per-row sums.
    */
-  private historyVectors(histories: Int32Array, outShape: number[], lengths?: Int32Array): Tensor {
+  private historyItems(histories: Int32Array): { vectors: Tensor; rows: Int32Array } {
     const distinct = Int32Array.from(new Set(histories)).sort();
     const rowOf = new Map<number, number>();
     distinct.forEach((id, row) => rowOf.set(id, row));
-    const vectors = this.itemVectors(distinct);
-    const L = histories.length / Math.max(outShape[0], 1);
-    if (!lengths) {
-      const indices = Int32Array.from(histories, (id) => rowOf.get(id)!);
-      return embeddingBag(vectors, { offsets: Int32Array.from({ length: histories.length + 1 }, (_, i) => i), indices }, outShape);
-    }
+    return { vectors: this.itemVectors(distinct), rows: Int32Array.from(histories, (id) => rowOf.get(id)!) };
+  }
+
+  /** Behaviours `[B, L, d]`: each position's item vector (padding positions get the zero vector of id 0). */
+  private behaviors(items: { vectors: Tensor; rows: Int32Array }, B: number, L: number): Tensor {
+    const offsets = Int32Array.from({ length: items.rows.length + 1 }, (_, i) => i);
+    return embeddingBag(items.vectors, { offsets, indices: items.rows }, [B, L, this.config.dim]);
+  }
+
+  /** The mean of each row's first lengths[b] item vectors `[B, 1, d]`: the mean-pooling user input. */
+  private historyMean(items: { vectors: Tensor; rows: Int32Array }, lengths: Int32Array, L: number): Tensor {
     const offsets = new Int32Array(lengths.length + 1);
     lengths.forEach((len, b) => (offsets[b + 1] = offsets[b] + len));
     const indices = new Int32Array(offsets[lengths.length]);
     const weights = new Float32Array(indices.length);
     lengths.forEach((len, b) => {
-      for (let i = 0; i < len; i++) {
-        indices[offsets[b] + i] = rowOf.get(histories[b * L + i])!;
-        weights[offsets[b] + i] = 1 / len;
-      }
+      indices.set(items.rows.subarray(b * L, b * L + len), offsets[b]);
+      weights.fill(1 / len, offsets[b], offsets[b] + len);
     });
-    return embeddingBag(vectors, { offsets, indices, weights }, outShape);
+    return embeddingBag(items.vectors, { offsets, indices, weights }, [lengths.length, 1, this.config.dim]);
   }
 
   /** p_u `[B, P]`: categorical embeddings then dense values, or undefined without a profile. */
@@ -140,6 +144,40 @@ export class MindModel {
     if (this.shape.profileDense > 0) parts.push(this.ctx.tensor(batch.profileDense, [size, this.shape.profileDense]));
     if (parts.length === 0) return undefined;
     return parts.length === 1 ? parts[0] : concatLast(parts);
+  }
+
+  /**
+   * The B2I routing step of the user tower (SPEC §1, §4), before the per-interest DNN:
+   * `behaviors` E `[B, L, d]` f32, the history item vectors it routes (Ê = E·S, S the
+   * 'routing.bilinear' parameter `[d, d]`), the capsules U `[B, K, d]` f32 and activeK `[B]` i32.
+   * The initial logits are drawn as userInterests says: per sample from `training.seed`, or the
+   * serving draw sampleInitialLogits({ seed: config.seed, initStd: config.initStd, initDraw:
+   * 'shared' }) without `training`. K here is config.kMax: the global interest, when configured,
+   * is added by userInterests. `items` (historyItems of the batch) may be passed to share the
+   * item vectors with the caller. Throws when the model's encoder is not 'routing', and as
+   * userInterests.
+   */
+  routing(batch: UserBatch, training?: TrainingDraws, items = this.historyItems(batch.histories)): { behaviors: Tensor; capsules: Tensor; activeK: Int32Array } {
+    const { ctx, config } = this;
+    if (config.encoder !== 'routing') throw new Error(`MindModel.routing: the model's encoder is '${config.encoder}', not 'routing'`);
+    const size = batch.lengths.length;
+    const L = size === 0 ? 0 : batch.histories.length / size;
+    const K = config.kMax;
+    const behaviors = this.behaviors(items, size, L);
+    const lengths = ctx.tensor(batch.lengths, [size]);
+    // Training wants fresh logits per sample (SPEC 1.3); serving a draw no row can change.
+    const draw = training ? { seed: training.seed, initDraw: 'perSample' as const } : { seed: config.seed, initDraw: 'shared' as const };
+    const capsules = b2iRouting(behaviors, lengths, this.param('routing.bilinear'), {
+      kMax: K,
+      iterations: config.iterations,
+      initStd: config.initStd,
+      ...draw,
+      softmaxOver: config.softmaxOver,
+      dynamicK: config.dynamicK,
+      gradient: config.routingGradient,
+    });
+    const activeK = config.dynamicK ? activeInterestCount(batch.lengths, K) : new Int32Array(size).fill(K);
+    return { behaviors, capsules, activeK };
   }
 
   /**
@@ -165,23 +203,18 @@ export class MindModel {
     const K = this.numInterests;
     let capsules: Tensor;
     let activeK: Int32Array;
+    const items = this.historyItems(batch.histories);
     if (config.encoder === 'routing') {
-      const behaviors = this.historyVectors(batch.histories, [size, L, d]);
-      const lengths = ctx.tensor(batch.lengths, [size]);
-      // Training wants fresh logits per sample (SPEC 1.3); serving a draw no row can change.
-      const draw = training ? { seed: training.seed, initDraw: 'perSample' as const } : { seed: config.seed, initDraw: 'shared' as const };
-      capsules = b2iRouting(behaviors, lengths, this.param('routing.bilinear'), {
-        kMax: K,
-        iterations: config.iterations,
-        initStd: config.initStd,
-        ...draw,
-        softmaxOver: config.softmaxOver,
-        dynamicK: config.dynamicK,
-        gradient: config.routingGradient,
-      });
-      activeK = config.dynamicK ? activeInterestCount(batch.lengths, K) : new Int32Array(size).fill(K);
+      let routed: { capsules: Tensor; activeK: Int32Array };
+      ({ capsules, activeK } = routed = this.routing(batch, training, items));
+      if (config.globalInterest) {
+        // Interest 0 is the history's mean; the capsules follow, so active ones stay first.
+        const global = reshape(this.historyMean(items, batch.lengths, L), [size, d]);
+        capsules = reshape(concatLast([global, reshape(routed.capsules, [size, config.kMax * d])]), [size, K, d]);
+        activeK = routed.activeK.map((k) => k + 1);
+      }
     } else {
-      capsules = this.historyVectors(batch.histories, [size, 1, d], batch.lengths);
+      capsules = this.historyMean(items, batch.lengths, L);
       activeK = new Int32Array(size).fill(1);
     }
 

@@ -10,7 +10,8 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { DataError } from '../data/errors.js';
 import type { DataFingerprint } from '../train/checkpoint.js';
-import type { DataSpec } from './datasets.js';
+import type { TextEncoding } from '../data/formats.js';
+import { type DataSpec, layoutsOf } from './datasets.js';
 import { UserError } from './errors.js';
 
 /**
@@ -72,12 +73,12 @@ class Utf8Check {
 const hex = (byte: number) => `0x${byte.toString(16).toUpperCase().padStart(2, '0')}`;
 
 /**
- * Hashes a UTF-8 text file and checks its encoding in one read. Throws DataError naming the
- * file and line for a UTF-16 byte order mark, a NUL byte (UTF-16 without a mark, or a binary
- * file) or the first invalid UTF-8 sequence, and UserError naming `option` when the path is a
- * directory or cannot be read.
+ * Hashes a text file and checks its encoding in one read. Throws DataError naming the file and
+ * line for a UTF-16 byte order mark, a NUL byte (UTF-16 without a mark, or a binary file) or,
+ * when `encoding` is UTF-8, the first invalid UTF-8 sequence (every byte is valid latin-1), and
+ * UserError naming `option` when the path is a directory or cannot be read.
  */
-export async function fingerprintFile(path: string, option: string): Promise<DataFingerprint> {
+export async function fingerprintFile(path: string, option: string, encoding: TextEncoding = 'utf-8'): Promise<DataFingerprint> {
   let info;
   try {
     info = await stat(path);
@@ -94,7 +95,7 @@ export async function fingerprintFile(path: string, option: string): Promise<Dat
       throw new DataError(path, 1, undefined, `the file is UTF-16 (${order} byte order mark ${hex(chunk[0])} ${hex(chunk[1])}); save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8)`);
     }
     const nul = chunk.indexOf(0);
-    const bad = check.push(nul >= 0 ? chunk.subarray(0, nul) : chunk);
+    const bad = encoding === 'utf-8' ? check.push(nul >= 0 ? chunk.subarray(0, nul) : chunk) : undefined;
     if (bad) {
       throw new DataError(path, bad.line, undefined, `not valid UTF-8: byte ${hex(bad.byte)} at byte offset ${bad.offset} starts no UTF-8 character; the file must be UTF-8 (a latin-1 file converts with iconv -f latin1 -t UTF-8)`);
     }
@@ -104,18 +105,19 @@ export async function fingerprintFile(path: string, option: string): Promise<Dat
     hash.update(chunk);
     bytes += chunk.length;
   }
-  if (check.unfinished) throw new DataError(path, check.lines, undefined, 'not valid UTF-8: the file ends inside a multi-byte character (truncated?)');
+  if (encoding === 'utf-8' && check.unfinished) throw new DataError(path, check.lines, undefined, 'not valid UTF-8: the file ends inside a multi-byte character (truncated?)');
   return { file: path, bytes, sha256: hash.digest('hex') };
 }
 
 /** Fingerprints of every file a spec reads (none for synthetic data), each checked as `fingerprintFile` does. */
 export async function fingerprintData(spec: DataSpec): Promise<DataFingerprint[]> {
   if (spec.kind === 'synthetic') return [];
-  const files: [string, string][] = [['--data', spec.interactions]];
-  if (spec.itemFeatures) files.push(['--item-features', spec.itemFeatures.path]);
-  if (spec.userFeatures) files.push(['--user-features', spec.userFeatures.path]);
+  const layouts = layoutsOf(spec);
+  const files: [string, string, TextEncoding][] = [['--data', spec.interactions, layouts.interactions.encoding]];
+  if (spec.itemFeatures) files.push(['--item-features', spec.itemFeatures.path, layouts.itemFeatures.encoding]);
+  if (spec.userFeatures) files.push(['--user-features', spec.userFeatures.path, layouts.userFeatures.encoding]);
   const out: DataFingerprint[] = [];
-  for (const [option, path] of files) out.push(await fingerprintFile(path, option));
+  for (const [option, path, encoding] of files) out.push(await fingerprintFile(path, option, encoding));
   return out;
 }
 

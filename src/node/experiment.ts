@@ -14,7 +14,7 @@ import { heldOutUsers } from '../data/batches.js';
 import type { Dataset } from '../data/dataset.js';
 import type { MindConfig } from '../mind/config.js';
 import { type RankingMetrics, rankingMetrics } from '../serve/metrics.js';
-import { evaluateModel, popularityRecommendations, targetSets } from '../serve/retrieval.js';
+import { popularityRecommendations, recommendForUsers, targetSets } from '../serve/retrieval.js';
 import { type PairedDifference, type Spread, pairedDifference, spread } from '../serve/statistics.js';
 import { type TrainProgress, train } from '../train/trainer.js';
 
@@ -52,6 +52,8 @@ export interface ExperimentRun {
   variant: string;
   /** Metrics on `part`'s users. */
   metrics: RankingMetrics;
+  /** Recall at the largest N of each evaluated user, in the order of `ExperimentSummary.userNames`' list for this seed. */
+  perUserRecall: number[];
   /** Validation metrics of the kept epoch (trained variants). */
   validation?: RankingMetrics;
   bestEpoch?: number;
@@ -64,6 +66,8 @@ export interface ExperimentSummary {
   seeds: number[];
   /** Users evaluated per seed. */
   users: number[];
+  /** seed → the evaluated users' ids as the data names them, in evaluation order. */
+  userNames: Record<number, string[]>;
   runs: ExperimentRun[];
   /** variant → metric → mean and std over seeds. */
   spreads: Record<string, Record<string, Spread>>;
@@ -91,6 +95,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const ns = options.ns ?? [20, 50];
   const runs: ExperimentRun[] = [];
   const users: number[] = [];
+  const userNames: Record<number, string[]> = {};
   const total = options.seeds.length * options.variants.length;
   const ctx = await createContext();
   try {
@@ -99,11 +104,17 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       const evaluated = heldOutUsers(dataset, options.part);
       if (evaluated.users.length === 0) throw new RangeError(`seed ${seed}: the split has no ${options.part} users to evaluate`);
       users.push(evaluated.users.length);
+      const targets = targetSets(evaluated);
+      const maxN = Math.max(...ns);
+      userNames[seed] = Array.from(evaluated.users, (u) => dataset.users[u].name);
+      const scored = (lists: ArrayLike<number>[]) => ({
+        metrics: rankingMetrics(lists, targets, ns),
+        perUserRecall: lists.map((list, u) => rankingMetrics([list], [targets[u]], [maxN])[`recall@${maxN}`]),
+      });
       for (const variant of options.variants) {
         options.onRunStart?.({ index: runs.length, total, seed, variant: variant.name });
         if (variant.kind === 'popularity') {
-          const lists = popularityRecommendations(dataset.itemCounts, evaluated, Math.max(...ns));
-          runs.push({ seed, variant: variant.name, metrics: rankingMetrics(lists, targetSets(evaluated), ns) });
+          runs.push({ seed, variant: variant.name, ...scored(popularityRecommendations(dataset.itemCounts, evaluated, maxN)) });
           continue;
         }
         const result = await train(ctx, dataset, { ...variant.config, seed }, {
@@ -111,18 +122,18 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
           onProgress: (p) => options.onProgress?.(variant.name, p),
         });
         const validation = result.validation.find((v) => v.epoch === result.bestEpoch)?.metrics;
-        const metrics = options.part === 'validation' && validation ? validation : await evaluateModel(result.model, evaluated, ns);
-        runs.push({ seed, variant: variant.name, metrics, validation, bestEpoch: result.bestEpoch, steps: result.steps, seconds: result.seconds });
+        const lists = (await recommendForUsers(result.model, evaluated, maxN)).map((r) => r.ids);
+        runs.push({ seed, variant: variant.name, ...scored(lists), validation, bestEpoch: result.bestEpoch, steps: result.steps, seconds: result.seconds });
         result.model.dispose();
       }
     }
   } finally {
     ctx.destroy();
   }
-  return summarise(options, runs, users);
+  return summarise(options, runs, users, userNames);
 }
 
-function summarise(options: ExperimentOptions, runs: ExperimentRun[], users: number[]): ExperimentSummary {
+function summarise(options: ExperimentOptions, runs: ExperimentRun[], users: number[], userNames: Record<number, string[]>): ExperimentSummary {
   const metricNames = Object.keys(runs[0].metrics);
   const valuesOf = (variant: string, metric: string) =>
     options.seeds.map((seed) => runs.find((r) => r.seed === seed && r.variant === variant)!.metrics[metric]);
@@ -138,7 +149,7 @@ function summarise(options: ExperimentOptions, runs: ExperimentRun[], users: num
       differences[`${ref} − ${v.name}`] = Object.fromEntries(metricNames.map((m) => [m, pairedDifference(valuesOf(ref, m), valuesOf(v.name, m))]));
     }
   }
-  return { part: options.part, seeds: [...options.seeds], users, runs, spreads, differences };
+  return { part: options.part, seeds: [...options.seeds], users, userNames, runs, spreads, differences };
 }
 
 /** The summary as Markdown tables: mean ± std per variant, then the paired differences. */

@@ -24,7 +24,7 @@ export interface RoutingReferenceArgs {
 }
 
 /** The state of one sample after the last routing iteration. */
-interface SampleRouting {
+export interface SampleRouting {
   len: number;
   activeK: number;
   /** last iteration's routing weights `[K][L]` */
@@ -117,12 +117,21 @@ function routeSample(args: RoutingReferenceArgs, b: number): SampleRouting {
   return { len, activeK: K, w, z, u };
 }
 
+/**
+ * Every sample's state after the last routing iteration, one entry per sample b < B: its length
+ * and K_b, the routing weights `w` `[kMax][L]` that built the output (rows j ≥ K_b and columns
+ * i ≥ len_b zero), `z` and `u` `[kMax][d]`. `u` is the capsule routingForwardReference outputs
+ * for active j of a non-empty history; what is in rows j ≥ K_b is not part of the output.
+ */
+export function routingStatesReference(args: RoutingReferenceArgs): SampleRouting[] {
+  return Array.from({ length: args.B }, (_, b) => routeSample(args, b));
+}
+
 /** Interest capsules U `[B, kMax, d]`: the last iteration's u_j for active j, zeros elsewhere. */
 export function routingForwardReference(args: RoutingReferenceArgs): Float64Array {
-  const { B, kMax, d } = args;
-  const U = new Float64Array(B * kMax * d);
-  for (let b = 0; b < B; b++) {
-    const s = routeSample(args, b);
+  const { kMax, d } = args;
+  const U = new Float64Array(args.B * kMax * d);
+  for (const [b, s] of routingStatesReference(args).entries()) {
     if (s.len === 0) continue;
     for (let j = 0; j < s.activeK; j++) for (let c = 0; c < d; c++) U[(b * kMax + j) * d + c] = s.u[j][c];
   }

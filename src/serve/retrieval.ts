@@ -29,7 +29,8 @@ export function allItemVectors(model: MindModel): Tensor {
   return model.ctx.noGrad(() => model.itemVectors(Int32Array.from({ length: model.shape.numItems }, (_, i) => i)));
 }
 
-function sliceBatch(users: UserBatch, from: number, to: number): UserBatch {
+/** Rows [from, to) of a user batch, as views of its arrays (no copy). */
+export function sliceBatch(users: UserBatch, from: number, to: number): UserBatch {
   const L = users.histories.length / Math.max(users.lengths.length, 1);
   const cu = users.profileCategorical.length / Math.max(users.lengths.length, 1);
   const du = users.profileDense.length / Math.max(users.lengths.length, 1);

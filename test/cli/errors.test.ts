@@ -43,6 +43,27 @@ describe('mind command errors', () => {
     expect(run.stderr).toMatch(/empty/i);
   });
 
+  test('a headerless log: --columns and --delimiter (\\t for tab) read it, a bad row names file, line and column', () => {
+    const path = file('events.tsv', 'u1\ta\t5\t100\nu1\tb\t3\t50\nu2\ta\t4\tsoon\n');
+    const run = mind(['train', '--data', path, '--columns', 'user,item,rating,time', '--delimiter', '\\t', '--out', join(dir, 'm')]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`mind: ${path}:3: column "time": "soon" is not a finite number`);
+  });
+
+  test('MovieLens files: a bad row names file and line; layout flags the format fixes are refused', () => {
+    const path = file('ratings.dat', '1::10::5::100\n1::11::4\n');
+    const run = mind(['train', '--data', path, '--out', join(dir, 'm')]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`mind: ${path}:2: malformed row: expected 4 fields as columns are named, got 3`);
+    const csv = file('log.csv', 'user;item;time\n1;10;1\n1;11;2\n');
+    const forced = mind(['train', '--data', csv, '--format', 'movielens-1m', '--delimiter', ';', '--out', join(dir, 'm')]);
+    expect(forced.status).toBe(1);
+    expect(forced.stderr).toContain(`mind: delimiter describes a csv file, but format movielens-1m fixes the layout of ${csv}; got delimiter ";"`);
+    const empty = mind(['train', '--data', csv, '--columns', 'user,,time', '--out', join(dir, 'm')]);
+    expect(empty.status).not.toBe(0);
+    expect(empty.stderr).toContain('--columns must name every column in order, comma separated, got "user,,time"');
+  });
+
   test('bad option values name the option and value', () => {
     const k = mind(['train', '--k', '0', '--out', join(dir, 'm')]);
     expect(k.status).toBe(1);

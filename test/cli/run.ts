@@ -1,6 +1,7 @@
 /** Runs the `mind` command from source, as `npm run mind` does, and captures its output. */
 import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
 export const root = resolve(import.meta.dirname, '../..');
 
@@ -19,4 +20,10 @@ export function mind(args: string[], timeoutMs = 900_000): CliRun {
   });
   if (run.error) throw run.error;
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+/** A file of the run a checkpoint directory holds (through its checkpoint.json), as text. */
+export function readRunFile(dir: string, name: string): string {
+  const { version } = JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8'));
+  return readFileSync(join(dir, version, name), 'utf8');
 }

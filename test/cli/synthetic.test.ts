@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { mind } from './run.js';
+import { mind, readRunFile } from './run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mind-synthetic-'));
 const model = join(dir, 'model');
@@ -25,7 +25,7 @@ describe('mind train / eval / recommend / export on the synthetic default', () =
   test('training reports progress with loss and samples/s and saves both models', () => {
     expect(trainLog).toMatch(/MIND epoch 1\/3 step \d+\/\d+ loss \d+\.\d+ \d+ samples\/s/);
     expect(trainLog).toContain('validation recall@20');
-    const manifest = JSON.parse(readFileSync(join(model, 'config.json'), 'utf8'));
+    const manifest = JSON.parse(readRunFile(model, 'config.json'));
     expect(manifest.format).toBe('mind-webgpu/1');
     expect(manifest.config.kMax).toBe(4);
     expect(JSON.parse(readFileSync(join(model, 'baseline.json'), 'utf8')).config.encoder).toBe('meanPool');
@@ -54,7 +54,7 @@ describe('mind train / eval / recommend / export on the synthetic default', () =
   });
 
   test('recommend returns N items with the interest that retrieved each, none from the history', () => {
-    const manifest = JSON.parse(readFileSync(join(model, 'config.json'), 'utf8'));
+    const manifest = JSON.parse(readRunFile(model, 'config.json'));
     const history = manifest.itemNames.slice(1, 9) as string[];
     const run = mind(['recommend', '--model', model, '--history', history.join(','), '--n', '20', '--json']);
     expect(run.status, run.stderr).toBe(0);
@@ -78,7 +78,7 @@ describe('mind train / eval / recommend / export on the synthetic default', () =
     const run = mind(['export', '--model', model, '--out', out]);
     expect(run.status, run.stderr).toBe(0);
     const lines = readFileSync(out, 'utf8').trim().split('\n');
-    const manifest = JSON.parse(readFileSync(join(model, 'config.json'), 'utf8'));
+    const manifest = JSON.parse(readRunFile(model, 'config.json'));
     expect(lines).toHaveLength(manifest.itemNames.length - 1);
     const first = JSON.parse(lines[0]);
     expect(first.vector).toHaveLength(64);

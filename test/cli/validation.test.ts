@@ -59,6 +59,8 @@ describe('input files', () => {
     const latin1 = path('latin1.csv');
     writeFileSync(latin1, Buffer.concat([Buffer.from('userId,itemId,timestamp\nJos'), Buffer.from([0xe9]), Buffer.from(',1,1\nJos'), Buffer.from([0xe8]), Buffer.from(',2,2\n')]));
     await expect(fingerprintFile(latin1, '--data')).rejects.toThrow(`${latin1}:2: not valid UTF-8: byte 0xE9 at byte offset 27 starts no UTF-8 character`);
+    // A format read as latin-1 (MovieLens 100k and 1M) takes any byte.
+    expect((await fingerprintFile(latin1, '--data', 'latin1')).bytes).toBe(readFileSync(latin1).length);
     const utf16 = path('utf16.csv');
     writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('userId,itemId\n1,2\n', 'utf16le')]));
     await expect(fingerprintFile(utf16, '--data')).rejects.toThrow(`${utf16}:1: the file is UTF-16 (little-endian byte order mark 0xFF 0xFE)`);

@@ -85,6 +85,48 @@ describe('parseItemFeatures', () => {
   });
 });
 
+describe('flag spaces (MovieLens 100k genre columns)', () => {
+  // Headerless, '|'-separated like u.item: id, title, then one 0/1 column per genre.
+  const ITEMS = ['1|Toy Story|0|1|1', '2|Heat|1|0|0', '3|Nothing|0|0|0', '4|Rated|1|0|1'].join('\n');
+  const layout = {
+    fileName: 'u.item',
+    delimiter: '|',
+    columns: ['movieId', 'title', 'Action', 'Animation', 'Comedy'],
+    flagSpaces: [{ name: 'genres', columns: ['Action', 'Animation', 'Comedy'] }],
+  };
+  // Ids by count: 2 → 1, 1 → 2, 3 → 3, 4 → 4.
+  const items = buildItemVocabulary(['2', '2', '1', '3', '4']);
+
+  test('a space named in featureColumns gathers the names of the columns set to 1', async () => {
+    const table = await parseItemFeatures(ITEMS, { ...layout, vocabulary: items, featureColumns: ['genres', 'title'] });
+    expect(table.spaces).toEqual([
+      // First appearance over the rows in file order, within a row in column order.
+      { name: 'genres', size: 3, offset: 0, values: ['Animation', 'Comedy', 'Action'] },
+      { name: 'title', size: 4, offset: 3, values: ['Toy Story', 'Heat', 'Nothing', 'Rated'] },
+    ]);
+    // Item 1 = movie 2 (Action, Heat); item 2 = movie 1 (Animation, Comedy, Toy Story);
+    // item 3 = movie 3 (no genre); item 4 = movie 4 (Action, Comedy).
+    expect([...table.offsets]).toEqual([0, 0, 2, 5, 6, 9]);
+    expect([...table.values]).toEqual([2, 4, 0, 1, 3, 5, 2, 1, 6]);
+  });
+
+  test('a flag other than 0 or 1 is a bad row naming its column; skipped, it gives no value an id', async () => {
+    // Action is set before the bad Comedy flag is seen, and must not take the first genre id.
+    const bad = '9|Bad|1|0|yes\n' + ITEMS;
+    const withNine = buildItemVocabulary(['9', '2', '2', '1', '3', '4']);
+    const options = { ...layout, vocabulary: withNine, featureColumns: ['genres'] };
+    await expectDataError(parseItemFeatures(bad, options), {
+      file: 'u.item',
+      line: 1,
+      column: 'Comedy',
+      what: '"yes" is not a 0/1 flag',
+    });
+    const skipped = await parseItemFeatures(bad, { ...options, onBadRow: 'skip' });
+    expect(skipped.skipped).toBe(1);
+    expect(skipped.spaces[0].values).toEqual(['Animation', 'Comedy', 'Action']);
+  });
+});
+
 describe('parseUserFeatures', () => {
   const USERS = 'userId,gender,occupation,age,income\nu1,F,artist,30,1.5\nu2,M,,41,2\nu3,F,doctor,25,0\n';
 

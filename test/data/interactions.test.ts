@@ -108,7 +108,7 @@ describe('parseInteractions', () => {
       for (const delimiter of ['::', ';']) {
         const text = ['userId', 'movieId', 'rating', 'timestamp'].join(delimiter) + '\n' + ['1', '2', '3', '4'].join(delimiter) + '\n';
         const error = await parseInteractions(text, { fileName: 'r.dat' }).catch((e) => e);
-        expect(error.message).toContain(`the header looks separated by "${delimiter}", but the supported delimiters are comma and tab`);
+        expect(error.message).toContain(`the header looks separated by "${delimiter}", which is not detected automatically (only comma and tab are)`);
       }
     });
 

@@ -7,7 +7,10 @@ import { generateSynthetic } from '../../src/data/synthetic.js';
 import { RowGrad } from '../../src/autograd/tensor.js';
 import { resolveConfig } from '../../src/mind/config.js';
 import { MindModel, modelShapeOf } from '../../src/mind/model.js';
+import * as candRef from '../../src/reference/candidate-softmax.js';
+import * as maxRef from '../../src/reference/interest-max.js';
 import { Adam } from '../../src/train/adam.js';
+import { snapshotWeights } from '../../src/train/trainer.js';
 import { train } from '../../src/train/trainer.js';
 import { useContext } from '../helpers/gpu.js';
 
@@ -90,5 +93,67 @@ describe('MIND model', () => {
     expect(last).toBeLessThan(first);
     a.model.dispose();
     b.model.dispose();
+  });
+
+  test.each([false, true])('maxInterest loss (globalInterest %s) equals its float64 composition from the model\'s own interests and item vectors', async (globalInterest) => {
+    const ctx = getCtx();
+    const config = resolveConfig({ ...small, candidateScore: 'maxInterest', globalInterest, hardNegativeBeta: 0.5 });
+    const model = new MindModel(ctx, config, modelShapeOf(dataset), dataset.itemFeatures);
+    const batch = firstBatch(10);
+    const cands = candidates(config);
+    const step = 3;
+    await ctx.tidy(async () => {
+      const loss = (await ctx.noGrad(() => model.loss(batch, cands, step)).read())[0];
+      // The same per-sample draw the loss makes for this step (model.loss's seeding).
+      const rng = new Random(config.seed).fork('step').fork(step);
+      const { interests, activeK } = ctx.noGrad(() => model.userInterests(batch, { seed: rng.uint32(), dropoutRng: rng.fork('dropout') }));
+      const K = model.numInterests;
+      expect(K).toBe(globalInterest ? 5 : 4);
+      const unique = Int32Array.from(new Set([...batch.targets, ...cands.negatives])).sort();
+      const column = (id: number) => unique.indexOf(id);
+      const V = await interests.read();
+      const E = await ctx.noGrad(() => model.itemVectors(unique)).read();
+      const [B, C, d] = [10, unique.length, 8];
+      const scores = new Float64Array(B * K * C);
+      for (let q = 0; q < B * K; q++) {
+        for (let c = 0; c < C; c++) {
+          let dot = 0;
+          for (let k = 0; k < d; k++) dot += V[q * d + k] * E[c * d + k];
+          scores[q * C + c] = dot;
+        }
+      }
+      const expected = candRef.candidateSoftmaxLoss(
+        maxRef.interestMax(scores, B, K, C, activeK).out,
+        B,
+        C,
+        Array.from(batch.targets, column),
+        Array.from(cands.negatives, column),
+        { logQ: cands.logExpectedCount(unique), hardNegativeBeta: 0.5 },
+      );
+      expect(Math.abs(loss - expected)).toBeLessThan(1e-4 * Math.abs(expected));
+    });
+    model.dispose();
+  });
+
+  test('the global interest is interest 0, the mean-pooling user vector of the same weights, and counts as active', async () => {
+    const ctx = getCtx();
+    const config = resolveConfig({ ...small, globalInterest: true });
+    const model = new MindModel(ctx, config, modelShapeOf(dataset), dataset.itemFeatures);
+    const weights = await snapshotWeights(model);
+    weights.delete('routing.bilinear');
+    const pooled = new MindModel(ctx, resolveConfig({ ...small, encoder: 'meanPool' }), modelShapeOf(dataset), dataset.itemFeatures, weights);
+    const batch = firstBatch(12);
+    await ctx.tidy(async () => {
+      const withGlobal = ctx.noGrad(() => model.userInterests(batch));
+      const single = ctx.noGrad(() => pooled.userInterests(batch));
+      const V = await withGlobal.interests.read();
+      const U = await single.interests.read();
+      for (let b = 0; b < 12; b++) {
+        expect(withGlobal.activeK[b]).toBe(1 + Math.max(1, Math.min(4, Math.floor(Math.log2(batch.lengths[b])))));
+        expect(Array.from(V.subarray(b * 5 * 8, b * 5 * 8 + 8))).toEqual(Array.from(U.subarray(b * 8, b * 8 + 8)));
+      }
+    });
+    pooled.dispose();
+    model.dispose();
   });
 });
