@@ -16,8 +16,9 @@
 // (one-hot unless there is an exact tie): the limit, computed without ever forming an infinity.
 //
 // Overflow of the scores: s = V·e summed plainly overflows (to ±inf, or NaN from inf − inf) only
-// when the score or one of its terms is beyond f32's range. Such a score is recomputed with V
-// and e scaled by powers of two (exact) and saturated at ±SAT_SCORE = ±2^126: the order of the
+// when the score or one of its terms is beyond f32's range. Where the magnitudes allow that, the
+// score is computed with V and e scaled by powers of two (exact) and saturated at
+// ±SAT_SCORE = ±2^126: the order of the
 // scores, which is all the weights depend on at that size, survives, differences of scores stay
 // finite, and no infinity reaches the weights. The saturated score's own interest then gets the
 // limit weight (1 when it is the only maximum) in every mode.
@@ -74,22 +75,27 @@ fn active_count(b: u32) -> u32 {
 }
 
 // s = V_j · e for V_j at `base` and e of sample b, saturated at ±SAT_SCORE (see the header).
+// Whether the plain sum can overflow is decided from the largest magnitudes beforehand, never
+// by testing a result for infinity or NaN (WGSL lets compilers assume neither occurs); below
+// the bound the plain sum is exactly the sum this kernel always computed.
 fn score_of(base: u32, b: u32, d: u32) -> f32 {
-  var acc = 0.0;
-  for (var c = 0u; c < d; c++) { acc += interests[base + c] * target_vec[b * d + c]; }
-  // False for ±inf and NaN as well as for huge finite sums.
-  if (abs(acc) <= SAT_SCORE) { return acc; }
   var top_v = 0.0;
   var top_e = 0.0;
   for (var c = 0u; c < d; c++) {
     top_v = max(top_v, abs(interests[base + c]));
     top_e = max(top_e, abs(target_vec[b * d + c]));
   }
+  // |V_c| < 2^kv and |e_c| < 2^ke, so every term and partial sum is below d·2^(kv+ke).
   let kv = frexp(top_v).exp;
   let ke = frexp(top_e).exp;
+  if (f32(kv + ke) + log2(f32(max(d, 1u))) < 126.0) {
+    var acc = 0.0;
+    for (var c = 0u; c < d; c++) { acc += interests[base + c] * target_vec[b * d + c]; }
+    return acc;
+  }
+  // Scaling by powers of two is exact, so this is the plain sum scaled, without overflow.
   var scaled = 0.0;
   for (var c = 0u; c < d; c++) { scaled += ldexp(interests[base + c], -kv) * ldexp(target_vec[b * d + c], -ke); }
-  // |scaled| ≤ d, so its log2 is small; the saturation test never forms the huge product.
   if (scaled == 0.0) { return 0.0; }
   if (f32(kv + ke) + log2(abs(scaled)) >= 126.0) { return sign(scaled) * SAT_SCORE; }
   return ldexp(scaled, kv + ke);

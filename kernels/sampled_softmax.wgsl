@@ -12,9 +12,9 @@
 // forward_mean sums the per-sample losses in a fixed order. The logits are kept for the
 // backward, which would otherwise recompute the same product.
 //
-// Overflow: a logit whose dot product overflows (to ±inf, or NaN from inf − inf, for vectors
-// near 1e20) is recomputed with both vectors scaled by powers of two (exact) and every logit is
-// saturated at ±SAT = ±2^126, so differences of logits stay finite and no infinity is formed.
+// Overflow: a logit whose dot product could overflow (to ±inf, or NaN from inf − inf, for
+// vectors near 1e20), judged from the magnitudes of its tile, is computed with both vectors
+// scaled by powers of two (exact), and every logit is saturated at ±SAT = ±2^126, so differences of logits stay finite and no infinity is formed.
 // Probabilities are exp((l − m_b) − log Σ_b) with m_b the row's largest logit and Σ_b the
 // shifted sum, never exp(l − lse_b): logits tied at the top then share the probability exactly
 // (at saturation, m_b + log Σ_b would round back to m_b). A label logit that overflows alone
@@ -129,13 +129,20 @@ fn label_grad(b: u32) -> f32 {
   return prob(stats[b * 4u], stats[b * 4u + 1u], stats[b * 4u + 2u]) - 1.0;
 }
 
-// v_b · W_row + offset, saturated at ±SAT; `plain` is the product summed the fast way. Only a
-// sum that is not finite or beyond SAT is recomputed, with both vectors scaled by powers of two
-// so that no term or partial sum can overflow.
-fn saturated_logit(plain: f32, b: u32, row: u32) -> f32 {
+// Whether a dot product of vectors whose entries are below max_a and max_b in magnitude can
+// overflow when summed plainly: every term and partial sum is below d·2^(ka+kb), with
+// max_a < 2^ka. Decided from magnitudes, never by testing a result for infinity or NaN (WGSL
+// lets compilers assume neither occurs).
+fn may_overflow(max_a: f32, max_b: f32) -> bool {
+  return f32(frexp(max_a).exp + frexp(max_b).exp) + log2(f32(max(params.dim, 1u))) >= 125.0;
+}
+
+// v_b · W_row + offset, saturated at ±SAT: `plain` (the product summed the fast way) where it
+// cannot have overflowed (`safe`), else recomputed with both vectors scaled by powers of two
+// (exact, so below the bound it equals the plain sum).
+fn logit_of(plain: f32, safe: bool, b: u32, row: u32) -> f32 {
   let offset = logit_offset(row);
-  // False for ±inf and NaN as well as for huge finite sums.
-  if (abs(plain) <= SAT) { return clamp(plain + offset, -SAT, SAT); }
+  if (safe) { return clamp(plain + offset, -SAT, SAT); }
   let d = params.dim;
   var top_v = 0.0;
   var top_w = 0.0;
@@ -191,6 +198,9 @@ fn forward_logits(
   let d = params.dim;
   if (li < TILE) { tile_rows[li] = u32(negatives[min(s0 + li, S - 1u)]); }
   var acc = array<vec4<f32>, 4>();
+  // The largest magnitudes this thread stages, reduced over the tile to bound every product.
+  var max_a = 0.0;
+  var max_b = 0.0;
   for (var k0 = 0u; k0 < d; k0 += TILE_K) {
     workgroupBarrier();
     for (var r = 0u; r < 4u; r++) {
@@ -199,8 +209,12 @@ fn forward_logits(
       let kk = e % TILE_K;
       let k = k0 + kk;
       let b = b0 + m;
-      tile_a[kk * TILE + m] = select(0.0, user[b * d + k], b < B && k < d);
-      tile_b[kk * TILE + m] = select(0.0, table[tile_rows[m] * d + k], s0 + m < S && k < d);
+      let a = select(0.0, user[b * d + k], b < B && k < d);
+      let w = select(0.0, table[tile_rows[m] * d + k], s0 + m < S && k < d);
+      tile_a[kk * TILE + m] = a;
+      tile_b[kk * TILE + m] = w;
+      max_a = max(max_a, abs(a));
+      max_b = max(max_b, abs(w));
     }
     workgroupBarrier();
     for (var kk = 0u; kk < TILE_K; kk++) {
@@ -210,12 +224,13 @@ fn forward_logits(
       for (var i = 0u; i < 4u; i++) { acc[i] += tile_a[ra + 16u * i] * bv; }
     }
   }
+  let safe = !may_overflow(tree_reduce(max_a, li, true), tree_reduce(max_b, li, true));
   for (var i = 0u; i < 4u; i++) {
     let b = b0 + lid.y + 16u * i;
     for (var j = 0u; j < 4u; j++) {
       let col = lid.x + 16u * j;
       let s = s0 + col;
-      if (b < B && s < S) { logits[b * S + s] = saturated_logit(acc[i][j], b, tile_rows[col]); }
+      if (b < B && s < S) { logits[b * S + s] = logit_of(acc[i][j], safe, b, tile_rows[col]); }
     }
   }
 }
@@ -233,8 +248,15 @@ fn forward_lse(
   let d = params.dim;
   let y = u32(labels[b]);
   var dot = 0.0;
-  for (var c = lid; c < d; c += 256u) { dot += user[b * d + c] * table[y * d + c]; }
-  let l0 = saturated_logit(tree_reduce(dot, lid, false), b, y);
+  var max_v = 0.0;
+  var max_w = 0.0;
+  for (var c = lid; c < d; c += 256u) {
+    dot += user[b * d + c] * table[y * d + c];
+    max_v = max(max_v, abs(user[b * d + c]));
+    max_w = max(max_w, abs(table[y * d + c]));
+  }
+  let plain = tree_reduce(dot, lid, false);
+  let l0 = logit_of(plain, !may_overflow(tree_reduce(max_v, lid, true), tree_reduce(max_w, lid, true)), b, y);
   var top = l0;
   for (var s = lid; s < S; s += 256u) {
     if (!is_hit(b, s)) { top = max(top, logits[b * S + s]); }
