@@ -65,12 +65,14 @@ export const DEFAULT_CONFIG: MindConfig = {
   encoder: 'routing',
   dim: 64,
   kMax: 4,
-  globalInterest: false,
+  // Chosen on validation users (docs/ablation.md): scoring every candidate by its best interest
+  // trains what serving ranks by, and the global interest carries the overall taste.
+  globalInterest: true,
   iterations: 3,
   dynamicK: true,
   attentionPower: 1,
   attentionMode: 'pow',
-  candidateScore: 'labelAware',
+  candidateScore: 'maxInterest',
   hardNegativeBeta: 0,
   softmaxOver: 'interests',
   routingGradient: 'stop',
@@ -92,7 +94,12 @@ export const DEFAULT_CONFIG: MindConfig = {
  * settings where they differ from MIND's, tuned on validation users with the same budget as
  * MIND's (docs/ablation.md). The CLI applies these over the command line's settings.
  */
-export const BASELINE_CONFIG: Partial<MindConfig> = { encoder: 'meanPool' };
+export const BASELINE_CONFIG: Partial<MindConfig> = {
+  encoder: 'meanPool',
+  // One vector: nothing to take a max over, so the paper's loss (the fused sampled softmax).
+  candidateScore: 'labelAware',
+  globalInterest: false,
+};
 
 /** A value as written: a string quoted, so that "16" (from a hand-edited JSON file) is not shown as 16. */
 function show(value: unknown): string {

@@ -32,19 +32,25 @@ function candidates(config: ReturnType<typeof resolveConfig>) {
 describe('MIND model', () => {
   const getCtx = useContext();
 
-  test.each(['routing', 'meanPool'] as const)('%s: interests are [B, K, d], inactive ones exact zeros, finite', async (encoder) => {
+  test.each([
+    ['routing', false],
+    ['routing', true],
+    ['meanPool', false],
+  ] as const)('%s (global interest %s): interests are [B, K, d], inactive ones exact zeros, finite', async (encoder, globalInterest) => {
     const ctx = getCtx();
-    const config = resolveConfig({ ...small, encoder });
+    const config = resolveConfig({ ...small, encoder, globalInterest });
     const model = new MindModel(ctx, config, modelShapeOf(dataset), dataset.itemFeatures);
     const batch = firstBatch(12);
     await ctx.tidy(async () => {
       const { interests, activeK } = ctx.noGrad(() => model.userInterests(batch));
       const K = model.numInterests;
+      expect(K).toBe(encoder === 'meanPool' ? 1 : globalInterest ? 5 : 4);
       expect(interests.shape).toEqual([12, K, 8]);
       const v = (await interests.read()) as Float32Array;
       expect(v.every(Number.isFinite)).toBe(true);
       for (let b = 0; b < 12; b++) {
-        const expectedK = encoder === 'routing' ? Math.max(1, Math.min(4, Math.floor(Math.log2(batch.lengths[b])))) : 1;
+        const routed = Math.max(1, Math.min(4, Math.floor(Math.log2(batch.lengths[b]))));
+        const expectedK = encoder === 'routing' ? routed + (globalInterest ? 1 : 0) : 1;
         expect(activeK[b]).toBe(expectedK);
         for (let j = 0; j < K; j++) {
           const row = v.subarray((b * K + j) * 8, (b * K + j + 1) * 8);
