@@ -28,7 +28,7 @@ describe('mind train / eval / recommend / export on the synthetic default', () =
     const manifest = JSON.parse(readRunFile(model, 'config.json'));
     expect(manifest.format).toBe('mind-webgpu/1');
     expect(manifest.config.kMax).toBe(4);
-    expect(JSON.parse(readFileSync(join(model, 'baseline.json'), 'utf8')).config.encoder).toBe('meanPool');
+    expect(JSON.parse(readRunFile(model, 'baseline.json')).config.encoder).toBe('meanPool');
   });
 
   test('MIND beats the single-vector baseline on recall@50 by 20% and reports capsule purity', () => {
