@@ -533,9 +533,13 @@ async function experimentCommand(flags: ExperimentFlags): Promise<void> {
       progress = new ProgressReporter(variant);
     },
     onProgress: (_variant, p) => progress?.update(p),
+    // Each finished run is saved at once, so an interrupted experiment keeps what it measured.
+    onRunEnd: async (runs) => {
+      if (flags.json) await writeFile(flags.json, `${JSON.stringify({ command: process.argv.slice(2), variants, complete: false, runs }, null, 1)}\n`);
+    },
   });
   progress?.stop();
-  if (flags.json) await writeFile(flags.json, `${JSON.stringify({ command: process.argv.slice(2), variants, ...summary }, null, 1)}\n`);
+  if (flags.json) await writeFile(flags.json, `${JSON.stringify({ command: process.argv.slice(2), variants, complete: true, ...summary }, null, 1)}\n`);
   process.stdout.write(formatExperiment(summary));
 }
 

@@ -43,6 +43,8 @@ export interface ExperimentOptions {
   /** Names of the variants every other variant is compared with (default: the first variant). */
   references?: readonly string[];
   onRunStart?: (run: { index: number; total: number; seed: number; variant: string }) => void;
+  /** Called with every finished run so far (e.g. to save them: a long experiment cut short keeps what it measured). */
+  onRunEnd?: (runs: readonly ExperimentRun[]) => void | Promise<void>;
   onProgress?: (variant: string, progress: TrainProgress) => void;
 }
 
@@ -115,6 +117,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
         options.onRunStart?.({ index: runs.length, total, seed, variant: variant.name });
         if (variant.kind === 'popularity') {
           runs.push({ seed, variant: variant.name, ...scored(popularityRecommendations(dataset.itemCounts, evaluated, maxN)) });
+          await options.onRunEnd?.(runs);
           continue;
         }
         const result = await train(ctx, dataset, { ...variant.config, seed }, {
@@ -125,6 +128,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
         const lists = (await recommendForUsers(result.model, evaluated, maxN)).map((r) => r.ids);
         runs.push({ seed, variant: variant.name, ...scored(lists), validation, bestEpoch: result.bestEpoch, steps: result.steps, seconds: result.seconds });
         result.model.dispose();
+        await options.onRunEnd?.(runs);
       }
     }
   } finally {

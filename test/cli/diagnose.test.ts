@@ -38,7 +38,7 @@ function expectUnit(value: number | null, what: string): void {
 
 describe('mind diagnose', () => {
   beforeAll(() => {
-    const run = mind(['train', '--dim', '8', '--k', '2', '--batch-size', '32', '--num-sampled', '16', '--epochs', '1', '--max-steps', '5', '--out', model]);
+    const run = mind(['train', '--dim', '8', '--k', '2', '--no-global-interest', '--batch-size', '32', '--num-sampled', '16', '--epochs', '1', '--max-steps', '5', '--out', model]);
     expect(run.status, run.stderr.slice(-4000)).toBe(0);
   }, 600_000);
 

@@ -28,6 +28,8 @@ describe('mind train / eval / recommend / export on the synthetic default', () =
     const manifest = JSON.parse(readRunFile(model, 'config.json'));
     expect(manifest.format).toBe('mind-webgpu/1');
     expect(manifest.config.kMax).toBe(4);
+    expect(manifest.config.candidateScore).toBe('maxInterest');
+    expect(manifest.config.globalInterest).toBe(true);
     expect(JSON.parse(readRunFile(model, 'baseline.json')).config.encoder).toBe('meanPool');
   });
 
@@ -60,7 +62,7 @@ describe('mind train / eval / recommend / export on the synthetic default', () =
     expect(run.status, run.stderr).toBe(0);
     const out = JSON.parse(run.stdout);
     expect(out.items).toHaveLength(20);
-    expect(out.activeInterests).toBe(3); // floor(log2(8)) with dynamic K
+    expect(out.activeInterests).toBe(4); // floor(log2(8)) = 3 capsules with dynamic K, and the global interest
     for (const item of out.items) {
       expect(history).not.toContain(item.item);
       expect(item.interest).toBeGreaterThanOrEqual(0);
