@@ -27,4 +27,5 @@ export { topKInnerProduct, type TopKResult } from './serve/topk.js';
 export { rankingMetrics, poolInterests, type RankingMetrics } from './serve/metrics.js';
 export { evaluateModel, recommendForUsers, retrievePerInterest, popularityRecommendations } from './serve/retrieval.js';
 export { capsulePurity, type CapsulePurity } from './serve/purity.js';
-export { Recommender } from './serve/recommender.js';
+export { Recommender, type RecommenderOptions, type ServedRecommendation, type InterestList, type UserProfileInput } from './serve/recommender.js';
+export { type VectorIndex, type InterestQuery, searchInterests } from './serve/vector-index.js';

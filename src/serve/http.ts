@@ -87,6 +87,8 @@ function profileInput(profile: Record<string, string | number>, features: Servic
   if (unknownValues.length > 0) {
     throw new RequestError(400, `profile: values the model was not trained with: ${unknownValues.map((u) => `${u.feature}="${u.value}"`).join(', ')}`, { unknownValues });
   }
+  // Without vocabularies every profile input is the model's "unknown" (Recommender's zeros).
+  if (!features) return {};
   const denseValues = Float32Array.from(dense, (name) => {
     const value = profile[name] ?? 0;
     if (typeof value !== 'number') throw new RequestError(400, `profile.${name} must be a number, got "${value}"`);
@@ -116,7 +118,7 @@ export function buildService(options: ServiceOptions): FastifyInstance {
     logger: options.logger ?? false,
     bodyLimit: limits.bodyBytes,
     // Strict validation: a wrong type or an unknown field is the client's bug, said back to it.
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, allowUnionTypes: true } },
   });
 
   app.setErrorHandler((err: FastifyError | RequestError, request, reply) => {

@@ -1,0 +1,194 @@
+/**
+ * `npm run bench:serving [-- options]`: the serving measurements of README.md's "Serving" table.
+ *   ann    at each --sizes N (synthetic clustered catalogue, d = 64, K = 4 interests per user):
+ *          the embedded HNSW index at its default settings (build time, interest queries/s one
+ *          user at a time, pooled recall@50 against exact GPU top-k) next to exact GPU top-k
+ *          itself (queries/s, batched 64 users per call, on --exact-users users);
+ *   pg     pgvector (PGlite over the wire protocol on 127.0.0.1) at --pg-size items: upsert and
+ *          HNSW build time, queries/s, pooled recall@50;
+ *   load   `mind serve`'s service in this process on 127.0.0.1, driven by autocannon from a child
+ *          process at 1, 8 and 64 connections for --seconds each: requests/s, p50/p99 latency,
+ *          errors, and the service's memory (RSS, heap, GPU buffer pool) after each phase.
+ * Writes bench/serving-results.md and .json (or under --out).
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite/vector';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { createContext, type Context } from '../src/autograd/context.js';
+import { generateSynthetic } from '../src/data/synthetic.js';
+import { resolveConfig } from '../src/mind/config.js';
+import { MindModel, modelShapeOf } from '../src/mind/model.js';
+import { DEFAULT_ANN_SETTINGS, UsearchIndex } from '../src/serve/ann-index.js';
+import { buildService } from '../src/serve/http.js';
+import { poolInterests } from '../src/serve/metrics.js';
+import { PgVectorIndex } from '../src/serve/pgvector.js';
+import { Recommender } from '../src/serve/recommender.js';
+import { allItemVectors } from '../src/serve/retrieval.js';
+import { topKInnerProduct } from '../src/serve/topk.js';
+import { type VectorIndex, searchInterests } from '../src/serve/vector-index.js';
+import { pooledRecall } from './ann.js';
+import { syntheticCatalogue } from './vectors.js';
+
+const { values } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '100000,1000000' },
+    users: { type: 'string', default: '250' },
+    'exact-users': { type: 'string', default: '250' },
+    'pg-size': { type: 'string', default: '100000' },
+    seconds: { type: 'string', default: '10' },
+    parts: { type: 'string', default: 'ann,pg,load' },
+    out: { type: 'string', default: 'bench' },
+  },
+});
+const parts = new Set(values.parts!.split(','));
+const d = 64;
+const K = 4;
+const n = 50;
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const report: Record<string, unknown> = { machine: `${(await import('node:os')).cpus().length} CPU cores`, annSettings: DEFAULT_ANN_SETTINGS };
+const md: string[] = [];
+
+/** Exact pooled top-50 lists and per-interest timing of GPU top-k over `users` users. */
+async function exactGpu(ctx: Context, items: Float32Array, interests: Float32Array, users: number) {
+  const table = ctx.tensor(items, [items.length / d, d]);
+  const perUser: number[][] = [];
+  const chunk = 64;
+  // One warm-up call compiles the pipelines.
+  await ctx.tidy(() => topKInnerProduct(ctx.tensor(interests.slice(0, K * d), [K, d]), table, n, { firstItem: 1 }));
+  const started = performance.now();
+  for (let from = 0; from < users; from += chunk) {
+    const to = Math.min(users, from + chunk);
+    const top = await ctx.tidy(() => topKInnerProduct(ctx.tensor(interests.slice(from * K * d, to * K * d), [(to - from) * K, d]), table, n, { firstItem: 1 }));
+    for (let u = 0; u < to - from; u++) {
+      const lists = Array.from({ length: K }, (_, j) => ({ ids: top.ids.subarray((u * K + j) * n, (u * K + j + 1) * n), scores: top.scores.subarray((u * K + j) * n, (u * K + j + 1) * n) }));
+      perUser.push(poolInterests(lists, n).ids);
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+  table.dispose();
+  return { perUser, queriesPerSecond: (users * K) / seconds, seconds };
+}
+
+/** Interest queries/s through `index`, one user (K queries) per call, and the pooled lists. */
+async function indexQueries(index: VectorIndex, items: Float32Array, interests: Float32Array, users: number) {
+  await searchInterests(index, items, interests, K, [{ n, activeK: K, exclude: [] }]);
+  const perUser: number[][] = [];
+  const latencies: number[] = [];
+  const started = performance.now();
+  for (let u = 0; u < users; u++) {
+    const t0 = performance.now();
+    const [lists] = await searchInterests(index, items, interests.subarray(u * K * d, (u + 1) * K * d), K, [{ n, activeK: K, exclude: [] }]);
+    latencies.push(performance.now() - t0);
+    perUser.push(poolInterests(lists, n).ids);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { perUser, queriesPerSecond: (users * K) / seconds, p50Ms: latencies[Math.floor(users * 0.5)], p99Ms: latencies[Math.min(users - 1, Math.floor(users * 0.99))] };
+}
+
+const ctx = await createContext();
+try {
+  if (parts.has('ann')) {
+    md.push('| items | method | build s | interest queries/s | pooled recall@50 vs exact | users measured |', '| --- | --- | --- | --- | --- | --- |');
+    for (const size of values.sizes!.split(',').map(Number)) {
+      const users = Number(values.users);
+      const exactUsers = Math.min(users, Number(values['exact-users']));
+      log(`ann: ${size} items, ${users} users`);
+      const cat = syntheticCatalogue(size + 1, d, users, K, 17);
+      const exact = await exactGpu(ctx, cat.items, cat.interests, exactUsers);
+      log(`  exact GPU top-k: ${exact.queriesPerSecond.toFixed(1)} queries/s over ${exactUsers} users (${exact.seconds.toFixed(1)} s)`);
+      const t0 = performance.now();
+      const index = UsearchIndex.build(cat.items, d);
+      const buildSeconds = (performance.now() - t0) / 1000;
+      const ann = await indexQueries(index, cat.items, cat.interests, users);
+      const recall = pooledRecall(ann.perUser.slice(0, exactUsers), exact.perUser);
+      log(`  usearch: build ${buildSeconds.toFixed(1)} s, ${ann.queriesPerSecond.toFixed(0)} queries/s, recall ${recall.toFixed(4)}`);
+      report[`ann@${size}`] = { buildSeconds, ...ann, perUser: undefined, recall, exactQueriesPerSecond: exact.queriesPerSecond, exactUsers, users };
+      md.push(`| ${size.toLocaleString('en')} | usearch HNSW (M ${DEFAULT_ANN_SETTINGS.connectivity}, ef ${DEFAULT_ANN_SETTINGS.expansionAdd}/${DEFAULT_ANN_SETTINGS.expansionSearch}) | ${buildSeconds.toFixed(1)} | ${ann.queriesPerSecond.toFixed(0)} (p50 ${ann.p50Ms.toFixed(2)} ms, p99 ${ann.p99Ms.toFixed(2)} ms per user of 4) | ${recall.toFixed(4)} | ${exactUsers} |`);
+      md.push(`| ${size.toLocaleString('en')} | exact GPU top-k (reference) | – | ${exact.queriesPerSecond.toFixed(1)} (64 users per call) | 1 | ${exactUsers} |`);
+    }
+  }
+
+  if (parts.has('pg')) {
+    const size = Number(values['pg-size']);
+    const users = Math.min(Number(values.users), 100);
+    log(`pgvector: ${size} items, ${users} users`);
+    const cat = syntheticCatalogue(size + 1, d, users, K, 17);
+    const exact = await exactGpu(ctx, cat.items, cat.interests, users);
+    const db = await PGlite.create({ extensions: { vector } });
+    const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0 });
+    await server.start();
+    const names = Array.from({ length: size + 1 }, (_, id) => (id === 0 ? '<pad>' : `i${id}`));
+    const index = PgVectorIndex.connect(`postgres://postgres@${server.getServerConn()}/postgres`, names, d, { connections: 1 });
+    const t0 = performance.now();
+    await index.upsert(cat.items);
+    const upsertSeconds = (performance.now() - t0) / 1000;
+    log(`  upsert ${upsertSeconds.toFixed(1)} s`);
+    const t1 = performance.now();
+    await index.createIndex();
+    const indexSeconds = (performance.now() - t1) / 1000;
+    log(`  HNSW build ${indexSeconds.toFixed(1)} s`);
+    const pg = await indexQueries(index, cat.items, cat.interests, users);
+    const recall = pooledRecall(pg.perUser, exact.perUser);
+    log(`  ${pg.queriesPerSecond.toFixed(1)} queries/s, recall ${recall.toFixed(4)}`);
+    report[`pgvector@${size}`] = { upsertSeconds, indexSeconds, queriesPerSecond: pg.queriesPerSecond, p50Ms: pg.p50Ms, p99Ms: pg.p99Ms, recall, users };
+    md.push(`| ${size.toLocaleString('en')} | pgvector 0.8.0 HNSW in PGlite 0.3.16, 1 connection (m 16, ef_construction 128, ef_search 200) | upsert ${upsertSeconds.toFixed(1)} + index ${indexSeconds.toFixed(1)} | ${pg.queriesPerSecond.toFixed(1)} (p50 ${pg.p50Ms.toFixed(1)} ms, p99 ${pg.p99Ms.toFixed(1)} ms per user of 4) | ${recall.toFixed(4)} | ${users} |`);
+    await index.close();
+    await server.stop();
+    await db.close();
+  }
+
+  if (parts.has('load')) {
+    md.push('', '| search | clients | requests/s | p50 ms | p99 ms | requests | errors + non-2xx | RSS MB | heap MB | GPU pool MB |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    const dataset = generateSynthetic({ seed: 1, numItems: 100_000, numCategories: 300, numUsers: 500, minInterests: 3, maxInterests: 6, maxLength: 20 });
+    const config = resolveConfig({ dim: d, kMax: K, seed: 1 });
+    const model = new MindModel(ctx, config, modelShapeOf(dataset), dataset.itemFeatures);
+    const items = (await ctx.tidy(() => allItemVectors(model)).read()) as Float32Array;
+    const ann = UsearchIndex.build(items, d);
+    const bodies = dataset.users.slice(0, 200).map((u) => JSON.stringify({ history: Array.from(u.items, (id) => dataset.itemNames[id]), n: 20 }));
+    const loads: Record<string, unknown>[] = [];
+    for (const [label, index] of [['usearch HNSW', ann], ['exact GPU top-k', undefined]] as const) {
+      const recommender = new Recommender(model, 20, { index });
+      const app = buildService({ recommender, itemNames: dataset.itemNames, userFeatures: dataset.userFeatures });
+      const address = await app.listen({ host: '127.0.0.1', port: 0 });
+      const memory = async () => (await (await fetch(`${address}/health`)).json()).memory as { rssBytes: number; heapUsedBytes: number; gpuPoolBytes: number };
+      const probe = await fetch(`${address}/recommend`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[0] });
+      if (probe.status !== 200) throw new Error(`the service refused a benchmark request: ${probe.status} ${await probe.text()}`);
+      // Warm-up at the highest concurrency: pipelines, every batch size the GPU pool will see, JIT.
+      await drive(address, bodies, 64, 5);
+      for (const connections of [1, 8, 64]) {
+        const result = await drive(address, bodies, connections, Number(values.seconds));
+        const m = await memory();
+        loads.push({ search: label, connections, ...result, memory: m });
+        log(`load ${label} ${connections}: ${JSON.stringify(result)} ${JSON.stringify(m)}`);
+        const mb = (b: number) => (b / 2 ** 20).toFixed(0);
+        md.push(`| ${label} | ${connections} | ${result.requestsPerSecond.toFixed(0)} | ${result.p50} | ${result.p99} | ${result.total} | ${result.errors + result.non2xx} | ${mb(m.rssBytes)} | ${mb(m.heapUsedBytes)} | ${mb(m.gpuPoolBytes)} |`);
+      }
+      await app.close();
+      recommender.dispose();
+    }
+    report.load = { items: dataset.numItems - 1, loads };
+    model.dispose();
+  }
+} finally {
+  ctx.destroy();
+}
+
+/** autocannon in a child process (so it does not share this event loop), cycling through `bodies`. */
+function drive(url: string, bodies: string[], connections: number, seconds: number): Promise<{ requestsPerSecond: number; p50: number; p99: number; total: number; errors: number; non2xx: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'load-client.ts'), url, String(connections), String(seconds)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  child.stdin.end(JSON.stringify(bodies));
+  let out = '';
+  child.stdout.on('data', (chunk) => (out += chunk));
+  return new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load client exited ${code}`)))));
+}
+
+const outDir = values.out!;
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, 'serving-results.json'), `${JSON.stringify(report, null, 1)}\n`);
+writeFileSync(join(outDir, 'serving-results.md'), `${md.join('\n')}\n`);
+process.stdout.write(`${md.join('\n')}\n`);
