@@ -1,5 +1,5 @@
 /**
- * The `mind` command: train, eval, recommend, export.
+ * The `mind` command: train, eval, experiment, recommend, index, serve, export.
  *   mind train [--data ratings.csv] [--item-features movies.csv] ... [--out DIR]
  *   mind eval --model DIR [--json]
  *   mind recommend --model DIR --history id,id,... [--n 20] [--json] [--exact | --pgvector URL]
