@@ -12,7 +12,8 @@
  * Writes bench/serving-results.md and .json (or under --out).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
@@ -38,10 +39,12 @@ const { values } = parseArgs({
     sizes: { type: 'string', default: '100000,1000000' },
     users: { type: 'string', default: '250' },
     // Users whose exact lists are computed, per size: exact top-k on a CPU adapter is slow at 1M.
-    'exact-users': { type: 'string', default: '100,20' },
+    'exact-users': { type: 'string', default: '100,40' },
     'pg-size': { type: 'string', default: '100000' },
     seconds: { type: 'string', default: '10' },
     parts: { type: 'string', default: 'ann,pg,load' },
+    // Search widths to measure on the same graph (saved, then loaded with each width).
+    'ef-search': { type: 'string', default: String(DEFAULT_ANN_SETTINGS.expansionSearch) },
     out: { type: 'string', default: 'bench' },
   },
 });
@@ -128,13 +131,21 @@ try {
       const exact = await exactGpu(ctx, cat.items, cat.interests, exactUsers);
       log(`  exact GPU top-k: ${exact.queriesPerSecond.toFixed(1)} queries/s over ${exactUsers} users (${exact.seconds.toFixed(1)} s)`);
       const t0 = performance.now();
-      const index = UsearchIndex.build(cat.items, d);
+      const built = UsearchIndex.build(cat.items, d);
       const buildSeconds = (performance.now() - t0) / 1000;
-      const ann = await indexQueries(index, cat.items, cat.interests, users);
-      const recall = pooledRecall(ann.perUser.slice(0, exactUsers), exact.perUser);
-      log(`  usearch: build ${buildSeconds.toFixed(1)} s, ${ann.queriesPerSecond.toFixed(0)} queries/s, recall ${recall.toFixed(4)}`);
-      report[`ann@${size}`] = { buildSeconds, ...ann, perUser: undefined, recall, exactQueriesPerSecond: exact.queriesPerSecond, exactUsers, users };
-      md.push(`| ${size.toLocaleString('en')} | usearch HNSW (M ${DEFAULT_ANN_SETTINGS.connectivity}, ef ${DEFAULT_ANN_SETTINGS.expansionAdd}/${DEFAULT_ANN_SETTINGS.expansionSearch}) | ${buildSeconds.toFixed(1)} | ${ann.queriesPerSecond.toFixed(0)} (p50 ${ann.p50Ms.toFixed(2)} ms, p99 ${ann.p99Ms.toFixed(2)} ms per user of 4) | ${recall.toFixed(4)} | ${exactUsers} |`);
+      const graphDir = mkdtempSync(join(tmpdir(), 'mind-ann-bench-'));
+      for (const ef of values['ef-search']!.split(',').map(Number)) {
+        const settings = { ...DEFAULT_ANN_SETTINGS, expansionSearch: ef };
+        await built.save(graphDir, { format: 'mind-webgpu/usearch-1', weightsSha256: 'bench', dim: d, count: built.size, settings, buildSeconds });
+        const index = (await UsearchIndex.load(graphDir, 'bench', d))!;
+        const ann = await indexQueries(index, cat.items, cat.interests, users);
+        const recall = pooledRecall(ann.perUser.slice(0, exactUsers), exact.perUser);
+        log(`  usearch ef ${ef}: build ${buildSeconds.toFixed(1)} s, ${ann.queriesPerSecond.toFixed(0)} queries/s, recall ${recall.toFixed(4)}`);
+        report[`ann@${size}@ef${ef}`] = { buildSeconds, ...ann, perUser: undefined, recall, exactQueriesPerSecond: exact.queriesPerSecond, exactUsers, users, settings };
+        const mark = ef === DEFAULT_ANN_SETTINGS.expansionSearch ? ' (default)' : '';
+        md.push(`| ${size.toLocaleString('en')} | usearch HNSW, M ${settings.connectivity}, ef_add ${settings.expansionAdd}, ef_search ${ef}${mark} | ${buildSeconds.toFixed(1)} | ${ann.queriesPerSecond.toFixed(0)} (p50 ${ann.p50Ms.toFixed(2)} ms, p99 ${ann.p99Ms.toFixed(2)} ms per user of 4) | ${recall.toFixed(4)} | ${exactUsers} |`);
+      }
+      rmSync(graphDir, { recursive: true, force: true });
       md.push(`| ${size.toLocaleString('en')} | exact GPU top-k (reference) | – | ${exact.queriesPerSecond.toFixed(1)} (64 users per call) | 1 | ${exactUsers} |`);
       save();
     }
