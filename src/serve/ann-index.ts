@@ -25,9 +25,9 @@ export interface AnnSettings {
 /**
  * The defaults reach recall@50 ≥ 0.95 against exact search at 100k and 1M items, d = 64, pooled
  * over interests (bench/serving.ts; README.md's table): M = 16 as HNSW's authors recommend for
- * this width, and a search list of 256, where 128 gave 0.94 per query at 100k (bench/ann-choice.ts).
+ * this width, and a search list of 512: at 1M items 256 gave 0.944 and 512 gave 0.955.
  */
-export const DEFAULT_ANN_SETTINGS: AnnSettings = { connectivity: 16, expansionAdd: 128, expansionSearch: 256 };
+export const DEFAULT_ANN_SETTINGS: AnnSettings = { connectivity: 16, expansionAdd: 128, expansionSearch: 512 };
 
 /** What `mind index` records beside the graph, to refuse an index built from other weights. */
 export interface AnnMeta {
