@@ -17,7 +17,7 @@ export default defineConfig({
       formats: ['es'],
     },
     rollupOptions: {
-      external: [/^node:/, 'webgpu', 'commander', 'cli-progress', 'csv-parse', /^csv-parse\//],
+      external: [/^node:/, 'webgpu', 'commander', 'cli-progress', 'csv-parse', /^csv-parse\//, 'usearch', 'fastify', 'pg', 'hyparquet-writer'],
     },
   },
   test: {

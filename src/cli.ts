@@ -1,10 +1,13 @@
 /**
- * The `mind` command: train, eval, diagnose, recommend, export.
+ * The `mind` command: train, experiment, eval, diagnose, recommend, index, serve, export.
  *   mind train [--data ratings.csv] [--item-features movies.csv] ... [--out DIR]
+ *   mind experiment --seeds 1,2,3,4,5 [train's options] [--variants FILE] [--json OUT]
  *   mind eval --model DIR [--json]
  *   mind diagnose --model DIR [--part test|validation] [--n 50] [--json]
- *   mind recommend --model DIR --history id,id,... [--n 20] [--json]
- *   mind export --model DIR --out FILE
+ *   mind recommend --model DIR --history id,id,... [--n 20] [--json] [--exact | --pgvector URL]
+ *   mind index --model DIR [--pgvector URL]
+ *   mind serve --model DIR [--port 8080]
+ *   mind export --model DIR --out FILE  |  --out DIR --format npy,fvecs,parquet
  */
 import { access, constants, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -29,6 +32,10 @@ import { type CapsulePurity, capsulePurity } from './serve/purity.js';
 import { type ModelDiagnostics, diagnoseModel } from './serve/diagnose.js';
 import { Recommender } from './serve/recommender.js';
 import { MAX_TOP_K } from './serve/topk.js';
+import { DEFAULT_ANN_SETTINGS } from './serve/ann-index.js';
+import { EXPORT_FORMATS, type ExportFormat } from './node/exports.js';
+import { exportTablesCommand, indexCommand, serveCommand } from './node/serve-commands.js';
+import { type SearchChoice, openItemIndex } from './node/serving.js';
 import { evaluateModel, popularityRecommendations, targetSets } from './serve/retrieval.js';
 
 /** An integer option; with `min`, also at least that (so --seed -1 or --epochs 0 fail before any work). */
@@ -65,6 +72,13 @@ function columnNames(value: string): string[] {
 /** `--delimiter`: a shell passes '\t' as backslash and t, so that escape stands for a tab. */
 function delimiter(value: string): string {
   return value.replaceAll('\\t', '\t');
+}
+
+function exportFormats(value: string): ExportFormat[] {
+  const formats = list(value);
+  const bad = formats.filter((f) => !(EXPORT_FORMATS as readonly string[]).includes(f));
+  if (bad.length > 0 || formats.length === 0) throw new InvalidArgumentError(`--format must list some of ${EXPORT_FORMATS.join(', ')}, got "${value}"`);
+  return formats as ExportFormat[];
 }
 
 function intList(name: string) {
@@ -415,7 +429,7 @@ async function diagnoseCommand(flags: { model: string; part: 'test' | 'validatio
   for (const [name, m] of Object.entries(models)) process.stdout.write(formatDiagnostics(name, m));
 }
 
-async function recommendCommand(flags: { model: string; history: string[]; n: number; json?: boolean; includeHistory?: boolean }): Promise<void> {
+async function recommendCommand(flags: { model: string; history: string[]; n: number; json?: boolean; includeHistory?: boolean } & SearchChoice): Promise<void> {
   const { manifest, weights } = await readModel(await openCheckpointOption('--model', flags.model));
   const idOf = new Map(manifest.itemNames.map((name, id) => [name, id]));
   const history = flags.history.map((name) => {
@@ -425,27 +439,31 @@ async function recommendCommand(flags: { model: string; history: string[]; n: nu
   });
   if (history.length === 0) throw new InvalidArgumentError('--history needs at least one item id');
   if (flags.n > MAX_TOP_K) throw new InvalidArgumentError(`--n must be at most ${MAX_TOP_K} (the GPU top-k's limit), got ${flags.n}`);
+  // The embedded index when `mind index` built one (pgvector or exact GPU top-k when asked).
+  const index = await openItemIndex(flags.model, manifest, flags);
   const ctx = await createContext();
   try {
     const model = new MindModel(ctx, manifest.config, manifest.shape, manifest.itemFeatures, weights);
     // The window the model was trained with: a longer --history is cut to its last L items.
-    const recommender = new Recommender(model, manifest.maxLength);
+    const recommender = new Recommender(model, manifest.maxLength, { index });
     const recs = await recommender.recommend(history, flags.n, {}, !flags.includeHistory);
     const rows = recs.ids.map((id, r) => ({ rank: r + 1, item: manifest.itemNames[id], score: recs.scores[r], interest: recs.interest[r] }));
     if (rows.length < flags.n) log(`note: --n ${flags.n} is more than the ${rows.length} items the catalogue can offer here; all of them are returned`);
-    if (flags.json) process.stdout.write(`${JSON.stringify({ activeInterests: recs.activeK, items: rows })}\n`);
+    if (flags.json) process.stdout.write(`${JSON.stringify({ activeInterests: recs.activeK, search: recommender.searchKind, items: rows })}\n`);
     else {
-      process.stdout.write(`${recs.activeK} active interests\n`);
+      process.stdout.write(`${recs.activeK} active interests (search: ${recommender.searchKind})\n`);
       for (const r of rows) process.stdout.write(`${String(r.rank).padStart(3)}  ${r.item.padEnd(12)} score ${r.score.toFixed(4)}  interest ${r.interest}\n`);
     }
     recommender.dispose();
     model.dispose();
   } finally {
     ctx.destroy();
+    await index?.close();
   }
 }
 
-async function exportCommand(flags: { model: string; out: string }): Promise<void> {
+async function exportCommand(flags: { model: string; out: string; format?: ExportFormat[]; users: boolean }): Promise<void> {
+  if (flags.format) return exportTablesCommand({ ...flags, format: flags.format });
   const { manifest, weights } = await readModel(await openCheckpointOption('--model', flags.model));
   const ctx = await createContext();
   try {
@@ -640,12 +658,43 @@ export function buildProgram(): Command {
     .option('--n <n>', `how many items, 1 to ${MAX_TOP_K} (the whole catalogue when it has fewer)`, int('--n', 1), 20)
     .option('--include-history', 'allow items of the history in the results')
     .option('--json', 'print JSON')
+    .option('--exact', 'exact GPU top-k even when the checkpoint has an ANN index (the reference)')
+    .option('--pgvector <url>', 'search the items in PostgreSQL/pgvector (loaded by `mind index --pgvector`)')
+    .option('--pg-table <name>', 'pgvector table', 'mind_items')
+    .option('--pg-connections <n>', 'most pgvector connections (1 for PGlite)', int('--pg-connections'), 4)
     .action(recommendCommand);
   program
-    .command('export')
-    .description('write every item vector as JSON lines, for an external ANN index')
+    .command('index')
+    .description('build the approximate (HNSW, inner product) item index next to the checkpoint, or load the items into pgvector')
     .requiredOption('--model <dir>', 'checkpoint directory')
-    .requiredOption('--out <file>', 'output file')
+    .option('--connectivity <m>', 'HNSW graph degree', int('--connectivity'), DEFAULT_ANN_SETTINGS.connectivity)
+    .option('--expansion-add <n>', 'HNSW candidate list width while building', int('--expansion-add'), DEFAULT_ANN_SETTINGS.expansionAdd)
+    .option('--expansion-search <n>', 'HNSW candidate list width while searching', int('--expansion-search'), DEFAULT_ANN_SETTINGS.expansionSearch)
+    .option('--pgvector <url>', 'upsert the items into PostgreSQL/pgvector instead, e.g. postgres://user:pass@127.0.0.1:5432/db')
+    .option('--pg-table <name>', 'pgvector table', 'mind_items')
+    .option('--pg-connections <n>', 'most pgvector connections (1 for PGlite)', int('--pg-connections'), 4)
+    .action(indexCommand);
+  program
+    .command('serve')
+    .description('HTTP service on 127.0.0.1: POST /recommend, GET /health; stops gracefully on SIGTERM')
+    .requiredOption('--model <dir>', 'checkpoint directory')
+    .option('--port <n>', 'port on 127.0.0.1 (0: any free one)', int('--port'), 8080)
+    .option('--exact', 'exact GPU top-k even when the checkpoint has an ANN index')
+    .option('--pgvector <url>', 'search the items in PostgreSQL/pgvector (loaded by `mind index --pgvector`)')
+    .option('--pg-table <name>', 'pgvector table', 'mind_items')
+    .option('--pg-connections <n>', 'most pgvector connections (1 for PGlite)', int('--pg-connections'), 4)
+    .option('--max-batch <n>', 'most queued requests answered by one GPU call', int('--max-batch'), 64)
+    .option('--max-history <n>', 'most history items a request may send', int('--max-history'), 1000)
+    .option('--body-limit <bytes>', 'largest request body', int('--body-limit'), 64 * 1024)
+    .option('--log', 'log every request (JSON lines on stdout)')
+    .action(serveCommand);
+  program
+    .command('export')
+    .description('write the item vectors (and users\' interest vectors) for other engines: JSON lines, or .npy, .fvecs and Parquet')
+    .requiredOption('--model <dir>', 'checkpoint directory')
+    .requiredOption('--out <path>', 'output file (JSON lines, without --format) or directory (with --format)')
+    .option('--format <list>', `formats into the --out directory, comma separated: ${EXPORT_FORMATS.join(', ')}`, exportFormats)
+    .option('--no-users', 'with --format: leave out the users\' interest vectors')
     .action(exportCommand);
   return program;
 }

@@ -31,4 +31,5 @@ export { evaluateModel, recommendForUsers, retrievePerInterest, popularityRecomm
 export { capsulePurity, type CapsulePurity } from './serve/purity.js';
 export { interestNorms, interestRecall, pooledContributions, interestOverlap, routingEntropy, type InterestNorms, type InterestRecall, type Contributions, type RoutingEntropy, type UserRoutingWeights } from './serve/diagnostics.js';
 export { diagnoseModel, type ModelDiagnostics } from './serve/diagnose.js';
-export { Recommender } from './serve/recommender.js';
+export { Recommender, type RecommenderOptions, type ServedRecommendation, type InterestList, type UserProfileInput } from './serve/recommender.js';
+export { type VectorIndex, type InterestQuery, searchInterests } from './serve/vector-index.js';
