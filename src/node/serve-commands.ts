@@ -8,14 +8,14 @@
 import { join } from 'node:path';
 import { createContext } from '../autograd/context.js';
 import { MindModel } from '../mind/model.js';
-import { ANN_INDEX_FILE, UsearchIndex, fileSha256 } from '../serve/ann-index.js';
+import { ANN_INDEX_FILE, UsearchIndex } from '../serve/ann-index.js';
 import { buildService, listenUntilSignal } from '../serve/http.js';
 import { PgVectorIndex } from '../serve/pgvector.js';
 import { Recommender } from '../serve/recommender.js';
-import { WEIGHTS_FILE, loadCheckpoint } from './checkpoint-io.js';
+import { loadCheckpoint } from './checkpoint-io.js';
 import { type DataSpec, loadData } from './datasets.js';
 import { type ExportFormat, writeVectorTable } from './exports.js';
-import { type SearchChoice, itemTable, itemVectorsOf, openItemIndex, pgOptions, userInterestTable } from './serving.js';
+import { type SearchChoice, itemTable, itemVectorsOf, openItemIndex, pgOptions, userInterestTable, weightsSha256 } from './serving.js';
 
 function log(message: string): void {
   process.stderr.write(`${message}\n`);
@@ -65,7 +65,7 @@ export async function indexCommand(flags: IndexFlags): Promise<void> {
   const buildSeconds = (performance.now() - started) / 1000;
   await index.save(flags.model, {
     format: 'mind-webgpu/usearch-1',
-    weightsSha256: await fileSha256(join(flags.model, WEIGHTS_FILE)),
+    weightsSha256: await weightsSha256(flags.model),
     dim: d,
     count: index.size,
     settings,

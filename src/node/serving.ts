@@ -4,11 +4,11 @@
  * interest vectors, and the item search a command should use (the embedded index when the
  * checkpoint has one, pgvector when asked, exact GPU top-k otherwise).
  */
-import { join } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
 import { writeHistory } from '../data/sequences.js';
 import type { MindModel, UserBatch } from '../mind/model.js';
-import { UsearchIndex, fileSha256 } from '../serve/ann-index.js';
+import { UsearchIndex } from '../serve/ann-index.js';
+import { openCheckpoint, sha256 } from './checkpoint-store.js';
 import { PgVectorIndex, type PgVectorOptions } from '../serve/pgvector.js';
 import { allItemVectors } from '../serve/retrieval.js';
 import type { VectorIndex } from '../serve/vector-index.js';
@@ -94,7 +94,16 @@ export async function openItemIndex(dir: string, manifest: CheckpointManifest, c
   if (choice.exact) return undefined;
   const d = manifest.config.dim;
   if (choice.pgvector) return PgVectorIndex.connect(choice.pgvector, manifest.itemNames, d, pgOptions(choice));
-  return UsearchIndex.load(dir, await fileSha256(join(dir, WEIGHTS_FILE)), d);
+  return UsearchIndex.load(dir, await weightsSha256(dir), d);
+}
+
+/**
+ * SHA-256 (hex) of the MIND weights of the checkpoint in `dir`, read through its pointer (the
+ * file sits in a version sub-directory): what an ANN index records, so that an index built from
+ * other weights is refused. Throws a CheckpointError when `dir` is not a whole checkpoint.
+ */
+export async function weightsSha256(dir: string): Promise<string> {
+  return sha256(await (await openCheckpoint(dir)).read(WEIGHTS_FILE));
 }
 
 /** The PgVectorIndex options a command's flags ask for. */

@@ -4,7 +4,6 @@
  * and `mind serve`. Node-only (usearch is a native addon shipped with prebuilt binaries).
  * Why usearch and these settings: README.md, "Serving", from bench/ann-choice.ts and bench/ann.ts.
  */
-import { createHash } from 'node:crypto';
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Index, MetricKind, ScalarKind } from 'usearch';
@@ -149,7 +148,3 @@ export class UsearchIndex implements VectorIndex {
   async close(): Promise<void> {}
 }
 
-/** SHA-256 (hex) of a file's bytes: ties an index to the weights it was built from. */
-export async function fileSha256(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
-}

@@ -14,7 +14,7 @@ import { vector } from '@electric-sql/pglite/vector';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateSynthetic } from '../../src/data/synthetic.js';
-import { mind, root } from './run.js';
+import { mind, readRunFile, root } from './run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mind-serve-'));
 const model = join(dir, 'model');
@@ -34,7 +34,7 @@ beforeAll(() => {
     '--num-sampled', '32', '--batch-size', '64', '--epochs', '1', '--max-steps', '3', '--no-baseline', '--out', model,
   ]);
   expect(run.status, run.stderr.slice(-4000)).toBe(0);
-  items = JSON.parse(readFileSync(join(model, 'config.json'), 'utf8')).itemNames.length - 1;
+  items = JSON.parse(readRunFile(model, 'config.json')).itemNames.length - 1;
 }, 600_000);
 
 function recommend(extra: string[]): { search: string; items: { item: string; score: number }[] } {

@@ -65,7 +65,8 @@ describe('mind serve', () => {
   test('GET /health reports the model and the memory in use', async () => {
     const res = await app.inject({ method: 'GET', url: '/health' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ status: 'ok', items: names.length - 1, search: 'exact-gpu', historyWindow: L, interests: 4 });
+    // 4 capsules and the global interest (the default).
+    expect(res.json()).toMatchObject({ status: 'ok', items: names.length - 1, search: 'exact-gpu', historyWindow: L, interests: 5 });
     expect(res.json().memory.gpuPoolBytes).toBeGreaterThan(0);
   });
 
