@@ -561,6 +561,16 @@ async function experimentCommand(flags: ExperimentFlags): Promise<void> {
   process.stdout.write(formatExperiment(summary));
 }
 
+/** `--pg-table` of the commands that reach pgvector (recommend, index, serve). */
+function pgTableOption(): Option {
+  return new Option('--pg-table <name>', 'pgvector table').default('mind_items');
+}
+
+/** `--pg-connections` of the commands that reach pgvector (recommend, index, serve). */
+function pgConnectionsOption(): Option {
+  return new Option('--pg-connections <n>', 'most pgvector connections (1 for PGlite)').argParser(int('--pg-connections')).default(4);
+}
+
 /** The options that say where the data is and how to read it (train, experiment). */
 function withDataOptions(command: Command): Command {
   return command
@@ -660,8 +670,8 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .option('--exact', 'exact GPU top-k even when the checkpoint has an ANN index (the reference)')
     .option('--pgvector <url>', 'search the items in PostgreSQL/pgvector (loaded by `mind index --pgvector`)')
-    .option('--pg-table <name>', 'pgvector table', 'mind_items')
-    .option('--pg-connections <n>', 'most pgvector connections (1 for PGlite)', int('--pg-connections'), 4)
+    .addOption(pgTableOption())
+    .addOption(pgConnectionsOption())
     .action(recommendCommand);
   program
     .command('index')
@@ -671,8 +681,8 @@ export function buildProgram(): Command {
     .option('--expansion-add <n>', 'HNSW candidate list width while building', int('--expansion-add'), DEFAULT_ANN_SETTINGS.expansionAdd)
     .option('--expansion-search <n>', 'HNSW candidate list width while searching', int('--expansion-search'), DEFAULT_ANN_SETTINGS.expansionSearch)
     .option('--pgvector <url>', 'upsert the items into PostgreSQL/pgvector instead, e.g. postgres://user:pass@127.0.0.1:5432/db')
-    .option('--pg-table <name>', 'pgvector table', 'mind_items')
-    .option('--pg-connections <n>', 'most pgvector connections (1 for PGlite)', int('--pg-connections'), 4)
+    .addOption(pgTableOption())
+    .addOption(pgConnectionsOption())
     .action(indexCommand);
   program
     .command('serve')
@@ -681,8 +691,8 @@ export function buildProgram(): Command {
     .option('--port <n>', 'port on 127.0.0.1 (0: any free one)', int('--port'), 8080)
     .option('--exact', 'exact GPU top-k even when the checkpoint has an ANN index')
     .option('--pgvector <url>', 'search the items in PostgreSQL/pgvector (loaded by `mind index --pgvector`)')
-    .option('--pg-table <name>', 'pgvector table', 'mind_items')
-    .option('--pg-connections <n>', 'most pgvector connections (1 for PGlite)', int('--pg-connections'), 4)
+    .addOption(pgTableOption())
+    .addOption(pgConnectionsOption())
     .option('--max-batch <n>', 'most queued requests answered by one GPU call', int('--max-batch'), 64)
     .option('--max-history <n>', 'most history items a request may send', int('--max-history'), 1000)
     .option('--body-limit <bytes>', 'largest request body', int('--body-limit'), 64 * 1024)
