@@ -4,8 +4,7 @@
  * MovieLens genres, among the items the model saw) and reports each model's recall per tercile
  * and the paired per-user difference of two models with its 95% t interval.
  *
- *   node --import tsx --import ./scripts/wgsl-loader.mjs scripts/subgroups.ts \
- *     --json runs/final.json --data ratings.csv --item-features movies.csv [--seq-len 50] \
+ *   npm run subgroups -- --json runs/final.json --data ratings.csv --item-features movies.csv [--seq-len 50] \
  *     [--a MIND] [--b "YouTube DNN"]
  *
  * The data flags must be those of the experiment: the split of each seed is rebuilt and checked
