@@ -48,7 +48,7 @@ export class ItemBags {
     this.weights = Float32Array.from(weights);
   }
 
-  /** One bag per id, each the item's rows; `scale` multiplies every weight (for mean pooling). */
+  /** One bag per id, each the item's rows with their weights (SPEC §4's item-vector mean). */
   bagsFor(ids: ArrayLike<number>): Bags {
     const offsets = new Int32Array(ids.length + 1);
     let total = 0;
@@ -65,27 +65,5 @@ export class ItemBags {
       weights.set(this.weights.subarray(from, to), offsets[r]);
     }
     return { offsets, indices, weights };
-  }
-
-  /**
-   * One bag per history row of `[B, L]` ids: the mean of its first `lengths[b]` item vectors
-   * (the mean-pooling baseline's user input). An empty history gives an empty bag.
-   */
-  meanOfHistories(histories: Int32Array, lengths: Int32Array, maxLength: number): Bags {
-    const perItem = this.bagsFor(histories);
-    const offsets = new Int32Array(lengths.length + 1);
-    const indices: number[] = [];
-    const weights: number[] = [];
-    for (let b = 0; b < lengths.length; b++) {
-      for (let i = 0; i < lengths[b]; i++) {
-        const r = b * maxLength + i;
-        for (let k = perItem.offsets[r]; k < perItem.offsets[r + 1]; k++) {
-          indices.push(perItem.indices[k]);
-          weights.push(perItem.weights![k] / lengths[b]);
-        }
-      }
-      offsets[b + 1] = indices.length;
-    }
-    return { offsets, indices: Int32Array.from(indices), weights: Float32Array.from(weights) };
   }
 }
