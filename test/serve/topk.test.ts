@@ -15,8 +15,7 @@ describe('exact GPU top-k', () => {
     // Several score blocks merged (the merge pass reads explicit ids).
     { Q: 3, N: 5000, d: 8, k: 50, blockRows: 700 },
     { Q: 2, N: 2000, d: 8, k: 256, blockRows: 300 },
-    // Few distinct scores: more than 2048 slots reach the fast path's bound, so the radix
-    // fallback runs, with ties at the k-th key taken in id order.
+    // Few distinct scores: many ties at the k-th score, taken in id order.
     { Q: 2, N: 9000, d: 1, k: 30 },
   ])('matches the reference for Q=$Q N=$N d=$d k=$k blockRows=$blockRows', async ({ Q, N, d, k, blockRows }) => {
     const ctx = getCtx();
@@ -46,6 +45,37 @@ describe('exact GPU top-k', () => {
       const ref = topKReference(Float64Array.from(q), Float64Array.from(items), Q, N, d, k, 0, undefined);
       expect(Array.from(result.ids), `k=${k}`).toEqual(Array.from(ref.ids));
     }
+  });
+
+  // More than 2048 items reach the fast path's bound (kernels/topk.wgsl), so the radix-select
+  // fallback runs. d = 1 and q = [1]: each item's score is its value.
+  test.each([
+    {
+      // 10 items above a tie of 4000 at the k-th score: 20 of the ties are needed, the lowest
+      // eligible ids (1000 and 1003 are excluded).
+      name: 'ties at the k-th score taken in id order',
+      N: 5000,
+      k: 30,
+      value: (j: number) => (j >= 100 && j < 110 ? 2 : j >= 1000 ? 1 : (j % 7) / 10 - 0.5),
+      exclude: [1000, 1003],
+    },
+    {
+      // 200 distinct scores above a tie of exactly the 56 still needed, all in thread 0's stripe
+      // (j = 64 i), and 3000 lower ties elsewhere that reach the bound.
+      name: 'every tie at the k-th score needed',
+      N: 16_000,
+      k: 256,
+      value: (j: number) => (j % 64 === 0 && j / 64 < 200 ? 3 + j / 64 / 1000 : j % 64 === 0 && j / 64 < 256 ? 2 : j % 5 === 1 ? 1 : 0),
+      exclude: [],
+    },
+  ])('radix-select fallback: $name', async ({ N, k, value, exclude }) => {
+    const ctx = getCtx();
+    const items = Float32Array.from({ length: N }, (_, j) => value(j));
+    const result = await ctx.tidy(() =>
+      topKInnerProduct(ctx.tensor(new Float32Array([1]), [1, 1]), ctx.tensor(items, [N, 1]), k, { firstItem: 1, exclude: [exclude] }),
+    );
+    const ref = topKReference(new Float64Array([1]), Float64Array.from(items), 1, N, 1, k, 1, [exclude]);
+    expect(Array.from(result.ids)).toEqual(Array.from(ref.ids));
   });
 
   test('rejects a k out of range, naming it', async () => {
