@@ -9,14 +9,16 @@
 // largest keys of its strided share of the row; the k-th largest of those 256 keys, tau, is a
 // lower bound of the row's k-th largest key (they belong to k distinct slots, all at least tau).
 // Every slot with key >= tau is gathered into workgroup memory (typically little more than k of
-// them) and sorted there (bitonic: higher score first, ties to the lower id); the first k are
-// the answer.
+// them); each candidate's rank among them (higher score first, ties to the lower id) is counted
+// and the candidates ranked below k are written at their rank: the answer, in order.
 // Fallback (when more than CAPACITY slots reach tau, e.g. heavy ties): a radix select over the
 // row (three histogram passes, bits 31..21, 20..10, 9..0) fixes the k-th largest key T and how
 // many ties at T are needed; one more pass gathers the keys above T and the ties, the ties in
 // ascending id order.
 // Either way the selected set is a function of the scores alone (workgroup atomics only choose
-// storage positions) and the sort fixes the order: results are deterministic.
+// storage positions) and the ranks fix the order: results are deterministic. Counting ranks
+// (m² comparisons for m candidates, no barriers) beats a bitonic sort here: on CPU drivers each
+// barrier costs about as much as a few thousand comparisons.
 //
 // Two uses: the first pass reads scores [Q, n] of items base_id .. base_id + n − 1 (ids
 // implicit, exclusion bitmap and first_item applied); the merge pass reads earlier candidates
@@ -56,6 +58,7 @@ struct Params {
 
 var<workgroup> hist: array<atomic<u32>, BINS>;
 var<workgroup> partial: array<u32, 256>; // pass 1's keys, and the radix passes' bin sums
+var<workgroup> tau_key: atomic<u32>; // the fast path's bound
 var<workgroup> prefix: u32;        // the key bits fixed so far
 var<workgroup> prefix_mask: u32;
 var<workgroup> remaining: u32;     // how many of the slots matching prefix are still needed
@@ -138,50 +141,11 @@ fn radix_pass(q: u32, tid: u32, shift: u32, digit_mask: u32) {
   workgroupBarrier();
 }
 
-// Bitonic sort of the first `width` (a power of two) candidates: higher score first, ties to
-// the lower id; empty slots (id −1, score EMPTY) last. `width` must be workgroup-uniform.
-fn sort_candidates(tid: u32, width: u32) {
-  for (var size = 2u; size <= width; size = size << 1u) {
-    for (var stride = size >> 1u; stride > 0u; stride = stride >> 1u) {
-      workgroupBarrier();
-      for (var p = tid; p < width / 2u; p += THREADS) {
-        let i = 2u * stride * (p / stride) + (p % stride);
-        let l = i + stride;
-        let si = sort_scores[i];
-        let sl = sort_scores[l];
-        let ii = sort_ids[i];
-        let il = sort_ids[l];
-        let l_first = sl > si || (sl == si && u32(il) < u32(ii));
-        if (l_first == ((i & size) == 0u)) {
-          sort_scores[i] = sl;
-          sort_scores[l] = si;
-          sort_ids[i] = il;
-          sort_ids[l] = ii;
-        }
-      }
-    }
-  }
-  workgroupBarrier();
-}
-
-// Descending bitonic sort of the 256 pass-1 keys in `partial`.
-fn sort_pass1_keys(tid: u32) {
-  for (var size = 2u; size <= 256u; size = size << 1u) {
-    for (var stride = size >> 1u; stride > 0u; stride = stride >> 1u) {
-      workgroupBarrier();
-      for (var p = tid; p < 128u; p += THREADS) {
-        let i = 2u * stride * (p / stride) + (p % stride);
-        let l = i + stride;
-        let a = partial[i];
-        let b = partial[l];
-        if ((b > a) == ((i & size) == 0u)) {
-          partial[i] = b;
-          partial[l] = a;
-        }
-      }
-    }
-  }
-  workgroupBarrier();
+// Whether candidate a comes before candidate b: higher score first, ties to the lower id.
+fn before(a: u32, b: u32) -> bool {
+  let sa = sort_scores[a];
+  let sb = sort_scores[b];
+  return sa > sb || (sa == sb && u32(sort_ids[a]) < u32(sort_ids[b]));
 }
 
 // The fallback: radix select of the k-th largest key, then the gather of exactly the k best
@@ -248,7 +212,10 @@ fn radix_select_gather(q: u32, tid: u32) {
 fn select_top(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let tid = lid.x;
   let q = wg.y;
-  if (tid == 0u) { atomicStore(&count, 0u); }
+  if (tid == 0u) {
+    atomicStore(&count, 0u);
+    atomicStore(&tau_key, 0u);
+  }
   // Pass 1: each thread's PER_THREAD largest keys (a branch-free insertion into sorted registers).
   var t0 = 0u;
   var t1 = 0u;
@@ -268,8 +235,20 @@ fn select_top(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id
   partial[tid * PER_THREAD + 1u] = t1;
   partial[tid * PER_THREAD + 2u] = t2;
   partial[tid * PER_THREAD + 3u] = t3;
-  sort_pass1_keys(tid);
-  let tau = max(partial[K - 1u], 1u);
+  workgroupBarrier();
+  // tau = the k-th largest of the 256 keys: the key with fewer than k keys above it and at least
+  // k at or above it (every thread tests its own four).
+  for (var i = tid * PER_THREAD; i < tid * PER_THREAD + PER_THREAD; i++) {
+    let v = partial[i];
+    var greater = 0u;
+    var at_least = 0u;
+    for (var o = 0u; o < 256u; o++) {
+      greater += select(0u, 1u, partial[o] > v);
+      at_least += select(0u, 1u, partial[o] >= v);
+    }
+    if (greater < K && at_least >= K) { atomicMax(&tau_key, v); }
+  }
+  let tau = max(workgroupUniformLoad(&tau_key), 1u);
   // Pass 2: gather every eligible slot reaching tau (positions past CAPACITY are only counted).
   for (var j = tid; j < params.n; j += THREADS) {
     let key = slot_key(q, j);
@@ -281,22 +260,23 @@ fn select_top(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id
       }
     }
   }
-  let found = workgroupUniformLoad(&count);
-  var width = 2u;
-  if (found > CAPACITY) {
+  var m = workgroupUniformLoad(&count);
+  if (m > CAPACITY) {
     radix_select_gather(q, tid);
-    while (width < K) { width = width << 1u; }
-  } else {
-    while (width < max(found, K)) { width = width << 1u; }
-    for (var i = found + tid; i < width; i += THREADS) {
-      sort_scores[i] = EMPTY;
-      sort_ids[i] = -1;
+    m = select(K, atomicLoad(&above), take_all != 0u);
+  }
+  // Each candidate's rank; those below k are the answer, written in order.
+  let row = (q * params.blocks + params.block) * K;
+  for (var i = tid; i < m; i += THREADS) {
+    var rank = 0u;
+    for (var o = 0u; o < m; o++) { rank += select(0u, 1u, before(o, i)); }
+    if (rank < K) {
+      out_scores[row + rank] = sort_scores[i];
+      out_ids[row + rank] = sort_ids[i];
     }
   }
-  sort_candidates(tid, width);
-  for (var r = tid; r < K; r += THREADS) {
-    let o = (q * params.blocks + params.block) * K + r;
-    out_scores[o] = sort_scores[r];
-    out_ids[o] = sort_ids[r];
+  for (var r = m + tid; r < K; r += THREADS) {
+    out_scores[row + r] = EMPTY;
+    out_ids[row + r] = -1;
   }
 }
