@@ -4,6 +4,8 @@ export { Tensor, RowGrad, type DType, type Grad } from './autograd/tensor.js';
 export { add, mul, scale, relu, fill } from './autograd/ops/elementwise.js';
 export { embeddingBag, embeddingMean, type Bags } from './autograd/ops/embedding.js';
 export { GpuRuntime, type RuntimeOptions } from './gpu/runtime.js';
+export { KernelModule, KernelEntry, kernelModule, type KernelBindings, type StorageValue, type UniformFields, type DispatchTarget } from './gpu/kernel.js';
+export { parseKernel, packUniform, type KernelContract, type ResourceBinding, type StructField, type WgslType, type UniformValue } from './gpu/kernel-contract.js';
 export { matmul, batchedMatmul, type MatmulOptions } from './autograd/ops/matmul.js';
 export { biasAdd } from './autograd/ops/bias.js';
 export { concatLast } from './autograd/ops/concat.js';

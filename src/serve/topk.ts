@@ -4,8 +4,11 @@
  */
 import source from '../../kernels/topk.wgsl?raw';
 import type { Context } from '../autograd/context.js';
-import { expectTensor, uniforms } from '../autograd/ops/common.js';
+import { expectTensor } from '../autograd/ops/common.js';
 import { type Tensor, formatShape } from '../autograd/tensor.js';
+import { kernelModule } from '../gpu/kernel.js';
+
+const kernels = kernelModule('topk', source);
 
 const CHUNK = 1024;
 /** Largest k: a pass must shrink the candidate list, so k stays well under the chunk size. */
@@ -63,29 +66,35 @@ export async function topKInnerProduct(queries: Tensor, items: Tensor, k: number
     let chunks = Math.max(1, Math.ceil(N / CHUNK));
     let scores = ctx.empty([Q, chunks, k], 'f32', 'topk.scores');
     let ids = ctx.empty([Q, chunks, k], 'i32', 'topk.ids');
-    ctx.run(
-      { name: 'topk.score_chunks', source, entryPoint: 'score_chunks', constants },
-      [
-        uniforms({ u32: N }, { u32: firstItem }, { u32: options.exclude ? 1 : 0 }, { u32: words }),
+    kernels.entry('score_chunks').run(
+      ctx,
+      {
+        params: { n: N, first_item: firstItem, use_exclude: options.exclude ? 1 : 0, exclude_words: words },
         queries,
         items,
-        excludeTensor,
-        undefined,
-        undefined,
-        scores,
-        ids,
-      ],
+        exclude: excludeTensor,
+        out_scores: scores,
+        out_ids: ids,
+      },
       [chunks, Q],
+      constants,
     );
     while (chunks > 1) {
       const n = chunks * k;
       chunks = Math.ceil(n / CHUNK);
       const nextScores = ctx.empty([Q, chunks, k], 'f32', 'topk.scores');
       const nextIds = ctx.empty([Q, chunks, k], 'i32', 'topk.ids');
-      ctx.run(
-        { name: 'topk.select_chunks', source, entryPoint: 'select_chunks', constants },
-        [uniforms({ u32: n }, { u32: 0 }, { u32: 0 }, { u32: 0 }), undefined, undefined, undefined, scores, ids, nextScores, nextIds],
+      kernels.entry('select_chunks').run(
+        ctx,
+        {
+          params: { n, first_item: 0, use_exclude: 0, exclude_words: 0 },
+          in_scores: scores,
+          in_ids: ids,
+          out_scores: nextScores,
+          out_ids: nextIds,
+        },
         [chunks, Q],
+        constants,
       );
       scores = nextScores;
       ids = nextIds;

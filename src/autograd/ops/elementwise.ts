@@ -1,15 +1,11 @@
 /** Element-wise ops (kernels/elementwise.wgsl): add, mul, scale, relu, fill, and their gradients. */
-import source from '../../../kernels/elementwise.wgsl?raw';
 import type { Context } from '../context.js';
 import type { Tensor } from '../tensor.js';
-import { expectSameShape, expectTensor, flatGrid, uniforms } from './common.js';
+import { expectSameShape, expectTensor, flatGrid } from './common.js';
+import { elementwiseKernels } from './kernels.js';
 
 function run(entry: string, a: Tensor | undefined, b: Tensor | undefined, out: Tensor, alpha = 0): Tensor {
-  out.ctx.run(
-    { name: `elementwise.${entry}`, source, entryPoint: entry },
-    [uniforms({ u32: out.size }, { f32: alpha }), a, b, out],
-    flatGrid(out.size),
-  );
+  elementwiseKernels.entry(entry).run(out.ctx, { params: { n: out.size, alpha }, a, b, out }, flatGrid(out.size));
   return out;
 }
 
