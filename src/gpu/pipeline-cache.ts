@@ -37,7 +37,7 @@ export class PipelineCache {
     const id = spec.id ?? spec.source;
     const known = this.modules.get(id);
     // Same string object in the common case, so this is a pointer comparison.
-    if (false) {
+    if (known && known.source !== spec.source) {
       throw new Error(`kernel ${spec.name}: module id '${id}' is already used by a different WGSL source`);
     }
     const constants = spec.constants ?? {};
