@@ -14,9 +14,9 @@ export { reshape } from './autograd/ops/reshape.js';
 export { sum, mean, sumRows } from './autograd/ops/reduce.js';
 export { Adam, type AdamOptions } from './train/adam.js';
 export { gradCheck, finiteDifference, type GradCheckResult } from './autograd/grad-check.js';
-export { labelAwareAttention, type LabelAttentionOptions } from './autograd/ops/label-attention.js';
-export { sampledSoftmaxLoss, type SampledSoftmaxOptions } from './autograd/ops/sampled-softmax.js';
-export { b2iRouting, activeInterestCount, sampleInitialLogits, type B2IRoutingOptions, type InitialLogitDraw } from './autograd/ops/routing.js';
+export { labelAwareAttention, type LabelAttentionOptions } from './mind/ops/label-attention.js';
+export { sampledSoftmaxLoss, type SampledSoftmaxOptions } from './mind/ops/sampled-softmax.js';
+export { b2iRouting, activeInterestCount, sampleInitialLogits, type B2IRoutingOptions, type InitialLogitDraw } from './mind/ops/routing.js';
 
 // The model, data, training and serving layers.
 export * from './data/index.js';

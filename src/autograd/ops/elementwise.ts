@@ -25,7 +25,7 @@ export function mul(a: Tensor, b: Tensor): Tensor {
   expectTensor('mul', 'b', b, 'f32');
   expectSameShape('mul', a, b);
   const out = run('mul', a, b, a.ctx.empty(a.shape, 'f32', 'mul'));
-  a.ctx.tape.record('mul', [a, b], [out], ([g]) => [mul(g!, b), mul(g!, a)]);
+  a.ctx.tape.record('mul', [a, b], [out], ([g]) => [mul(g!, b), mul(g!, a)], { reads: [a, b] });
   return out;
 }
 
@@ -42,9 +42,9 @@ export function scale(a: Tensor, alpha: number): Tensor {
 export function relu(a: Tensor): Tensor {
   expectTensor('relu', 'a', a, 'f32');
   const out = run('relu', a, undefined, a.ctx.empty(a.shape, 'f32', 'relu'));
-  a.ctx.tape.record('relu', [a], [out], ([g]) => [
-    run('relu_backward', a, g!, a.ctx.empty(a.shape, 'f32', 'relu.grad')),
-  ]);
+  a.ctx.tape.record('relu', [a], [out], ([g]) => [run('relu_backward', a, g!, a.ctx.empty(a.shape, 'f32', 'relu.grad'))], {
+    reads: [a],
+  });
   return out;
 }
 

@@ -117,10 +117,14 @@ function gradB(a: Tensor, b: Tensor, g: Tensor, transA: boolean, transB: boolean
 }
 
 function record(op: string, a: Tensor, b: Tensor, out: Tensor, transA: boolean, transB: boolean): void {
-  a.ctx.tape.record(op, [a, b], [out], ([g]) => [
-    a.requiresGrad ? gradA(b, g!, transA, transB) : null,
-    b.requiresGrad ? gradB(a, b, g!, transA, transB) : null,
-  ]);
+  a.ctx.tape.record(
+    op,
+    [a, b],
+    [out],
+    ([g]) => [a.requiresGrad ? gradA(b, g!, transA, transB) : null, b.requiresGrad ? gradB(a, b, g!, transA, transB) : null],
+    // dA reads b, dB reads a.
+    { reads: [a.requiresGrad ? b : undefined, b.requiresGrad ? a : undefined] },
+  );
 }
 
 /** op(a) `[M, K]` · op(b) `[K, N]` → `[M, N]`, op set by `transA` / `transB`. */

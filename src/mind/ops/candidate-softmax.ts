@@ -7,9 +7,9 @@
 import indexWgsl from '../../../kernels/common/index.wgsl?raw';
 import source from '../../../kernels/candidate_softmax.wgsl?raw';
 import { kernelModule } from '../../gpu/kernel.js';
-import { type Tensor, formatShape } from '../tensor.js';
-import { expectTensor, flatGrid } from './common.js';
-import { mean } from './reduce.js';
+import { type Tensor, formatShape } from '../../autograd/tensor.js';
+import { expectTensor, flatGrid } from '../../autograd/ops/common.js';
+import { mean } from '../../autograd/ops/reduce.js';
 
 export interface CandidateSoftmaxOptions {
   /** `[C]` log of each column's expected count among the S draws (SPEC §3 logQ); subtracted, no gradient. */
@@ -86,9 +86,7 @@ export function candidateSoftmaxLoss(logits: Tensor, labels: Tensor, negatives: 
       flatGrid(B * C),
     );
     countTensor.dispose();
-    stats.dispose();
     return [grad];
-  });
-  if (!rowLoss.creator) stats.dispose();
+  }, { reads: [logits, labels, logQ], owns: [stats] });
   return mean(rowLoss);
 }

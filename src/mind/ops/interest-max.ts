@@ -6,8 +6,8 @@
 import indexWgsl from '../../../kernels/common/index.wgsl?raw';
 import source from '../../../kernels/interest_max.wgsl?raw';
 import { kernelModule } from '../../gpu/kernel.js';
-import { type Tensor, formatShape } from '../tensor.js';
-import { expectTensor, flatGrid } from './common.js';
+import { type Tensor, formatShape } from '../../autograd/tensor.js';
+import { expectTensor, flatGrid } from '../../autograd/ops/common.js';
 
 const kernels = kernelModule('interest_max', indexWgsl, source);
 
@@ -39,10 +39,7 @@ export function interestMax(scores: Tensor, activeK?: Tensor): Tensor {
   ctx.tape.record(op, [scores], [out], ([g]) => {
     const grad = ctx.empty(scores.shape, 'f32', `${op}.grad`);
     kernels.entry('backward').run(ctx, { params, argmax, upstream: g!, grad_scores: grad }, flatGrid(B * K * C));
-    argmax.dispose();
     return [grad];
-  });
-  // Nothing recorded (no gradient needed): the saved argmax has no reader left.
-  if (!out.creator) argmax.dispose();
+  }, { owns: [argmax] });
   return out;
 }

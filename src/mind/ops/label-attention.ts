@@ -5,8 +5,8 @@
  */
 import source from '../../../kernels/label_attention.wgsl?raw';
 import { kernelModule } from '../../gpu/kernel.js';
-import { type Tensor, formatShape } from '../tensor.js';
-import { expectTensor } from './common.js';
+import { type Tensor, formatShape } from '../../autograd/tensor.js';
+import { expectTensor } from '../../autograd/ops/common.js';
 import { gridFor } from '../../gpu/runtime.js';
 
 export interface LabelAttentionOptions {
@@ -45,8 +45,8 @@ function kernelMode(p: number, mode: 'pow' | 'scale'): { mode: number; p: number
  * v_b = Σ_{j < K_b} a_bj V_bj with a_b = softmax over active j of t(V_bj · e_b): interests
  * `[B, K, d]`, target `[B, d]` → `[B, d]`. Gradients flow to interests and target (in hard mode
  * only to the chosen interest). Inactive interests get weight 0 and an exact zero gradient, and
- * never reach the output (not even as NaN). The backward must run in the tidy scope of the
- * forward: it uses the weights the forward saved.
+ * never reach the output (not even as NaN). The weights the forward computes are saved on the
+ * tape for the backward (which may run outside the forward's tidy scope).
  */
 export function labelAwareAttention(interests: Tensor, target: Tensor, options: LabelAttentionOptions = {}): Tensor {
   const op = 'labelAwareAttention';
@@ -81,7 +81,6 @@ export function labelAwareAttention(interests: Tensor, target: Tensor, options: 
   const out = ctx.empty([B, d], 'f32', op);
   kernels.entry('forward').run(ctx, { params, interests, target_vec: target, active_k: active, attn, slope, out }, gridFor(B), { K });
 
-  const saved = activeK ? [attn, slope] : [attn, slope, active];
   ctx.tape.record(op, [interests, target], [out], ([g]) => {
     const gradInterests = ctx.empty(interests.shape, 'f32', `${op}.grad.interests`);
     const gradTarget = ctx.empty(target.shape, 'f32', `${op}.grad.target`);
@@ -101,10 +100,7 @@ export function labelAwareAttention(interests: Tensor, target: Tensor, options: 
       gridFor(B),
       { K },
     );
-    for (const t of saved) t.dispose();
     return [gradInterests, gradTarget];
-  });
-  // Nothing recorded (no gradient needed): the saved tensors have no reader left.
-  if (!out.creator) for (const t of saved) t.dispose();
+  }, { reads: [interests, target, activeK], owns: activeK ? [attn, slope] : [attn, slope, active] });
   return out;
 }

@@ -10,9 +10,9 @@ import rngSource from '../../../kernels/rng.wgsl?raw';
 import routingSource from '../../../kernels/routing.wgsl?raw';
 import { kernelModule } from '../../gpu/kernel.js';
 import { gridFor } from '../../gpu/runtime.js';
-import type { Context } from '../context.js';
-import { type Tensor, formatShape } from '../tensor.js';
-import { expectTensor, flatGrid } from './common.js';
+import type { Context } from '../../autograd/context.js';
+import { type Tensor, formatShape } from '../../autograd/tensor.js';
+import { expectTensor, flatGrid } from '../../autograd/ops/common.js';
 
 const kernels = kernelModule('routing', rngSource, routingSource);
 
@@ -362,11 +362,7 @@ export function b2iRouting(behaviors: Tensor, lengths: Tensor, S: Tensor, opts: 
     routeConstants(layout),
   );
   matrix.dispose();
-  if (!recording) {
-    for (const t of [ehat, logits, zState]) t.dispose();
-    return U;
-  }
-  // The stop-gradient backward never reads Ê.
+  // The stop-gradient backward never reads Ê (and without a gradient nothing does).
   if (slices === 1) ehat.dispose();
 
   ctx.tape.record(op, [behaviors, S], [U], ([gU]) => {
@@ -393,8 +389,12 @@ export function b2iRouting(behaviors: Tensor, lengths: Tensor, S: Tensor, opts: 
     );
     const dE = behaviors.requiresGrad ? inputGrad(dEhat, S, shape, behaviors.shape) : null;
     const dS = S.requiresGrad ? weightGrad(behaviors, dEhat, shape) : null;
-    for (const t of [dEhat, gradLogits, matrix, logits, zState, ehat]) t.dispose();
+    for (const t of [dEhat, gradLogits, matrix]) t.dispose();
     return [dE, dS];
+  }, {
+    // dE reads S, dS reads E; the rule reads the saved logits and z (and Ê with 'full').
+    reads: [lengths, behaviors.requiresGrad ? S : undefined, S.requiresGrad ? behaviors : undefined],
+    owns: [logits, zState, slices > 1 ? ehat : undefined],
   });
   return U;
 }

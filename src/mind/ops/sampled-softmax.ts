@@ -9,8 +9,8 @@
 import source from '../../../kernels/sampled_softmax.wgsl?raw';
 import { type KernelBindings, kernelModule } from '../../gpu/kernel.js';
 import { gridFor } from '../../gpu/runtime.js';
-import { RowGrad, type Tensor, formatShape } from '../tensor.js';
-import { expectTensor, flatGrid } from './common.js';
+import { RowGrad, type Tensor, formatShape } from '../../autograd/tensor.js';
+import { expectTensor, flatGrid } from '../../autograd/ops/common.js';
 
 const kernels = kernelModule('sampled_softmax', source);
 
@@ -76,8 +76,8 @@ function checkIndices(op: string, name: string, t: Tensor, N: number): Int32Arra
  * Mean over b of logsumexp(l_b0, l_b1..l_bS) − l_b0 → `[1]`, with user `[B, d]`, itemTable
  * `[N, d]`, labels `[B]` i32, negatives `[S]` i32 shared by the batch (both with host copies),
  * l_b0 = v_b·W_{y_b} + c − logQ and l_bs = v_b·W_{n_s} + c − logQ. Gradients: user (dense),
- * itemTable and bias (`RowGrad`s over the touched rows); none to logQ. The backward must run in
- * the tidy scope of the forward: it reads the logits the forward saved.
+ * itemTable and bias (`RowGrad`s over the touched rows); none to logQ. The logits and softmax
+ * statistics are saved on the tape for the backward (which may run outside the forward's tidy).
  */
 export function sampledSoftmaxLoss(
   user: Tensor,
@@ -193,14 +193,7 @@ export function sampledSoftmaxLoss(
       if (bias?.requiresGrad) grads[2] = new RowGrad(rows, biasValues, bias.shape);
       else biasValues.dispose();
     }
-    logits.dispose();
-    stats.dispose();
     return grads;
-  });
-  // Nothing recorded (no gradient needed): the saved logits have no reader left.
-  if (!loss.creator) {
-    logits.dispose();
-    stats.dispose();
-  }
+  }, { reads: [user, itemTable, labels, negatives, bias, logQ], owns: [logits, stats] });
   return loss;
 }
