@@ -6,9 +6,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Context } from '../src/autograd/context.js';
-import { labelAwareAttention } from '../src/autograd/ops/label-attention.js';
-import { b2iRouting, sampleInitialLogits } from '../src/autograd/ops/routing.js';
-import { sampledSoftmaxLoss } from '../src/autograd/ops/sampled-softmax.js';
+import { labelAwareAttention } from '../src/mind/ops/label-attention.js';
+import { b2iRouting, sampleInitialLogits } from '../src/mind/ops/routing.js';
+import { sampledSoftmaxLoss } from '../src/mind/ops/sampled-softmax.js';
 import { type Grad, RowGrad, type Tensor } from '../src/autograd/tensor.js';
 import { Random } from '../src/data/random.js';
 import { createSampler } from '../src/data/samplers.js';

@@ -4,6 +4,8 @@ export { Tensor, RowGrad, type DType, type Grad } from './autograd/tensor.js';
 export { add, mul, scale, relu, fill } from './autograd/ops/elementwise.js';
 export { embeddingBag, embeddingMean, type Bags } from './autograd/ops/embedding.js';
 export { GpuRuntime, type RuntimeOptions } from './gpu/runtime.js';
+export { KernelModule, KernelEntry, kernelModule, type KernelBindings, type StorageValue, type UniformFields, type DispatchTarget } from './gpu/kernel.js';
+export { parseKernel, packUniform, type KernelContract, type ResourceBinding, type StructField, type WgslType, type UniformValue } from './gpu/kernel-contract.js';
 export { matmul, batchedMatmul, type MatmulOptions } from './autograd/ops/matmul.js';
 export { biasAdd } from './autograd/ops/bias.js';
 export { concatLast } from './autograd/ops/concat.js';
@@ -12,9 +14,9 @@ export { reshape } from './autograd/ops/reshape.js';
 export { sum, mean, sumRows } from './autograd/ops/reduce.js';
 export { Adam, type AdamOptions } from './train/adam.js';
 export { gradCheck, finiteDifference, type GradCheckResult } from './autograd/grad-check.js';
-export { labelAwareAttention, type LabelAttentionOptions } from './autograd/ops/label-attention.js';
-export { sampledSoftmaxLoss, type SampledSoftmaxOptions } from './autograd/ops/sampled-softmax.js';
-export { b2iRouting, activeInterestCount, sampleInitialLogits, type B2IRoutingOptions, type InitialLogitDraw } from './autograd/ops/routing.js';
+export { labelAwareAttention, type LabelAttentionOptions } from './mind/ops/label-attention.js';
+export { sampledSoftmaxLoss, type SampledSoftmaxOptions } from './mind/ops/sampled-softmax.js';
+export { b2iRouting, activeInterestCount, sampleInitialLogits, type B2IRoutingOptions, type InitialLogitDraw } from './mind/ops/routing.js';
 
 // The model, data, training and serving layers.
 export * from './data/index.js';

@@ -5,7 +5,7 @@
  * last iteration, recomputed in float64 (src/reference/routing.ts) from the GPU's own inputs and
  * checked against the GPU's capsules.
  */
-import { sampleInitialLogits } from '../autograd/ops/routing.js';
+import { sampleInitialLogits } from '../mind/ops/routing.js';
 import type { HeldOutSet } from '../data/batches.js';
 import type { MindModel, UserBatch } from '../mind/model.js';
 import { routingStatesReference } from '../reference/routing.js';

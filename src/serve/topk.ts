@@ -7,11 +7,14 @@
  */
 import source from '../../kernels/topk.wgsl?raw';
 import type { Context } from '../autograd/context.js';
-import { expectTensor, uniforms } from '../autograd/ops/common.js';
+import { expectTensor } from '../autograd/ops/common.js';
 import { matmul } from '../autograd/ops/matmul.js';
 import { type Tensor, formatShape } from '../autograd/tensor.js';
+import { kernelModule } from '../gpu/kernel.js';
 
-/** Largest k: the selection sorts its k pairs in one 256-wide workgroup. */
+const kernels = kernelModule('topk', source);
+
+/** Largest k: the selection bounds the k-th score by the 256 keys its 64 threads keep (kernels/topk.wgsl). */
 export const MAX_TOP_K = 256;
 /**
  * Elements of the `[Q, block]` score matrix scored at once (64 MiB of f32): bounds the scratch
@@ -80,7 +83,8 @@ export async function topKInnerProduct(queries: Tensor, items: Tensor, k: number
     } else {
       excludeTensor = ctx.empty([1], 'i32');
     }
-    const spec = { name: 'topk.select', source, entryPoint: 'select_top', constants: { K: k } };
+    const select = kernels.entry('select_top');
+    const constants = { K: k };
     const blockRows = Math.max(1, Math.min(N, options.blockRows ?? Math.floor(SCORE_BLOCK_ELEMENTS / Q)));
     const blocks = Math.max(1, Math.ceil(N / blockRows));
     let scores = ctx.empty([Q, blocks, k], 'f32', 'topk.scores');
@@ -91,37 +95,39 @@ export async function topKInnerProduct(queries: Tensor, items: Tensor, k: number
       ctx.tidy(() => {
         const blockItems = blocks === 1 ? items : copyRows(items, begin, rows);
         const blockScores = ctx.noGrad(() => matmul(queries, blockItems, { transB: true }));
-        ctx.run(
-          spec,
-          [
-            uniforms(
-              { u32: rows }, { u32: begin }, { u32: firstItem }, { u32: options.exclude ? 1 : 0 },
-              { u32: words }, { u32: 0 }, { u32: block }, { u32: blocks },
-            ),
-            blockScores,
-            excludeTensor, // unused by the first pass (ids are implicit); any buffer binds
-            excludeTensor,
-            scores,
-            ids,
-          ],
+        select.run(
+          ctx,
+          {
+            params: {
+              n: rows, base_id: begin, first_item: firstItem, use_exclude: options.exclude ? 1 : 0,
+              exclude_words: words, has_ids: 0, block, blocks,
+            },
+            scores: blockScores,
+            in_ids: excludeTensor, // not read by the first pass (ids are implicit); any buffer binds
+            exclude: excludeTensor,
+            out_scores: scores,
+            out_ids: ids,
+          },
           [1, Q],
+          constants,
         );
       });
     }
     if (blocks > 1) {
       const merged = ctx.empty([Q, 1, k], 'f32', 'topk.scores');
       const mergedIds = ctx.empty([Q, 1, k], 'i32', 'topk.ids');
-      ctx.run(
-        spec,
-        [
-          uniforms({ u32: blocks * k }, { u32: 0 }, { u32: 0 }, { u32: 0 }, { u32: 1 }, { u32: 1 }, { u32: 0 }, { u32: 1 }),
+      select.run(
+        ctx,
+        {
+          params: { n: blocks * k, base_id: 0, first_item: 0, use_exclude: 0, exclude_words: 1, has_ids: 1, block: 0, blocks: 1 },
           scores,
-          ids,
-          excludeTensor,
-          merged,
-          mergedIds,
-        ],
+          in_ids: ids,
+          exclude: excludeTensor, // not read by the merge pass
+          out_scores: merged,
+          out_ids: mergedIds,
+        },
         [1, Q],
+        constants,
       );
       scores = merged;
       ids = mergedIds;

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { gradCheck } from '../../src/autograd/grad-check.js';
-import { labelAwareAttention } from '../../src/autograd/ops/label-attention.js';
+import { labelAwareAttention } from '../../src/mind/ops/label-attention.js';
 import type { Tensor } from '../../src/autograd/tensor.js';
 import * as ref from '../../src/reference/label-attention.js';
 import { maxRelativeError, randomArray, useContext } from '../helpers/gpu.js';
