@@ -17,6 +17,7 @@ import { withCatalogue } from './data/catalogue.js';
 import type { Dataset } from './data/dataset.js';
 import { type DataFormat, DATA_FORMATS, detectFormat, MOVIELENS_LAYOUTS } from './data/formats.js';
 import { BASELINE_CONFIG, type MindConfig, resolveConfig } from './mind/config.js';
+import { extractorNames } from './mind/extractors/registry.js';
 import { BASELINE_FILES, BASELINE_MANIFEST_FILE, readModel } from './node/checkpoint-io.js';
 import { type CheckpointDirectory, CheckpointError, openCheckpoint } from './node/checkpoint-store.js';
 import { dataChanges, fingerprintData } from './node/data-files.js';
@@ -108,6 +109,7 @@ interface TrainFlags {
   minRating?: number;
   skipBadRows?: boolean;
   seqLen?: number;
+  extractor: string;
   k: number;
   dim: number;
   iterations: number;
@@ -174,6 +176,7 @@ function dataSpecFrom(flags: Omit<TrainFlags, 'json'>): DataSpec {
 
 function configFrom(flags: Omit<TrainFlags, 'json'>): MindConfig {
   return resolveConfig({
+    extractor: flags.extractor,
     dim: flags.dim, kMax: flags.k, iterations: flags.iterations, attentionPower: flags.p, attentionMode: flags.attentionMode, candidateScore: flags.candidateScore, hardNegativeBeta: flags.hardNegativeBeta,
     globalInterest: flags.globalInterest,
     dynamicK: flags.dynamicK, softmaxOver: flags.softmaxOver, routingGradient: flags.routingGradient, hiddenUnits: flags.hidden,
@@ -594,6 +597,7 @@ function withDataOptions(command: Command): Command {
 /** Model and training settings (train, experiment); defaults are DEFAULT_CONFIG's. */
 function withModelOptions(command: Command): Command {
   return command
+    .addOption(new Option('--extractor <name>', 'interest extractor').choices(extractorNames()).default('mind'))
     .option('--k <n>', 'most interests per user (kMax)', int('--k'), 4)
     .option('--dim <d>', 'embedding and interest width', int('--dim'), 64)
     .option('--iterations <r>', 'routing iterations', int('--iterations'), 3)

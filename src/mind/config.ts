@@ -1,11 +1,17 @@
 /** Model configuration: every knob of MIND with its default and its validation. */
 import type { SamplerKind } from '../data/samplers.js';
-
-export type UserEncoder = 'routing' | 'meanPool';
+import { extractorNames, extractorOfLegacyEncoder } from './extractors/registry.js';
 
 export interface MindConfig {
-  /** 'routing' is MIND; 'meanPool' is the single-vector YouTube-DNN-style baseline. */
-  encoder: UserEncoder;
+  /**
+   * The interest extractor, by its registry name (src/mind/extractors/registry.ts): 'mind' (B2I
+   * routing), 'meanPool' (the single-vector YouTube-DNN-style baseline), 'comirec-sa',
+   * 'comirec-dr'. Configurations written before the registry say `encoder: 'routing' |
+   * 'meanPool'` instead; resolveConfig maps them.
+   */
+  extractor: string;
+  /** ComiRec-SA's attention width d_a as a multiple of d (Cen et al. use d_a = 4d). */
+  selfAttentionRatio: number;
   /** d: width of item embeddings, interests and user vectors. */
   dim: number;
   /** K: the most interests per user (routing capsules; one more with globalInterest). */
@@ -62,7 +68,8 @@ export interface MindConfig {
 }
 
 export const DEFAULT_CONFIG: MindConfig = {
-  encoder: 'routing',
+  extractor: 'mind',
+  selfAttentionRatio: 4,
   dim: 64,
   kMax: 4,
   // Chosen on validation users (docs/ablation.md): scoring every candidate by its best interest
@@ -95,7 +102,7 @@ export const DEFAULT_CONFIG: MindConfig = {
  * MIND's (docs/ablation.md). The CLI applies these over the command line's settings.
  */
 export const BASELINE_CONFIG: Partial<MindConfig> = {
-  encoder: 'meanPool',
+  extractor: 'meanPool',
   // One vector: nothing to take a max over, so the paper's loss (the fused sampled softmax).
   candidateScore: 'labelAware',
   globalInterest: false,
@@ -120,13 +127,33 @@ function oneOf<T extends string>(name: string, value: T, allowed: readonly T[]):
   if (!allowed.includes(value)) throw new RangeError(`${name} must be one of ${allowed.join(', ')}, got ${show(value)}`);
 }
 
-/** Defaults filled in and every field checked; errors name the field and the bad value. */
-export function resolveConfig(partial: Partial<MindConfig> = {}): MindConfig {
+/** A configuration written before the extractor registry named its encoder instead. */
+export interface LegacyConfigFields {
+  /** 'routing' (MIND) or 'meanPool'; read as `extractor` 'mind' or 'meanPool'. */
+  encoder?: string;
+}
+
+/**
+ * Defaults filled in and every field checked; errors name the field and the bad value. A legacy
+ * `encoder` ('routing' | 'meanPool') stands for the extractor 'mind' | 'meanPool' and is
+ * dropped from the result; giving both it and a different `extractor` is an error.
+ */
+export function resolveConfig(input: Partial<MindConfig> & LegacyConfigFields = {}): MindConfig {
+  const { encoder, ...partial } = input;
+  if (encoder !== undefined) {
+    const mapped = extractorOfLegacyEncoder(encoder);
+    if (mapped === undefined) throw new RangeError(`encoder must be one of routing, meanPool (the name before 'extractor'), got ${show(encoder)}`);
+    if (partial.extractor !== undefined && partial.extractor !== mapped) {
+      throw new RangeError(`encoder ${show(encoder)} (extractor '${mapped}') contradicts extractor ${show(partial.extractor)}`);
+    }
+    partial.extractor = mapped;
+  }
   if (partial.hiddenUnits !== undefined && !Array.isArray(partial.hiddenUnits)) {
     throw new RangeError(`hiddenUnits must be a list of layer widths, got ${show(partial.hiddenUnits)}`);
   }
   const c: MindConfig = { ...DEFAULT_CONFIG, ...partial, hiddenUnits: [...(partial.hiddenUnits ?? DEFAULT_CONFIG.hiddenUnits)] };
-  oneOf('encoder', c.encoder, ['routing', 'meanPool']);
+  oneOf('extractor', c.extractor, extractorNames());
+  positiveInt('selfAttentionRatio', c.selfAttentionRatio, 64);
   positiveInt('dim', c.dim, 256);
   positiveInt('kMax', c.kMax, 16);
   positiveInt('iterations', c.iterations, 100);

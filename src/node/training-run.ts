@@ -14,6 +14,7 @@
 import type { Context } from '../autograd/context.js';
 import type { Dataset } from '../data/dataset.js';
 import { BASELINE_CONFIG, type MindConfig, resolveConfig } from '../mind/config.js';
+import { getExtractor } from '../mind/extractors/registry.js';
 import { modelShapeOf } from '../mind/model.js';
 import { parameterSpecs, profileWidth } from '../mind/parameters.js';
 import type { CheckpointManifest, DataFingerprint } from '../train/checkpoint.js';
@@ -124,7 +125,8 @@ function manifestFor(options: TrainingRunOptions, config: MindConfig, training: 
  * candidate logits [S + 1] and the user tower's activations [K, widest layer].
  */
 export function checkBatchSize(limits: { maxStorageBufferBindingSize: number; maxBufferSize: number }, config: MindConfig, dataset: Dataset, batchSize: number): void {
-  const K = config.encoder === 'routing' ? config.kMax : 1;
+  const extractor = getExtractor(config.extractor);
+  const K = extractor.numInterests(config);
   const pad4 = (n: number) => Math.ceil(n / 4) * 4;
   const L = dataset.maxLength;
   const widest = Math.max(config.dim + profileWidth(config, modelShapeOf(dataset)), ...config.hiddenUnits);
@@ -133,6 +135,7 @@ export function checkBatchSize(limits: { maxStorageBufferBindingSize: number; ma
     ['the routing state [B, R, K, L + d]', config.iterations * K * (pad4(L) + pad4(config.dim))],
     ['the candidate logits [B, S + 1]', config.numSampled + 1],
     ['the user tower activations [B, K, width]', K * widest],
+    ...(extractor.perSampleBuffers?.(config, L) ?? []),
   ] as const;
   const limit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
   for (const [what, floats] of perSample) {
