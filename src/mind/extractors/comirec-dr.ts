@@ -74,6 +74,7 @@ export function dynamicRouting(ctx: Context, ehat: Tensor, lengths: Int32Array, 
 
 export const comirecDrExtractor: InterestExtractor = {
   name: 'comirec-dr',
+  displayName: 'ComiRec-DR',
   description: 'dynamic routing with per-position, per-interest maps (ComiRec-DR, Cen et al. 2020)',
   multiInterest: true,
   parameterSpecs: (config, shape) => {

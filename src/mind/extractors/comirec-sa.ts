@@ -32,6 +32,7 @@ export function selfAttention(behaviors: Tensor, lengths: Tensor, w1: Tensor, w2
 
 export const comirecSaExtractor: InterestExtractor = {
   name: 'comirec-sa',
+  displayName: 'ComiRec-SA',
   description: 'self-attentive multi-interest extraction (ComiRec-SA, Cen et al. 2020)',
   multiInterest: true,
   parameterSpecs: (config) => {

@@ -60,6 +60,8 @@ export interface RoutingOutput {
 export interface InterestExtractor {
   /** Registry name, as written in config.json and given to `--extractor`. */
   readonly name: string;
+  /** The model's name in logs and tables ('MIND', 'YouTube DNN', 'ComiRec-SA', …). */
+  readonly displayName: string;
   /** One line for `--help` and the docs, with the source of the method. */
   readonly description: string;
   /**

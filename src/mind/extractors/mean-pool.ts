@@ -6,6 +6,7 @@ import type { InterestExtractor } from './extractor.js';
 
 export const meanPoolExtractor: InterestExtractor = {
   name: 'meanPool',
+  displayName: 'YouTube DNN',
   description: 'mean of the history item vectors, one interest (YouTube DNN, Covington et al. 2016)',
   multiInterest: false,
   parameterSpecs: () => [],

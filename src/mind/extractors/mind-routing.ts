@@ -28,6 +28,7 @@ function route(input: HistoryInput): RoutingOutput {
 
 export const mindExtractor: InterestExtractor = {
   name: 'mind',
+  displayName: 'MIND',
   description: "B2I dynamic routing with a shared bilinear map (MIND, Li et al. 2019)",
   multiInterest: true,
   // The name predates the registry: checkpoints store the tensor as 'routing.bilinear'.

@@ -1,0 +1,12 @@
+/** The trainer takes its validation as a callback: nothing under src/train imports serving code. */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { expect, test } from 'vitest';
+
+test('src/train imports nothing from src/serve (validation is the caller\'s callback)', () => {
+  const dir = resolve(import.meta.dirname, '../../src/train');
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+    const imports = [...readFileSync(join(dir, file), 'utf8').matchAll(/^import[^;]*from '([^']+)'/gm)].map((m) => m[1]);
+    expect(imports.filter((path) => path.includes('/serve/')), file).toEqual([]);
+  }
+});
