@@ -33,26 +33,37 @@ function legacyManifest(text: string): string {
 }
 
 describe('mind train --extractor', () => {
-  test.each(['comirec-sa', 'comirec-dr'])('%s trains, is saved under its name and evaluates', (extractor) => {
+  test.each([
+    ['comirec-sa', 'comirec-dr'],
+    ['comirec-dr', null],
+  ])('%s (baseline %s) trains, is saved under its name and evaluates', (extractor, baseline) => {
     const model = join(dir, extractor);
-    const run = mind(['train', ...tiny, '--extractor', extractor, '--no-baseline', '--out', model]);
+    const run = mind(['train', ...tiny, '--extractor', extractor, ...(baseline ? ['--baseline', baseline] : ['--no-baseline']), '--out', model]);
     expect(run.status, run.stderr.slice(-3000)).toBe(0);
     const manifest = JSON.parse(readRunFile(model, 'config.json'));
     expect(manifest.config.extractor).toBe(extractor);
     expect(manifest.shape.historyLength).toBe(manifest.maxLength);
+    if (baseline) {
+      // The baseline differs from the model in its extractor only (not meanPool: no tuned settings).
+      const base = JSON.parse(readRunFile(model, 'baseline.json')).config;
+      expect(base).toEqual({ ...manifest.config, extractor: baseline });
+    }
     const evaluated = mind(['eval', '--model', model, '--json']);
     expect(evaluated.status, evaluated.stderr).toBe(0);
-    const recall = JSON.parse(evaluated.stdout).metrics.mind['recall@50'];
-    expect(recall).toBeGreaterThanOrEqual(0);
-    expect(recall).toBeLessThanOrEqual(1);
-  });
+    const metrics = JSON.parse(evaluated.stdout).metrics;
+    expect(Object.keys(metrics)).toEqual(baseline ? ['mind', 'youtubednn', 'popularity'] : ['mind', 'popularity']);
+    for (const m of Object.values(metrics) as Record<string, number>[]) {
+      expect(m['recall@50']).toBeGreaterThanOrEqual(0);
+      expect(m['recall@50']).toBeLessThanOrEqual(1);
+    }
+  }, 600_000);
 
   test('an unknown extractor is refused, naming the choices', () => {
     const run = mind(['train', ...tiny, '--extractor', 'sasrec', '--out', join(dir, 'bad')]);
     expect(run.status).not.toBe(0);
     expect(run.stderr).toMatch(/--extractor.*sasrec/);
     expect(run.stderr).toContain('comirec-dr');
-  });
+  }, 120_000);
 });
 
 describe('checkpoints written before the extractor registry', () => {
@@ -73,5 +84,5 @@ describe('checkpoints written before the extractor registry', () => {
     const metrics = (out: string) => JSON.parse(out).metrics;
     expect(metrics(after.stdout)).toEqual(metrics(before.stdout));
     expect(Object.keys(metrics(after.stdout))).toEqual(expect.arrayContaining(['mind', 'youtubednn']));
-  });
+  }, 600_000);
 });
