@@ -17,13 +17,19 @@ export { gradCheck, finiteDifference, type GradCheckResult } from './autograd/gr
 export { labelAwareAttention, type LabelAttentionOptions } from './mind/ops/label-attention.js';
 export { sampledSoftmaxLoss, type SampledSoftmaxOptions } from './mind/ops/sampled-softmax.js';
 export { b2iRouting, activeInterestCount, sampleInitialLogits, type B2IRoutingOptions, type InitialLogitDraw } from './mind/ops/routing.js';
+export { exp, log, tanh, rsqrt, sigmoid, addScalar, addB, sub, mulB, div, rowSum, rowMean, rowMax, maskedSoftmax, swapAxes } from './autograd/ops/primitives.js';
+export { layerNorm } from './autograd/layers/layer-norm.js';
 
 // The model, data, training and serving layers.
 export * from './data/index.js';
-export { type MindConfig, DEFAULT_CONFIG, resolveConfig } from './mind/config.js';
+export { type MindConfig, type ModelConfig, DEFAULT_CONFIG, BASELINE_CONFIG, MODEL_FIELDS, baselineConfig, resolveConfig, resolveModelConfig } from './mind/config.js';
+export { type TrainingConfig, type TrainingSchedule, TRAINING_FIELDS, SCHEDULE_FIELDS } from './train/config.js';
+export { type Field, type Fields, defaultsOf, resolveFields } from './config/fields.js';
+export { type InterestExtractor, type HistoryInput, type ExtractedInterests } from './mind/extractors/extractor.js';
+export { extractorNames, getExtractor } from './mind/extractors/registry.js';
 export { MindModel, modelShapeOf, type UserBatch, type UserInterests, type SampledCandidates, type TrainingDraws } from './mind/model.js';
 export { type ModelShape, parameterSpecs } from './mind/parameters.js';
-export { train, snapshotWeights, type TrainOptions, type TrainProgress, type TrainResult } from './train/trainer.js';
+export { train, snapshotWeights, type TrainOptions, type TrainProgress, type TrainResult, type ValidationCallback } from './train/trainer.js';
 export { type TrainState, encodeTrainState, decodeTrainState } from './train/train-state.js';
 export { NonFiniteError, findNonFinite } from './train/non-finite.js';
 export { encodeSafetensors, decodeSafetensors, checkWeights, CheckpointFormatError, encodeManifest, decodeManifest, type CheckpointManifest } from './train/checkpoint.js';
