@@ -143,10 +143,18 @@ describe('top-k across 1024-item chunks and their merges', () => {
     // Rounded values make exact ties, broken by the lower id.
     const queries = Float32Array.from(randomArray(Q * d, N), (x) => Math.round(x * 4) / 4);
     const items = Float32Array.from(randomArray(N * d, N + 1), (x) => Math.round(x * 4) / 4);
+    // The last item (in the last, partial chunk) is query 1's best; item N - 2 would be query 2's
+    // best but is excluded, and so is query 0's best, item N - 1.
+    for (let c = 0; c < d; c++) {
+      items[(N - 1) * d + c] = 4 * queries[d + c];
+      items[(N - 2) * d + c] = 4 * queries[2 * d + c];
+    }
     const exclude = [[0, 1, 1023, 1024, 1025, N - 1], [], [5, N - 2]];
     const got = await ctx.tidy(() => topKInnerProduct(ctx.tensor(queries, [Q, d]), ctx.tensor(items, [N, d]), k, { firstItem: 1, exclude }));
     const expected = topKReference(f64(queries), f64(items), Q, N, d, k, 1, exclude);
     expect(Array.from(got.ids)).toEqual(Array.from(expected.ids));
+    expect(got.ids[k]).toBe(N - 1);
+    expect(Array.from(got.ids.subarray(2 * k, 3 * k))).not.toContain(N - 2);
     expect(maxRelativeError(got.scores, expected.scores, 1e-5, 1e-6)).toBeLessThanOrEqual(1);
   });
 });
