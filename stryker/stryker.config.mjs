@@ -19,6 +19,9 @@ export default {
   reporters: ['clear-text', 'progress-append-only', 'html', 'json'],
   htmlReporter: { fileName: `reports/mutation/${module}/index.html` },
   jsonReporter: { fileName: `reports/mutation/${module}/mutation.json` },
+  // Re-runs test only the mutants whose code or tests changed since the module's last run.
+  incremental: true,
+  incrementalFile: `reports/mutation/${module}/incremental.json`,
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
   ignorePatterns: ['runs', 'bench/out', 'test/out', 'dist', 'reports', 'scratch', 'mind-model', 'web/dist'],
