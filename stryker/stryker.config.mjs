@@ -12,7 +12,11 @@ export default {
   vitest: { configFile: 'stryker/vitest.config.ts', related: false },
   coverageAnalysis: 'perTest',
   ignoreStatic: true,
-  concurrency: 2,
+  concurrency: Number(process.env.STRYKER_CONCURRENCY ?? 2),
+  // Error-message texts are checked by the CLI tests, which no module run includes (minutes per
+  // mutant); mutating them here would only list survivors those tests kill. STRYKER_STRINGS=1
+  // mutates them too.
+  mutator: { excludedMutations: process.env.STRYKER_STRINGS === '1' ? [] : ['StringLiteral'] },
   dryRunTimeoutMinutes: 30,
   timeoutMS: 60_000,
   timeoutFactor: 2,
