@@ -116,7 +116,7 @@ export function renderRecommendations(table: HTMLTableElement, update: SessionUp
 }
 
 const SIZE = 420;
-const MARGIN = 14;
+const MARGIN = 26;
 
 /**
  * The projection: every item as a grey dot on the canvas, and on the SVG above it the history
@@ -151,8 +151,8 @@ export function renderProjection(canvas: HTMLCanvasElement, svg: SVGSVGElement, 
   canvas.height = SIZE;
   const g = canvas.getContext('2d')!;
   g.clearRect(0, 0, SIZE, SIZE);
-  g.fillStyle = 'rgba(120, 130, 140, 0.35)';
-  for (let i = 2; i < projection.points.length; i += 2) g.fillRect(px(projection.points[i]) - 1, py(projection.points[i + 1]) - 1, 2, 2);
+  g.fillStyle = 'rgba(110, 120, 130, 0.55)';
+  for (let i = 2; i < projection.points.length; i += 2) g.fillRect(px(projection.points[i]) - 1.5, py(projection.points[i + 1]) - 1.5, 3, 3);
 
   svg.setAttribute('viewBox', `0 0 ${SIZE} ${SIZE}`);
   const shapes: SVGElement[] = [];
