@@ -17,7 +17,7 @@
  * test fails rather than skipping. Saves test/out/session.png (docs/browser-session.png is a
  * committed copy).
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Browser, type Page, chromium } from 'playwright-core';
@@ -168,12 +168,22 @@ let server: PreviewServer | undefined;
 let browser: Browser | undefined;
 let baseUrl = '';
 
+const modelDir = join(work, 'model');
+let titles = '';
+
 beforeAll(async () => {
   await build({ configFile, logLevel: 'warn', build: { outDir } });
+  const data = writeData(work);
+  titles = data.titles;
+  const run = mind(['train', '--data', data.ratings, '--seq-len', '10', '--dim', '8', '--k', '3', '--hidden', '8', '--num-sampled', '16', '--epochs', '3', '--batch-size', '64', '--lr', '0.02', '--no-baseline', '--seed', '3', '--out', modelDir]);
+  expect(run.status, run.stderr).toBe(0);
+  // The checkpoint directory as `mind train` left it, served next to the page for the URL loader.
+  cpSync(modelDir, join(outDir, 'models', 'node'), { recursive: true });
+  copyFileSync(titles, join(outDir, 'models', 'movies.csv'));
   server = await preview({ configFile, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, strictPort: true } });
   baseUrl = server.resolvedUrls?.local[0] ?? '';
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -240,10 +250,6 @@ function expectEqual(page: Shown, node: Expected, history: number[], firstRouted
 }
 
 test('a model trained by `mind train` serves the same lists in the page as in Node, click after click', async () => {
-  const { ratings, titles } = writeData(work);
-  const modelDir = join(work, 'model');
-  const run = mind(['train', '--data', ratings, '--seq-len', '10', '--dim', '8', '--k', '3', '--hidden', '8', '--num-sampled', '16', '--epochs', '3', '--batch-size', '64', '--lr', '0.02', '--no-baseline', '--seed', '3', '--out', modelDir]);
-  expect(run.status, run.stderr).toBe(0);
   const { version } = JSON.parse(readFileSync(join(modelDir, 'checkpoint.json'), 'utf8'));
   const node = await NodeServing.open(modelDir);
   try {
@@ -315,6 +321,20 @@ test('a model trained by `mind train` serves the same lists in the page as in No
     await page.locator('#session').screenshot({ path: screenshot });
     expect(problems).toEqual([]);
     await page.close();
+
+    // The same checkpoint directory served next to the page, loaded by URL: checkpoint.json is
+    // read, the files' sizes and hashes checked, and the first click gives the same list.
+    const byUrl = await openPage(`?${new URLSearchParams({ model: 'models/node/', titles: 'models/movies.csv' })}`);
+    await waitForStatus(byUrl.page, 'session-status', 'ready', byUrl.problems, 120_000);
+    expect(await byUrl.page.locator('#session-model').textContent()).toContain('/models/node/');
+    await byUrl.page.getByTestId('item-search').fill('western picture 1');
+    const first = byUrl.page.getByTestId('search-results').locator('button').first();
+    const id = Number(await first.getAttribute('data-id'));
+    await first.click();
+    await waitForStatus(byUrl.page, 'session-status', 'updated 1', byUrl.problems, 180_000);
+    expectEqual(await shown(byUrl.page), await node.expect([id]), [id], firstRouted, 'loaded by URL');
+    expect(byUrl.problems).toEqual([]);
+    await byUrl.page.close();
   } finally {
     node.destroy();
   }
@@ -328,14 +348,16 @@ test('a model trained in the page, downloaded, gives the same lists in Node', as
   const folder = join(work, 'downloaded');
   mkdirSync(folder, { recursive: true });
   const downloads: string[] = [];
+  const saved: Promise<void>[] = [];
   page.on('download', (download) => {
     downloads.push(download.suggestedFilename());
-    void download.saveAs(join(folder, download.suggestedFilename()));
+    saved.push(download.saveAs(join(folder, download.suggestedFilename())));
   });
   await page.locator('#download-model').click();
   const deadline = Date.now() + 30_000;
   while (downloads.length < 2 && Date.now() < deadline) await page.waitForTimeout(100);
   expect(downloads.sort()).toEqual(['config.json', 'model.safetensors']);
+  await Promise.all(saved);
 
   const history: number[] = [];
   for (const [name, updates] of [['i5', 1], ['i33', 2], ['i12', 3]] as const) {
@@ -346,14 +368,10 @@ test('a model trained in the page, downloaded, gives the same lists in Node', as
     await waitForStatus(page, 'session-status', `updated ${updates}`, problems, 180_000);
   }
   const onPage = await shown(page);
-  // The download completes asynchronously after the event; wait for both files to be whole.
-  await page.waitForTimeout(500);
-  const copy = join(work, 'downloaded-copy');
-  mkdirSync(copy, { recursive: true });
-  for (const name of ['config.json', 'model.safetensors']) copyFileSync(join(folder, name), join(copy, name));
-  const node = await NodeServing.open(copy);
+  // The two downloads in one folder are a checkpoint in the layout before pointers, which the CLI reads.
+  const node = await NodeServing.open(folder);
   try {
-    const manifest = JSON.parse(readFileSync(join(copy, 'config.json'), 'utf8'));
+    const manifest = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8'));
     expect(manifest.data.trainedIn).toBe('browser');
     expectEqual(onPage, await node.expect(history), history, manifest.config.globalInterest ? 1 : 0, 'the downloaded model');
   } finally {
