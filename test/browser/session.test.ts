@@ -254,6 +254,19 @@ test('a model trained by `mind train` serves the same lists in the page as in No
   const node = await NodeServing.open(modelDir);
   try {
     const { page, problems } = await openPage();
+    // Weights that are not the checkpoint's (one byte changed) are refused by their SHA-256.
+    const tampered = join(work, 'tampered', 'model.safetensors');
+    mkdirSync(join(work, 'tampered'), { recursive: true });
+    const bytes = readFileSync(join(modelDir, version, 'model.safetensors'));
+    bytes[bytes.length - 1] ^= 1;
+    writeFileSync(tampered, bytes);
+    await page.getByTestId('model-files').setInputFiles([join(modelDir, 'checkpoint.json'), join(modelDir, version, 'config.json'), tampered]);
+    await expect.poll(() => page.getByTestId('session-status').textContent(), { timeout: 60_000 }).toMatch(/^error: .*model\.safetensors: SHA-256 [0-9a-f]{64} does not match/);
+    // The page reported it on the console; that error is the expected one, nothing else may be.
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/SHA-256/);
+    problems.length = 0;
+
     await page.getByTestId('model-files').setInputFiles([join(modelDir, 'checkpoint.json'), join(modelDir, version, 'config.json'), join(modelDir, version, 'model.safetensors'), titles]);
     await waitForStatus(page, 'session-status', 'ready', problems, 120_000);
     const manifest = JSON.parse(readFileSync(join(modelDir, version, 'config.json'), 'utf8'));
