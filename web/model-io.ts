@@ -66,6 +66,9 @@ async function verifyAgainstPointer(entries: Record<string, { bytes: number; sha
 async function fetchBytes(url: URL): Promise<Uint8Array | undefined> {
   const response = await fetch(url);
   if (response.status === 404) return undefined;
+  // A single-page-app server (vite preview, many static hosts) answers a missing file with the
+  // page itself; no checkpoint file is HTML.
+  if (response.headers.get('content-type')?.startsWith('text/html')) return undefined;
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status} ${response.statusText}`);
   return new Uint8Array(await response.arrayBuffer());
 }

@@ -113,8 +113,9 @@ export class SessionPanel {
     this.setStatus('loading');
     try {
       const loaded = await read();
-      this.session?.dispose();
+      const previous = this.session;
       this.session = undefined;
+      await previous?.close();
       const session = await ServingSession.open(loaded);
       this.session = session;
       const { manifest, titles } = loaded;

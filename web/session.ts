@@ -195,8 +195,9 @@ export class ServingSession {
     this.served = undefined;
   }
 
-  /** Frees the GPU context and everything on it. */
-  dispose(): void {
+  /** Frees the GPU context and everything on it, once the updates already asked for have settled. */
+  async close(): Promise<void> {
+    await this.tail;
     this.served = undefined;
     this.ctx.destroy();
   }
