@@ -1,6 +1,8 @@
 /**
  * The demo page: trains MIND on WebGPU in the browser with the library's own code, plots the
- * loss and validation recall@50 as they come, then shows one validation user's interests.
+ * loss and validation recall@50 as they come, then shows one validation user's interests; and
+ * the real-time session (session-panel.ts), which serves a model loaded from a checkpoint or the
+ * one just trained, re-routing one user on every click.
  *
  * Test hooks kept stable: `?autostart=1&steps=N&seed=S` (any other form field by name too)
  * trains on synthetic data without clicks; data-testid="status" reads `ready`, `running`,
@@ -12,12 +14,14 @@ import { heldOutUsers, type HeldOutSet } from '../src/data/batches.js';
 import { type Dataset, loadDatasetFromText } from '../src/data/dataset.js';
 import { generateSynthetic } from '../src/data/synthetic.js';
 import { textFromStream } from '../src/data/text.js';
-import type { MindModel } from '../src/mind/model.js';
+import { type MindModel, modelShapeOf } from '../src/mind/model.js';
 import { Recommender } from '../src/serve/recommender.js';
 import { evaluateModel } from '../src/serve/retrieval.js';
-import { type TrainProgress, train } from '../src/train/trainer.js';
+import type { CheckpointManifest } from '../src/train/checkpoint.js';
+import { type TrainProgress, type TrainResult, train } from '../src/train/trainer.js';
 import { inspectUser, renderCapsules } from './capsules.js';
 import { LiveChart } from './charts.js';
+import { SessionPanel } from './session-panel.js';
 import { applyUrlParameters, readSettings, type Settings } from './settings.js';
 import { readTitles } from './titles.js';
 
@@ -80,6 +84,8 @@ interface Trained {
   /** Item name → title, for the capsule view (empty without a titles file). */
   titles: Map<string, string>;
 }
+
+const sessionPanel = new SessionPanel();
 
 let context: Context | undefined;
 let trained: Trained | undefined;
@@ -164,6 +170,30 @@ async function showUser(row: number): Promise<void> {
   renderCapsules(ui.capsules, trained.dataset, view, trained.titles);
 }
 
+/**
+ * The manifest `mind train` would write for a model trained here, so that the download is a
+ * checkpoint the CLI and this page read back. `data` says where the data came from; a file
+ * picked in the browser cannot be named by path, so `mind eval` cannot rebuild its split.
+ */
+function manifestOf(result: TrainResult, dataset: Dataset, settings: Settings): CheckpointManifest {
+  const { source } = settings;
+  const data =
+    source.kind === 'synthetic'
+      ? { kind: 'synthetic', trainedIn: 'browser', options: { seed: settings.config.seed, numItems: source.numItems, numCategories: source.numCategories, numUsers: source.numUsers, maxLength: dataset.maxLength } }
+      : { kind: 'browser-file', trainedIn: 'browser', file: source.file.name };
+  return {
+    format: 'mind-webgpu/1',
+    config: result.config,
+    shape: modelShapeOf(dataset),
+    itemNames: dataset.itemNames,
+    itemFeatures: dataset.itemFeatures,
+    userFeatures: dataset.userFeatures,
+    maxLength: dataset.maxLength,
+    data,
+    training: { steps: result.steps, seconds: result.seconds, bestEpoch: result.bestEpoch, complete: true },
+  };
+}
+
 function resetView(): void {
   ui.step.textContent = '0';
   for (const node of [ui.loss, ui.samplesPerSecond, ui.recall]) node.textContent = '–';
@@ -222,6 +252,7 @@ async function run(settings: Settings): Promise<void> {
     }
     ui.phase.textContent = `finished ${result.steps} steps in ${((performance.now() - started) / 1000).toFixed(1)} s`;
     setStatus('done');
+    await sessionPanel.useTrained(manifestOf(result, dataset, settings), result.bestWeights, titles);
   } catch (err) {
     fail(err);
   } finally {
@@ -268,6 +299,7 @@ async function start(): Promise<void> {
     setStatus(`error: ${problem}`);
     return;
   }
+  sessionPanel.loadFromAddress(params);
   if (params.get('autostart') === '1') {
     (ui.form.elements.namedItem('source') as RadioNodeList).value = 'synthetic';
     ui.form.requestSubmit();

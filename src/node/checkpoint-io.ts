@@ -5,36 +5,25 @@
  * state (training-run.ts). Every model read back is validated: the manifest's fields, the
  * safetensors layout, each tensor's shape against the configuration and every value finite.
  */
-import { parameterSpecs } from '../mind/parameters.js';
-import { type CheckpointManifest, checkWeights, decodeManifest, decodeSafetensors, encodeManifest, encodeSafetensors } from '../train/checkpoint.js';
+import { type CheckpointManifest, encodeManifest, encodeSafetensors } from '../train/checkpoint.js';
+import { MIND_FILES, type ModelFileNames, decodeModelFiles, encodeModelFiles } from '../train/model-files.js';
 import { type CheckpointDirectory, CheckpointError, openCheckpoint, writeCheckpointFiles } from './checkpoint-store.js';
 
-export const MANIFEST_FILE = 'config.json';
-export const WEIGHTS_FILE = 'model.safetensors';
-export const BASELINE_WEIGHTS_FILE = 'baseline.safetensors';
-export const BASELINE_MANIFEST_FILE = 'baseline.json';
+// The in-memory format lives in train/model-files.ts (shared with the browser); re-exported for
+// the Node callers that name the files.
+export {
+  BASELINE_FILES,
+  BASELINE_MANIFEST_FILE,
+  BASELINE_WEIGHTS_FILE,
+  MANIFEST_FILE,
+  MIND_FILES,
+  type ModelFileNames,
+  WEIGHTS_FILE,
+  expectedShapes,
+} from '../train/model-files.js';
 
-/** The two files of one model in a checkpoint. */
-export interface ModelFileNames {
-  manifest: string;
-  weights: string;
-}
-
-export const MIND_FILES: ModelFileNames = { manifest: MANIFEST_FILE, weights: WEIGHTS_FILE };
-export const BASELINE_FILES: ModelFileNames = { manifest: BASELINE_MANIFEST_FILE, weights: BASELINE_WEIGHTS_FILE };
-
-/** The tensors a manifest's configuration needs: name → shape. */
-export function expectedShapes(manifest: CheckpointManifest): Map<string, number[]> {
-  return new Map(parameterSpecs(manifest.config, manifest.shape).map((s) => [s.name, s.shape]));
-}
-
-/** A model's two files, encoded, to add to a run's file map. */
-export function modelFiles(manifest: CheckpointManifest, weights: Map<string, Float32Array>, names: ModelFileNames = MIND_FILES): [string, string | Uint8Array][] {
-  return [
-    [names.manifest, encodeManifest(manifest)],
-    [names.weights, encodeSafetensors(weights, expectedShapes(manifest))],
-  ];
-}
+/** A model's two files, encoded, to add to a run's file map (train/model-files.ts encodeModelFiles). */
+export const modelFiles = encodeModelFiles;
 
 /**
  * Reads and validates one model of an opened checkpoint. Throws CheckpointError when the run
@@ -49,10 +38,10 @@ export async function readModel(
     if (!checkpoint.has(name)) throw new CheckpointError(`${checkpoint.dir}: the checkpoint has no ${name}`);
   }
   const where = (name: string) => `${checkpoint.dir}/${checkpoint.version ? `${checkpoint.version}/` : ''}${name}`;
-  const manifest = decodeManifest(new TextDecoder().decode(await checkpoint.read(names.manifest)), where(names.manifest));
-  const { weights, shapes } = decodeSafetensors(await checkpoint.read(names.weights), where(names.weights));
-  checkWeights(where(names.weights), weights, shapes, expectedShapes(manifest));
-  return { manifest, weights };
+  return decodeModelFiles(await checkpoint.read(names.manifest), await checkpoint.read(names.weights), {
+    manifest: where(names.manifest),
+    weights: where(names.weights),
+  });
 }
 
 /**

@@ -21,33 +21,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { type FileHandle, mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CheckpointError, type CheckpointPointer, FILE_NAME, POINTER_FILE, POINTER_FORMAT, type PointerEntry, VERSION_PATTERN, parsePointer } from '../train/checkpoint-pointer.js';
 
-export const POINTER_FILE = 'checkpoint.json';
-const POINTER_FORMAT = 'mind-webgpu-checkpoint/2';
-/** Version directories are `run-<time>-<random>`; nothing else in DIR is ever removed but these and LEGACY_FILES. */
-const VERSION_PATTERN = /^run-[0-9a-z]+-[0-9a-f]+$/;
+// The pointer's format is shared with the browser (train/checkpoint-pointer.ts); this file keeps
+// the file-system part.
+export { CheckpointError, type CheckpointPointer, POINTER_FILE, type PointerEntry } from '../train/checkpoint-pointer.js';
+
 /** The top-level files of the layout before pointers, removed by a save once the pointer names the new run. */
 const LEGACY_FILES = ['config.json', 'model.safetensors', 'baseline.json', 'baseline.safetensors'];
-/** File names inside a version: plain names, so a pointer can never point outside its version directory. */
-const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-
-/** A checkpoint directory that cannot be read as one whole run; the message names the file and what is wrong. */
-export class CheckpointError extends Error {
-  override readonly name = 'CheckpointError';
-}
-
-export interface PointerEntry {
-  bytes: number;
-  sha256: string;
-}
-
-/** The content of `checkpoint.json`. */
-export interface CheckpointPointer {
-  format: typeof POINTER_FORMAT;
-  /** The version directory holding the files. */
-  version: string;
-  files: Record<string, PointerEntry>;
-}
 
 /** An opened checkpoint directory: which files the run has, and a verified reader. */
 export interface CheckpointDirectory {
@@ -140,30 +121,6 @@ async function removeDebris(dir: string, keep: string): Promise<void> {
       LEGACY_FILES.some((name) => entry === `${name}.tmp`);
     if (stale) await rm(join(dir, entry), { recursive: true, force: true });
   }
-}
-
-function parsePointer(text: string, path: string): CheckpointPointer {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new CheckpointError(`${path}: not valid JSON (${(err as Error).message})`);
-  }
-  const pointer = raw as CheckpointPointer;
-  if (typeof raw !== 'object' || raw === null) throw new CheckpointError(`${path}: expected a JSON object, got ${JSON.stringify(raw)}`);
-  if (pointer.format !== POINTER_FORMAT) throw new CheckpointError(`${path}: field "format" is ${JSON.stringify(pointer.format)}, expected "${POINTER_FORMAT}"`);
-  if (typeof pointer.version !== 'string' || !VERSION_PATTERN.test(pointer.version)) {
-    throw new CheckpointError(`${path}: field "version" is ${JSON.stringify(pointer.version)}, not a version directory name`);
-  }
-  if (typeof pointer.files !== 'object' || pointer.files === null || Array.isArray(pointer.files)) {
-    throw new CheckpointError(`${path}: field "files" must be an object of name → {bytes, sha256}, got ${JSON.stringify(pointer.files)}`);
-  }
-  for (const [name, entry] of Object.entries(pointer.files)) {
-    if (!FILE_NAME.test(name)) throw new CheckpointError(`${path}: file name ${JSON.stringify(name)} is not a plain file name`);
-    const ok = typeof entry === 'object' && entry !== null && Number.isSafeInteger(entry.bytes) && entry.bytes >= 0 && typeof entry.sha256 === 'string' && /^[0-9a-f]{64}$/.test(entry.sha256);
-    if (!ok) throw new CheckpointError(`${path}: files["${name}"] must be {bytes, sha256}, got ${JSON.stringify(entry)}`);
-  }
-  return pointer;
 }
 
 async function readOrUndefined(path: string): Promise<string | undefined> {
