@@ -18,7 +18,7 @@
  * headless by Vega) plus DIR/memory-N.svg. A point that cannot run (e.g. a table above the
  * device's binding limit) is recorded with its error and the sweep goes on.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as vega from 'vega';
@@ -182,10 +182,10 @@ const FACTOR_TITLE: Record<Factor, string> = {
 
 function timePlot(factor: Factor, points: SweepPoint[], base: BenchShape): vl.TopLevelSpec {
   const rows = points.flatMap((p) => [
-    { x: p.value, series: 'training step, measured', kind: 'measured', ms: p.stepMs },
-    { x: p.value, series: 'training step, analytic', kind: 'analytic', ms: p.stepAnalyticMs },
-    { x: p.value, series: 'evaluation retrieval, measured', kind: 'measured', ms: p.evalMs },
-    { x: p.value, series: 'evaluation retrieval, analytic', kind: 'analytic', ms: p.evalAnalyticMs },
+    { x: p.value, series: `${p.factor}:step:measured`, phase: 'training step', kind: 'measured', ms: p.stepMs },
+    { x: p.value, series: `${p.factor}:step:analytic`, phase: 'training step', kind: 'analytic (roofline)', ms: p.stepAnalyticMs },
+    { x: p.value, series: `${p.factor}:eval:measured`, phase: 'evaluation retrieval', kind: 'measured', ms: p.evalMs },
+    { x: p.value, series: `${p.factor}:eval:analytic`, phase: 'evaluation retrieval', kind: 'analytic (roofline)', ms: p.evalAnalyticMs },
   ]).filter((r) => r.ms !== null && r.ms > 0);
   const others = (['N', 'L', 'B', 'K', 'd'] as Factor[]).filter((f) => f !== factor).map((f) => `${f}=${base[f]}`).join(' ');
   return {
@@ -198,8 +198,15 @@ function timePlot(factor: Factor, points: SweepPoint[], base: BenchShape): vl.To
     encoding: {
       x: { field: 'x', type: 'quantitative', title: FACTOR_TITLE[factor], scale: { type: 'log' } },
       y: { field: 'ms', type: 'quantitative', title: 'ms per call (log)', scale: { type: 'log' } },
-      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 2 } },
-      strokeDash: { field: 'kind', type: 'nominal', title: null, legend: null },
+      detail: { field: 'series', type: 'nominal' },
+      color: { field: 'phase', type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 400 } },
+      strokeDash: {
+        field: 'kind',
+        type: 'nominal',
+        title: null,
+        scale: { domain: ['measured', 'analytic (roofline)'], range: [[1, 0], [6, 4]] },
+        legend: { orient: 'bottom', labelLimit: 400, symbolType: 'stroke', symbolStrokeWidth: 2 },
+      },
     },
   };
 }
@@ -219,20 +226,20 @@ function memoryPlot(points: SweepPoint[]): vl.TopLevelSpec {
     encoding: {
       x: { field: 'x', type: 'quantitative', title: FACTOR_TITLE.N, scale: { type: 'log' } },
       y: { field: 'mb', type: 'quantitative', title: 'MiB (log)', scale: { type: 'log' } },
-      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom' } },
+      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 400 } },
     },
   };
 }
 
 const fmt = (x: number | null, digits = 1) => (x === null ? '–' : x.toFixed(digits));
 
-function markdown(points: SweepPoint[], peak: Peak, base: BenchShape, adapter: string): string {
+function markdown(points: SweepPoint[], peak: Peak, base: BenchShape, adapter: string, writtenAt: string): string {
   const lines = [
     '# Scaling sweep',
     '',
     `Adapter: ${adapter}. Measured peaks: ${peak.gflops.toFixed(1)} GFLOP/s (matmul), ${peak.gbps.toFixed(1)} GB/s (copy). ` +
       `Base shape: ${(['N', 'L', 'B', 'K', 'd'] as Factor[]).map((f) => `${f}=${base[f]}`).join(' ')} R=${base.R} S=${base.S}; one factor varies at a time. ` +
-      `Written by \`npm run bench:sweep\` on ${new Date().toISOString()}.`,
+      `Measured by \`npm run bench:sweep\` on ${writtenAt}.`,
     '',
     '| factor | value | step ms | step analytic ms | eval ms | eval analytic ms | device MiB | host peak RSS MiB | note |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
@@ -246,13 +253,30 @@ function markdown(points: SweepPoint[], peak: Peak, base: BenchShape, adapter: s
   return `${lines.join('\n')}\n`;
 }
 
+/** sweep.md and the SVG plots of a finished sweep. */
+async function writeOutputs(outDir: string, adapter: string, peak: Peak, base: BenchShape, points: SweepPoint[], writtenAt: string): Promise<void> {
+  writeFileSync(join(outDir, 'sweep.md'), markdown(points, peak, base, adapter, writtenAt));
+  const factors = [...new Set(points.map((p) => p.factor))];
+  for (const factor of factors) {
+    writeFileSync(join(outDir, `scaling-${factor}.svg`), await renderSvg(timePlot(factor, points.filter((p) => p.factor === factor), base)));
+  }
+  if (factors.includes('N')) writeFileSync(join(outDir, 'memory-N.svg'), await renderSvg(memoryPlot(points.filter((p) => p.factor === 'N'))));
+  console.error(`sweep: wrote ${outDir}/sweep.md and the plots`);
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
-    options: { factors: { type: 'string' }, quick: { type: 'boolean', default: false }, out: { type: 'string' }, help: { type: 'boolean', default: false } },
+    options: {
+      factors: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      replot: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
   });
   if (values.help) {
-    console.log('usage: npm run bench:sweep -- [--factors N,L,B,K,d] [--quick] [--out DIR]');
+    console.log('usage: npm run bench:sweep -- [--factors N,L,B,K,d] [--quick] [--out DIR] [--replot]\n  --replot: redraw the plots and tables from DIR/sweep.json without measuring');
     return;
   }
   const all: Factor[] = ['N', 'L', 'B', 'K', 'd'];
@@ -263,6 +287,11 @@ async function main(): Promise<void> {
   const base = quick ? QUICK_BASE : BASE;
   const grid = quick ? QUICK_VALUES : VALUES;
 
+  if (values.replot) {
+    const saved = JSON.parse(readFileSync(join(outDir, 'sweep.json'), 'utf8')) as { adapter: string; peak: Peak; base: BenchShape; points: SweepPoint[]; writtenAt?: string };
+    await writeOutputs(outDir, saved.adapter, saved.peak, saved.base, saved.points, saved.writtenAt ?? 'unknown date');
+    return;
+  }
   await platformGpu(DAWN_FLAGS);
   const ctx = await createContext();
   try {
@@ -282,14 +311,10 @@ async function main(): Promise<void> {
         );
       }
     }
+    const writtenAt = new Date().toISOString();
     mkdirSync(outDir, { recursive: true });
-    writeFileSync(join(outDir, 'sweep.json'), `${JSON.stringify({ adapter, peak, base, points }, null, 2)}\n`);
-    writeFileSync(join(outDir, 'sweep.md'), markdown(points, peak, base, adapter));
-    for (const factor of factors) {
-      writeFileSync(join(outDir, `scaling-${factor}.svg`), await renderSvg(timePlot(factor, points.filter((p) => p.factor === factor), base)));
-    }
-    if (factors.includes('N')) writeFileSync(join(outDir, 'memory-N.svg'), await renderSvg(memoryPlot(points.filter((p) => p.factor === 'N'))));
-    console.error(`sweep: wrote ${outDir}/sweep.md, sweep.json and the plots`);
+    writeFileSync(join(outDir, 'sweep.json'), `${JSON.stringify({ adapter, peak, base, points, writtenAt }, null, 2)}\n`);
+    await writeOutputs(outDir, adapter, peak, base, points, writtenAt);
   } finally {
     ctx.destroy();
   }
