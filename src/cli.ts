@@ -92,6 +92,9 @@ interface TrainFlags {
   minRating?: number;
   skipBadRows?: boolean;
   seqLen?: number;
+  syntheticItems?: number;
+  syntheticUsers?: number;
+  syntheticCategories?: number;
   seed: number;
   /** The baseline's extractor (`--baseline NAME`), or false (`--no-baseline`). */
   baseline: string | false;
@@ -101,8 +104,30 @@ interface TrainFlags {
 }
 
 function dataSpecFrom(flags: Omit<TrainFlags, 'json'>): DataSpec {
+  const sizes = { syntheticItems: flags.syntheticItems, syntheticUsers: flags.syntheticUsers, syntheticCategories: flags.syntheticCategories };
   if (!flags.data) {
-    return { kind: 'synthetic', options: { seed: flags.seed, ...SYNTHETIC_DEFAULTS, ...(flags.seqLen ? { maxLength: flags.seqLen } : {}) } };
+    const options = {
+      seed: flags.seed,
+      ...SYNTHETIC_DEFAULTS,
+      ...(flags.seqLen ? { maxLength: flags.seqLen } : {}),
+      ...(sizes.syntheticItems !== undefined ? { numItems: sizes.syntheticItems } : {}),
+      ...(sizes.syntheticUsers !== undefined ? { numUsers: sizes.syntheticUsers } : {}),
+      ...(sizes.syntheticCategories !== undefined ? { numCategories: sizes.syntheticCategories } : {}),
+    };
+    if (options.numItems < options.numCategories) {
+      throw new InvalidArgumentError(
+        `--synthetic-items (${options.numItems}) must be at least --synthetic-categories (${options.numCategories}): every category needs an item`,
+      );
+    }
+    // Each user draws between minInterests and maxInterests categories.
+    options.maxInterests = Math.min(options.maxInterests, options.numCategories);
+    options.minInterests = Math.min(options.minInterests, options.maxInterests);
+    return { kind: 'synthetic', options };
+  }
+  const given = Object.entries(sizes).find(([, v]) => v !== undefined);
+  if (given) {
+    const flag = `--${given[0].replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    throw new InvalidArgumentError(`${flag} sizes the synthetic data set, which is used only without --data (got --data ${flags.data})`);
   }
   const format = flags.format ?? detectFormat(flags.data);
   let userFeatures: { path: string; categorical: string[]; dense: string[] } | undefined;
@@ -553,7 +578,10 @@ function withDataOptions(command: Command): Command {
     .option('--time-column <name>', 'timestamp column (default: timestamp/time/ts)')
     .option('--min-rating <x>', 'drop interactions rated below x', num('--min-rating'))
     .option('--skip-bad-rows', 'skip malformed rows (counted) instead of stopping at the first')
-    .option('--seq-len <L>', 'history window L (default 50; synthetic 20)', int('--seq-len', 1));
+    .option('--seq-len <L>', 'history window L (default 50; synthetic 20)', int('--seq-len', 1))
+    .option('--synthetic-items <n>', `synthetic data (no --data): catalogue size (default ${SYNTHETIC_DEFAULTS.numItems})`, int('--synthetic-items', 2))
+    .option('--synthetic-users <n>', `synthetic data (no --data): number of users (default ${SYNTHETIC_DEFAULTS.numUsers})`, int('--synthetic-users', 1))
+    .option('--synthetic-categories <n>', `synthetic data (no --data): planted interest categories (default ${SYNTHETIC_DEFAULTS.numCategories})`, int('--synthetic-categories', 1));
 }
 
 /**
