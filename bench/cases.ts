@@ -6,9 +6,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Context } from '../src/autograd/context.js';
-import { labelAwareAttention } from '../src/autograd/ops/label-attention.js';
-import { b2iRouting, sampleInitialLogits } from '../src/autograd/ops/routing.js';
-import { sampledSoftmaxLoss } from '../src/autograd/ops/sampled-softmax.js';
+import { labelAwareAttention } from '../src/mind/ops/label-attention.js';
+import { b2iRouting, sampleInitialLogits } from '../src/mind/ops/routing.js';
+import { sampledSoftmaxLoss } from '../src/mind/ops/sampled-softmax.js';
 import { type Grad, RowGrad, type Tensor } from '../src/autograd/tensor.js';
 import { Random } from '../src/data/random.js';
 import { createSampler } from '../src/data/samplers.js';
@@ -16,6 +16,7 @@ import { type MindConfig, resolveConfig } from '../src/mind/config.js';
 import { MindModel, type UserBatch } from '../src/mind/model.js';
 import { type ModelShape, parameterSpecs } from '../src/mind/parameters.js';
 import { Adam } from '../src/train/adam.js';
+import { topKInnerProduct } from '../src/serve/topk.js';
 import type { TfBackend } from './platform.js';
 import {
   type Work,
@@ -26,6 +27,7 @@ import {
   routingForwardWork,
   sampledSoftmaxBackwardWork,
   sampledSoftmaxForwardWork,
+  retrievalWork,
 } from './roofline.js';
 import { type StepBatch, TfMind, disposeInputs } from './tf/model.js';
 import { activeInterests, interestPenalty, labelAttentionTf, routingMasks, routingTf, sampledSoftmaxTf } from './tf/ops.js';
@@ -333,6 +335,83 @@ const sampledSoftmaxCase: BenchCase = {
   },
 };
 
+/** Retrieval: 256 queries (a batch of interest vectors), the k = 50 best items each. */
+export const RETRIEVAL = { Q: 256, k: 50 } as const;
+/** Catalogue searched at each shape: at least 10k items (the seed shape's 1k is too small to time). */
+export function retrievalItems(shape: BenchShape): number {
+  return Math.max(shape.N, 10_000);
+}
+
+/**
+ * Exact top-k by inner product over the whole catalogue, as evaluation and exact serving run it:
+ * ours is topKInnerProduct (GEMM scoring + radix-select top-k, ids and scores read back); tfjs
+ * is tf.topk over tf.matMul(queries, itemsᵀ) with the same readback.
+ */
+const retrievalCase: BenchCase = {
+  name: 'retrieval.topk',
+  skip: (backend) => (backend === 'cpu' ? 'tfjs-cpu: minutes per iteration for a [256, N] score matrix' : undefined),
+  async prepare(shape) {
+    const { d } = shape;
+    const { Q, k } = RETRIEVAL;
+    const N = retrievalItems(shape);
+    const rng = new Random(17).fork(`retrieval/${shape.name}`);
+    const queries = normals(rng, Q * d, 1);
+    const table = normals(rng, N * d, 0.1);
+    return {
+      work: { forward: retrievalWork(Q, N, d, k) },
+      ours(ctx) {
+        const q = ctx.tensor(queries, [Q, d]);
+        const items = ctx.tensor(table, [N, d]);
+        const run = () => ctx.tidy(() => topKInnerProduct(q, items, k));
+        return {
+          async iterate(boundary) {
+            await boundary?.('forward');
+            await run();
+          },
+          async outputs() {
+            const top = await run();
+            return new Map([
+              ['ids', Float32Array.from(top.ids)],
+              ['scores', top.scores],
+            ]);
+          },
+          dispose() {
+            q.dispose();
+            items.dispose();
+          },
+        };
+      },
+      tf(finish) {
+        const q = tf.tensor2d(queries, [Q, d]);
+        const items = tf.tensor2d(table, [N, d]);
+        const compute = () => {
+          const top = tf.topk(tf.matMul(q, items, false, true), k);
+          return [top.indices, top.values];
+        };
+        return {
+          async iterate() {
+            const [ids, values] = tf.tidy(compute);
+            await Promise.all([ids.data(), values.data()]);
+            await finish();
+            tf.dispose([ids, values]);
+          },
+          async outputs() {
+            const [ids, values] = tf.tidy(compute);
+            const out: Outputs = new Map([
+              ['ids', Float32Array.from((await ids.data()) as Int32Array)],
+              ['scores', (await values.data()) as Float32Array],
+            ]);
+            tf.dispose([ids, values]);
+            return out;
+          },
+          compute,
+          dispose: () => tf.dispose([q, items]),
+        };
+      },
+    };
+  },
+};
+
 /** Host weights exactly as createParameters initialises them for `config.seed`. */
 function initialWeights(config: MindConfig, shape: ModelShape): Map<string, { data: Float32Array; shape: number[] }> {
   const rng = new Random(config.seed).fork('parameters');
@@ -453,4 +532,4 @@ const stepCase: BenchCase = {
   },
 };
 
-export const CASES: BenchCase[] = [routingCase(false), routingCase(true), attentionCase, sampledSoftmaxCase, stepCase];
+export const CASES: BenchCase[] = [routingCase(false), routingCase(true), attentionCase, sampledSoftmaxCase, stepCase, retrievalCase];

@@ -166,3 +166,13 @@ export function rooflinePoint(work: Work, ms: number, peak: Peak): RooflinePoint
   const attainable = Math.min(peak.gflops, memoryRoof);
   return { gflops, gbps, intensity, attainable, fraction: gflops / attainable, bound: memoryRoof < peak.gflops ? 'memory' : 'compute' };
 }
+
+/**
+ * Exact top-k retrieval (src/serve/topk.ts): Q queries scored against N items of width d
+ * (2·Q·N·d), then the selection (about 2 comparisons per score, counted as 2·Q·N). Bytes: the
+ * queries and the item table in, the [Q, k] ids and scores out; the score matrix is an
+ * intermediate, not compulsory traffic.
+ */
+export function retrievalWork(Q: number, N: number, d: number, k: number): Work {
+  return { flops: 2 * Q * N * d + 2 * Q * N, bytes: 4 * (Q * d + N * d + 2 * Q * k) };
+}

@@ -26,10 +26,6 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> m: array<f32>;
 @group(0) @binding(5) var<storage, read_write> v: array<f32>;
 
-fn flat_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-  return gid.x + gid.y * nwg.x * 256u;
-}
-
 fn update(i: u32, raw_grad: f32) {
   let p = param[i];
   let g = raw_grad + params.weight_decay * p;

@@ -45,10 +45,6 @@ struct Params {
 @group(0) @binding(8) var<storage, read> counts: array<i32>;
 @group(0) @binding(9) var<storage, read_write> grad_logits: array<f32>;
 
-fn flat_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-  return gid.x + gid.y * nwg.x * 256u;
-}
-
 // The corrected logit of column c for row b.
 fn corrected(b: u32, c: u32) -> f32 {
   var l = logits[b * params.cols + c];

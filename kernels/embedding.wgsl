@@ -14,10 +14,6 @@ struct Params {
 @group(0) @binding(4) var<storage, read> source: array<f32>;
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 
-fn flat_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-  return gid.x + gid.y * nwg.x * 256u;
-}
-
 // Weighted bags of rows: out[r, c] = sum over k in [offsets[r], offsets[r+1]) of
 // weights[k] * source[indices[k], c], summed in ascending k so the result is deterministic.
 // An empty bag gives exact zeros. Serves both the gather (source = table) and its backward

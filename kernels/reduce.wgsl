@@ -15,11 +15,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
 const BLOCK = 1024u;
-var<workgroup> partial: array<f32, 256>;
-
-fn flat_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-  return gid.x + gid.y * nwg.x * 256u;
-}
 
 // One level of a 1024-ary tree over x[0 .. n): workgroup w writes
 // out[w] = alpha · Σ x[w·1024 .. w·1024 + 1023] (zeros past n). Each thread adds four
@@ -39,13 +34,8 @@ fn sum_blocks(
     let i = start + s * 256u;
     if (i < params.n) { acc += x[i]; }
   }
-  partial[li] = acc;
-  workgroupBarrier();
-  for (var half = 128u; half > 0u; half >>= 1u) {
-    if (li < half) { partial[li] += partial[li + half]; }
-    workgroupBarrier();
-  }
-  if (li == 0u) { out[block] = params.alpha * partial[0]; }
+  let total = workgroup_sum_256(li, acc);
+  if (li == 0u) { out[block] = params.alpha * total; }
 }
 
 // One level of a chunked sum over the middle axis of x [B, R, C]:

@@ -18,10 +18,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read> y: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-fn flat_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-  return gid.x + gid.y * nwg.x * 256u;
-}
-
 // out[r, dst_offset + c] = x[r, src_offset + c] for r < rows, c < width: places a block of
 // columns (concatenation) or takes one out (its gradient). Other columns of out are untouched.
 @compute @workgroup_size(256)

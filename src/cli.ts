@@ -16,7 +16,11 @@ import { heldOutUsers } from './data/batches.js';
 import { withCatalogue } from './data/catalogue.js';
 import type { Dataset } from './data/dataset.js';
 import { type DataFormat, DATA_FORMATS, detectFormat, MOVIELENS_LAYOUTS } from './data/formats.js';
-import { BASELINE_CONFIG, type MindConfig, resolveConfig } from './mind/config.js';
+import { MODEL_FIELDS, type MindConfig, baselineConfig, resolveConfig } from './mind/config.js';
+import { resolveFields } from './config/fields.js';
+import { extractorNames, getExtractor } from './mind/extractors/registry.js';
+import { addFieldOptions, fieldsFromFlags, int, intList, list, num } from './node/cli-options.js';
+import { SCHEDULE_FIELDS, TRAINING_FIELDS, type TrainingSchedule } from './train/config.js';
 import { BASELINE_FILES, BASELINE_MANIFEST_FILE, readModel } from './node/checkpoint-io.js';
 import { type CheckpointDirectory, CheckpointError, openCheckpoint } from './node/checkpoint-store.js';
 import { dataChanges, fingerprintData } from './node/data-files.js';
@@ -38,27 +42,6 @@ import { exportTablesCommand, indexCommand, serveCommand } from './node/serve-co
 import { type SearchChoice, openItemIndex } from './node/serving.js';
 import { evaluateModel, popularityRecommendations, targetSets } from './serve/retrieval.js';
 
-/** An integer option; with `min`, also at least that (so --seed -1 or --epochs 0 fail before any work). */
-function int(name: string, min?: number) {
-  return (value: string) => {
-    const n = Number(value);
-    if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be an integer, got "${value}"`);
-    if (min !== undefined && n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got ${value}`);
-    return n;
-  };
-}
-
-function num(name: string) {
-  return (value: string) => {
-    const n = Number(value);
-    if (Number.isNaN(n)) throw new InvalidArgumentError(`${name} must be a number, got "${value}"`);
-    return n;
-  };
-}
-
-function list(value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-}
 
 /** `--columns`: every name matters, since position gives the column; an empty one is refused. */
 function columnNames(value: string): string[] {
@@ -81,9 +64,6 @@ function exportFormats(value: string): ExportFormat[] {
   return formats as ExportFormat[];
 }
 
-function intList(name: string) {
-  return (value: string) => list(value).map((v) => int(name)(v));
-}
 
 /**
  * Synthetic defaults: small enough to train MIND and the baseline in minutes on two CPU cores,
@@ -92,6 +72,10 @@ function intList(name: string) {
  */
 const SYNTHETIC_DEFAULTS = { numItems: 2000, numCategories: 100, numUsers: 2000, minInterests: 3, maxInterests: 6, maxLength: 20 };
 
+/**
+ * The flags of train and experiment written here; the model, training and schedule flags are
+ * generated from their fields (cli-options.ts) and read back with fieldsFromFlags.
+ */
 interface TrainFlags {
   data?: string;
   format?: DataFormat;
@@ -108,30 +92,9 @@ interface TrainFlags {
   minRating?: number;
   skipBadRows?: boolean;
   seqLen?: number;
-  k: number;
-  dim: number;
-  iterations: number;
-  p: number;
-  attentionMode: 'pow' | 'scale';
-  candidateScore: 'labelAware' | 'maxInterest';
-  hardNegativeBeta: number;
-  globalInterest: boolean;
-  dynamicK: boolean;
-  softmaxOver: 'interests' | 'behaviors';
-  routingGradient: 'stop' | 'full';
-  hidden: number[];
-  activation: 'relu' | 'linear';
-  dropout: number;
-  profileDim: number;
-  l2: number;
-  numSampled: number;
-  sampler: 'uniform' | 'logUniform' | 'unigram';
-  epochs: number;
-  batchSize: number;
-  lr: number;
   seed: number;
-  maxSteps?: number;
-  baseline: boolean;
+  /** The baseline's extractor (`--baseline NAME`), or false (`--no-baseline`). */
+  baseline: string | false;
   out: string;
   resume?: string;
   json?: boolean;
@@ -172,14 +135,15 @@ function dataSpecFrom(flags: Omit<TrainFlags, 'json'>): DataSpec {
   });
 }
 
+/** The run's configuration from the generated model and training flags, and --seed. */
 function configFrom(flags: Omit<TrainFlags, 'json'>): MindConfig {
-  return resolveConfig({
-    dim: flags.dim, kMax: flags.k, iterations: flags.iterations, attentionPower: flags.p, attentionMode: flags.attentionMode, candidateScore: flags.candidateScore, hardNegativeBeta: flags.hardNegativeBeta,
-    globalInterest: flags.globalInterest,
-    dynamicK: flags.dynamicK, softmaxOver: flags.softmaxOver, routingGradient: flags.routingGradient, hiddenUnits: flags.hidden,
-    activation: flags.activation, dropout: flags.dropout, profileDim: flags.profileDim, l2Embedding: flags.l2,
-    numSampled: flags.numSampled, sampler: flags.sampler, learningRate: flags.lr, seed: flags.seed,
-  });
+  const generated = flags as unknown as Record<string, unknown>;
+  return resolveConfig({ ...fieldsFromFlags(MODEL_FIELDS, generated), ...fieldsFromFlags(TRAINING_FIELDS, generated), seed: flags.seed });
+}
+
+/** --epochs, --batch-size and --max-steps (generated from SCHEDULE_FIELDS), checked. */
+function scheduleFrom(flags: Omit<TrainFlags, 'json'>): TrainingSchedule {
+  return resolveFields(SCHEDULE_FIELDS, fieldsFromFlags(SCHEDULE_FIELDS, flags as unknown as Record<string, unknown>));
 }
 
 function splitSummary(dataset: Dataset) {
@@ -276,7 +240,8 @@ async function trainCommand(flags: TrainFlags, command: Command): Promise<void> 
   const dataset = await loadData(spec);
   log(`users ${dataset.users.length} (train ${dataset.split.train.length}, validation ${dataset.split.validation.length}, test ${dataset.split.test.length}), items ${dataset.numItems - 1}, L ${dataset.maxLength}`);
   reportDataset(dataset);
-  const settings = { epochs: flags.epochs, batchSize: flags.batchSize, maxSteps: flags.maxSteps, baseline: flags.baseline };
+  const schedule = scheduleFrom(flags);
+  const settings = { epochs: schedule.epochs, batchSize: schedule.batchSize, maxSteps: schedule.maxSteps, baseline: flags.baseline };
   await trainRun({ out: flags.out, dataset, data: spec, dataFingerprint, config, settings }, flags.json);
 }
 
@@ -294,7 +259,7 @@ async function resumeCommand(dir: string, flags: TrainFlags, command: Command): 
   const out = command.getOptionValueSource('out') === 'cli' ? flags.out : dir;
   if (out !== dir) await checkOutputDirectory(out);
   const dataset = await loadData(spec);
-  const settings = { ...point.record.settings, ...(command.getOptionValueSource('maxSteps') === 'cli' ? { maxSteps: flags.maxSteps } : {}) };
+  const settings = { ...point.record.settings, ...(command.getOptionValueSource('maxSteps') === 'cli' ? { maxSteps: scheduleFrom(flags).maxSteps } : {}) };
   await trainRun({ out, dataset, data: spec, dataFingerprint, config: point.record.config, settings, resume: point }, flags.json);
 }
 
@@ -523,13 +488,13 @@ async function readVariants(path: string): Promise<VariantOverride[]> {
 
 async function experimentCommand(flags: ExperimentFlags): Promise<void> {
   const base = configFrom({ ...flags, seed: flags.seeds[0] }); // each run's seed replaces it
-  const training = { epochs: flags.epochs, batchSize: flags.batchSize, maxSteps: flags.maxSteps };
+  const training = scheduleFrom(flags);
   const baselineOverrides = flags.baselineConfig ? (parseJsonWithInfinity(flags.baselineConfig, '--baseline-config') as Partial<MindConfig>) : {};
   const overrides: VariantOverride[] = flags.variants
     ? await readVariants(flags.variants)
     : [
-        { name: 'MIND' },
-        ...(flags.baseline ? [{ name: 'YouTube DNN', config: { ...BASELINE_CONFIG, ...baselineOverrides } }] : []),
+        { name: getExtractor(base.extractor).displayName },
+        ...(flags.baseline ? [{ name: getExtractor(flags.baseline).displayName, config: { ...baselineConfig(flags.baseline), ...baselineOverrides } }] : []),
         ...(flags.popularity ? [{ name: 'popularity', kind: 'popularity' as const }] : []),
       ];
   const variants: ExperimentVariant[] = overrides.map((v) =>
@@ -591,31 +556,20 @@ function withDataOptions(command: Command): Command {
     .option('--seq-len <L>', 'history window L (default 50; synthetic 20)', int('--seq-len', 1));
 }
 
-/** Model and training settings (train, experiment); defaults are DEFAULT_CONFIG's. */
+/**
+ * Model and training settings (train, experiment): every option generated from the fields of the
+ * model configuration (src/mind/config.ts), the training configuration and the schedule
+ * (src/train/config.ts), with their defaults.
+ */
 function withModelOptions(command: Command): Command {
+  return addFieldOptions(addFieldOptions(addFieldOptions(command, MODEL_FIELDS), TRAINING_FIELDS), SCHEDULE_FIELDS);
+}
+
+/** `--baseline NAME` and `--no-baseline` (train, experiment): the baseline run compared against. */
+function withBaselineOptions(command: Command, what: string): Command {
   return command
-    .option('--k <n>', 'most interests per user (kMax)', int('--k'), 4)
-    .option('--dim <d>', 'embedding and interest width', int('--dim'), 64)
-    .option('--iterations <r>', 'routing iterations', int('--iterations'), 3)
-    .option('--no-global-interest', 'no global interest: only the K routed capsules (by default the mean of the history is one more interest, ahead of them)')
-    .option('--p <x>', 'label-aware attention power (Infinity = hard)', num('--p'), 1)
-    .addOption(new Option('--candidate-score <how>', 'training score of a candidate item: through label-aware attention (the paper) or its best interest (the serving score)').choices(['labelAware', 'maxInterest']).default('maxInterest'))
-    .option('--hard-negative-beta <b>', 'REMI interest-aware hard negatives: weight negatives by softmax(b·logit); 0 = plain sampled softmax', num('--hard-negative-beta'), 0)
-    .addOption(new Option('--attention-mode <mode>', 'attention exponent mode').choices(['pow', 'scale']).default('pow'))
-    .option('--no-dynamic-k', 'use all K interests for every user instead of K_b = log2(len)')
-    .addOption(new Option('--softmax-over <axis>', 'routing softmax axis').choices(['interests', 'behaviors']).default('interests'))
-    .addOption(new Option('--routing-gradient <g>', 'gradient through routing').choices(['stop', 'full']).default('stop'))
-    .option('--hidden <units>', 'user DNN hidden widths, comma separated', intList('--hidden'), [64])
-    .addOption(new Option('--activation <f>', 'user DNN activation').choices(['relu', 'linear']).default('relu'))
-    .option('--dropout <x>', 'dropout on the DNN hidden layer', num('--dropout'), 0)
-    .option('--profile-dim <n>', 'width of each user categorical embedding', int('--profile-dim'), 16)
-    .option('--l2 <x>', 'L2 on the embedding rows a step touches', num('--l2'), 0)
-    .option('--num-sampled <s>', 'negatives per batch', int('--num-sampled'), 256)
-    .addOption(new Option('--sampler <kind>', 'negative sampler').choices(['uniform', 'logUniform', 'unigram']).default('logUniform'))
-    .option('--epochs <n>', 'epochs', int('--epochs', 1), 3)
-    .option('--batch-size <b>', 'samples per step', int('--batch-size', 1), 256)
-    .option('--lr <x>', 'Adam learning rate', num('--lr'), 0.005)
-    .option('--max-steps <n>', 'stop after this many steps (the checkpoint stays resumable)', int('--max-steps', 1));
+    .addOption(new Option('--baseline <name>', `extractor of the baseline ${what} (meanPool: the YouTube DNN with its tuned settings)`).choices(extractorNames()).default('meanPool'))
+    .option('--no-baseline', `no baseline ${what}`);
 }
 
 export function buildProgram(): Command {
@@ -623,23 +577,21 @@ export function buildProgram(): Command {
     .description('Train, evaluate and serve MIND multi-interest retrieval on WebGPU')
     .option('--verbose', 'print stack traces with errors')
     .showHelpAfterError();
-  withModelOptions(withDataOptions(program
+  withBaselineOptions(withModelOptions(withDataOptions(program
     .command('train')
-    .description('train MIND (and the single-vector baseline) on an interaction log, or on synthetic data by default')))
+    .description('train MIND (or --extractor) and a baseline (--baseline, default the single-vector YouTube DNN) on an interaction log, or on synthetic data by default'))), 'to train after the model')
     .option('--seed <n>', 'seed for data split, initialisation, sampling and routing', int('--seed', 0), 1)
-    .option('--no-baseline', 'do not train the single-vector baseline')
     .option('--out <dir>', 'checkpoint directory (replaced as a whole, crash-consistently)', 'mind-model')
     .option('--resume <dir>', 'continue the unfinished run saved in DIR exactly (after Ctrl-C, --max-steps or a crash); writes back to DIR unless --out is given')
     .option('--json', 'print a JSON summary on stdout')
     .action(trainCommand);
-  withModelOptions(withDataOptions(program
+  withBaselineOptions(withModelOptions(withDataOptions(program
     .command('experiment')
-    .description('train and evaluate MIND, the single-vector baseline and popularity over several split seeds; mean ± std and paired differences')))
+    .description('train and evaluate MIND (or --extractor), a baseline (--baseline) and popularity over several split seeds; mean ± std and paired differences'))), 'to compare against')
     .requiredOption('--seeds <list>', 'split (and model) seeds, comma separated, e.g. 1,2,3,4,5', intList('--seeds'))
     .addOption(new Option('--part <part>', 'held-out users to report (choose settings on validation)').choices(['test', 'validation']).default('test'))
     .option('--variants <file>', 'JSON array of {name, config?, training?, kind?: "popularity"} run instead of the default three, each over the command line settings')
-    .option('--baseline-config <json>', 'settings of the YouTube DNN baseline over its tuned defaults, e.g. \'{"learningRate":0.01}\'')
-    .option('--no-baseline', 'leave out the single-vector baseline')
+    .option('--baseline-config <json>', 'settings of the baseline over its defaults (the YouTube DNN\'s tuned ones), e.g. \'{"learningRate":0.01}\'')
     .option('--no-popularity', 'leave out the popularity ranking')
     .option('--json <file>', 'write every run and the summary as JSON')
     .action(experimentCommand);

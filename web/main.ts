@@ -16,6 +16,7 @@ import { generateSynthetic } from '../src/data/synthetic.js';
 import { textFromStream } from '../src/data/text.js';
 import { type MindModel, modelShapeOf } from '../src/mind/model.js';
 import { Recommender } from '../src/serve/recommender.js';
+import { evaluateModel } from '../src/serve/retrieval.js';
 import type { CheckpointManifest } from '../src/train/checkpoint.js';
 import { type TrainProgress, type TrainResult, train } from '../src/train/trainer.js';
 import { inspectUser, renderCapsules } from './capsules.js';
@@ -233,6 +234,7 @@ async function run(settings: Settings): Promise<void> {
       batchSize: settings.batchSize,
       maxSteps: settings.maxSteps,
       logEvery: LOG_EVERY,
+      evaluate: evaluateModel,
       onProgress: showProgress,
     });
     const validation = heldOutUsers(dataset, 'validation');

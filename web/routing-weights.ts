@@ -7,7 +7,7 @@
  * 'shared' draw keyed by seed, interest and position, read once from the GPU). One user with
  * L ≤ a few hundred items and d ≤ 256 takes well under a millisecond on the CPU.
  */
-import { sampleInitialLogits } from '../src/autograd/ops/routing.js';
+import { sampleInitialLogits } from '../src/mind/ops/routing.js';
 import type { MindModel } from '../src/mind/model.js';
 import { routingStatesReference } from '../src/reference/routing.js';
 
@@ -39,7 +39,7 @@ export class RoutingReplayer {
    */
   static async create(model: MindModel, window: number): Promise<RoutingReplayer> {
     const { ctx, config } = model;
-    if (config.encoder !== 'routing') throw new Error(`RoutingReplayer: the model's encoder is '${config.encoder}', it has no routing to replay`);
+    if (config.extractor !== 'mind') throw new Error(`RoutingReplayer: the model's extractor is '${config.extractor}', it has no B2I routing to replay`);
     const S = model.params.get('routing.bilinear');
     if (!S) throw new Error('RoutingReplayer: the model has no routing.bilinear parameter');
     const bilinear = (await S.read()) as Float32Array;

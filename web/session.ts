@@ -88,7 +88,7 @@ export class ServingSession {
    */
   static async open(loaded: LoadedModel): Promise<ServingSession> {
     const { manifest, weights } = loaded;
-    if (manifest.config.encoder !== 'routing') throw new Error(`this model's encoder is '${manifest.config.encoder}': only a routing (MIND) model has interest capsules to show`);
+    if (manifest.config.extractor !== 'mind') throw new Error(`this model's extractor is '${manifest.config.extractor}': only a B2I routing (MIND) model has routing weights to show`);
     const ctx = await createContext({ profile: true });
     try {
       const model = new MindModel(ctx, manifest.config, manifest.shape, manifest.itemFeatures, weights);

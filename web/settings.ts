@@ -19,6 +19,13 @@ export interface Settings {
   maxSteps?: number;
 }
 
+/** The extractor menu: a `<select name="extractor">` whose options are the registry's names (index.html). */
+function extractorField(form: HTMLFormElement): string {
+  const element = form.elements.namedItem('extractor');
+  if (!(element instanceof HTMLSelectElement)) throw new Error('the settings form has no select named extractor');
+  return element.value;
+}
+
 function field(form: HTMLFormElement, name: string): HTMLInputElement {
   const element = form.elements.namedItem(name);
   if (!(element instanceof HTMLInputElement)) throw new Error(`the settings form has no input named ${name}`);
@@ -46,6 +53,7 @@ export function applyUrlParameters(form: HTMLFormElement, params: URLSearchParam
     const element = form.elements.namedItem(name);
     if (element instanceof RadioNodeList) element.value = value;
     else if (element instanceof HTMLInputElement && element.type !== 'file') element.value = value;
+    else if (element instanceof HTMLSelectElement) element.value = value;
   }
 }
 
@@ -71,6 +79,8 @@ export function readSettings(form: HTMLFormElement): Settings {
     source: dataSource(form),
     maxLength: requiredNumber(form, 'length'),
     config: {
+      // Checked against the registry by resolveConfig when training starts.
+      extractor: extractorField(form),
       dim: requiredNumber(form, 'dim'),
       kMax: requiredNumber(form, 'k'),
       numSampled: requiredNumber(form, 'sampled'),

@@ -55,8 +55,8 @@ export class TfMind {
     readonly shape: ModelShape,
     weights: Map<string, { data: Float32Array; shape: number[] }>,
   ) {
-    if (config.encoder !== 'routing' || config.dropout !== 0 || config.l2Embedding !== 0 || shape.numFeatureRows !== 0 || shape.profileDense !== 0) {
-      throw new Error('TfMind covers the routing encoder without dropout, L2, item side features or dense profile features');
+    if (config.extractor !== 'mind' || config.dropout !== 0 || config.l2Embedding !== 0 || shape.numFeatureRows !== 0 || shape.profileDense !== 0) {
+      throw new Error("TfMind covers the 'mind' extractor without dropout, L2, item side features or dense profile features");
     }
     for (const [name, w] of weights) this.variables.set(name, tf.variable(tf.tensor(w.data, w.shape), true, `${name}.${tf.getBackend()}`));
     this.optimizer = tf.train.adam(config.learningRate, 0.9, 0.999, 1e-8);

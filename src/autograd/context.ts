@@ -75,7 +75,12 @@ export class Context {
     return this.track(new Tensor(this, t.storage, [...shape], t.dtype, t.label));
   }
 
-  /** Records a kernel dispatch; tensors bind their buffers. */
+  /**
+   * Records a kernel dispatch with positional bindings (array index = @binding number, holes
+   * `undefined`); tensors bind their buffers. Nothing is checked against the shader.
+   * @deprecated Use a `KernelModule` (src/gpu/kernel.ts): `module.entry(name).run(ctx, { … }, grid)`
+   * binds by WGSL name and checks every binding and uniform field. Kept for code not yet moved.
+   */
   run(spec: KernelSpec, bindings: KernelBinding[], workgroups: readonly [number, number?, number?]): void {
     this.gpu.dispatch(
       spec,

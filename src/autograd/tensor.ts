@@ -28,6 +28,28 @@ export class RowGrad {
     readonly tableShape: readonly number[],
   ) {}
 
+  /**
+   * The dense gradient on the host: a Float32Array of the full table, `shapeSize(tableShape)`
+   * f32 values, row-major, with row `rows[i]` equal to `values[i]` and every other row 0. Costs
+   * one readback of `values` (rows.length × row width floats), not of the table. Throws if
+   * `values` has been disposed.
+   */
+  async read(): Promise<Float32Array> {
+    const width = shapeSize(this.tableShape.slice(1));
+    const values = (await this.values.read()) as Float32Array;
+    const dense = new Float32Array(shapeSize(this.tableShape));
+    this.rows.forEach((row, i) => dense.set(values.subarray(i * width, (i + 1) * width), row * width));
+    return dense;
+  }
+
+  /**
+   * The dense gradient as a new GPU tensor of shape `tableShape` (f32, zeros outside `rows`),
+   * recorded in the current step; the caller disposes it. Throws if `values` has been disposed.
+   */
+  toDense(): Tensor {
+    return this.values.ctx.rowsToDense(this);
+  }
+
   dispose(): void {
     this.values.dispose();
   }
@@ -56,6 +78,9 @@ export class Tensor {
   /** Host copy of index tensors (i32) made from host data: scatter plans are built from it. */
   host: Int32Array | undefined;
   private disposed = false;
+  /** Tape nodes whose backward rule will read this tensor; while > 0, `dispose()` waits. */
+  private holds = 0;
+  private disposeRequested = false;
 
   constructor(
     readonly ctx: Context,
@@ -97,8 +122,32 @@ export class Tensor {
     return this;
   }
 
+  /**
+   * The tape keeps this tensor alive for a backward rule that reads it (see `Tape.record`): a
+   * `dispose()` meanwhile (e.g. the end of the forward's `tidy` scope) is carried out when the
+   * last hold is released. Throws if the tensor is already disposed.
+   */
+  hold(): void {
+    if (this.disposed) throw new Error(`${this.label} ${formatShape(this.shape)} was saved for backward after dispose()`);
+    this.holds++;
+  }
+
+  /** Ends one `hold()`; disposes the tensor if a `dispose()` came while it was held. */
+  release(): void {
+    if (this.holds === 0) throw new Error(`${this.label} ${formatShape(this.shape)}: release() without hold()`);
+    if (--this.holds === 0 && this.disposeRequested) this.dispose();
+  }
+
+  /**
+   * Returns the buffer to the pool once no view shares it (reuse waits for the submits that
+   * read it), and disposes the gradient. Idempotent; deferred while the tape holds the tensor.
+   */
   dispose(): void {
     if (this.disposed) return;
+    if (this.holds > 0) {
+      this.disposeRequested = true;
+      return;
+    }
     this.disposed = true;
     if (--this.storage.refs === 0) this.ctx.gpu.release(this.storage.buffer);
     if (this.grad) this.grad.dispose();

@@ -1,5 +1,5 @@
 /**
- * Compute pipelines cached by kernel source, entry point and specialisation (override constants).
+ * Compute pipelines cached by module id, entry point and specialisation (override constants).
  * Each pipeline is compiled once; its compile errors are collected under an error scope and
  * reported, with the kernel's name, at the next synchronisation point.
  */
@@ -8,7 +8,12 @@
 export interface KernelSpec {
   /** Label used in errors and profiles, e.g. `routing.forward`. */
   name: string;
-  /** WGSL source text (one file of kernels/). */
+  /**
+   * Module id (KernelModule's name): pipelines and shader modules are keyed by it, not by the
+   * text. Absent for positional callers, where the source text itself is the key.
+   */
+  id?: string;
+  /** WGSL source text (one file of kernels/, its includes prepended). */
   source: string;
   entryPoint: string;
   /** WGSL `override` values: sizes, workgroup sizes, flags. */
@@ -16,7 +21,7 @@ export interface KernelSpec {
 }
 
 export class PipelineCache {
-  private readonly modules = new Map<string, GPUShaderModule>();
+  private readonly modules = new Map<string, { source: string; module: GPUShaderModule }>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   /** Compilations whose error scope has not been checked yet. */
   private readonly unchecked: Promise<string | null>[] = [];
@@ -27,13 +32,20 @@ export class PipelineCache {
     return this.pipelines.size;
   }
 
+  /** The pipeline for `spec`, compiled on first use. Throws when one id is used with two different sources. */
   get(spec: KernelSpec): GPUComputePipeline {
+    const id = spec.id ?? spec.source;
+    const known = this.modules.get(id);
+    // Same string object in the common case, so this is a pointer comparison.
+    if (known && known.source !== spec.source) {
+      throw new Error(`kernel ${spec.name}: module id '${id}' is already used by a different WGSL source`);
+    }
     const constants = spec.constants ?? {};
     const constKey = Object.keys(constants)
       .sort()
       .map((k) => `${k}=${constants[k]}`)
       .join(',');
-    const key = `${spec.entryPoint}|${constKey}|${spec.source}`;
+    const key = `${spec.entryPoint}|${constKey}|${id}`;
     const cached = this.pipelines.get(key);
     if (cached) return cached;
 
@@ -41,10 +53,10 @@ export class PipelineCache {
       if (!Number.isFinite(v)) throw new Error(`kernel ${spec.name}: override constant ${k} must be finite, got ${v}`);
     }
     this.device.pushErrorScope('validation');
-    let module = this.modules.get(spec.source);
+    let module = known?.module;
     if (!module) {
-      module = this.device.createShaderModule({ code: spec.source, label: spec.name });
-      this.modules.set(spec.source, module);
+      module = this.device.createShaderModule({ code: spec.source, label: spec.id ?? spec.name });
+      this.modules.set(id, { source: spec.source, module });
     }
     const pipeline = this.device.createComputePipeline({
       label: spec.name,

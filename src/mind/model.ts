@@ -1,26 +1,28 @@
 /**
- * MIND (SPEC §4): item tower → B2I routing → profile concat tiled per interest → per-interest
- * DNN → label-aware attention → sampled softmax. The same class, with `encoder: 'meanPool'`,
- * is the single-vector YouTube-DNN-style baseline: the mean of the history's item vectors
- * replaces routing (K = 1), everything else identical.
+ * MIND (SPEC §4): item tower → interest extractor → profile concat tiled per interest →
+ * per-interest DNN → label-aware attention → sampled softmax. The extractor is chosen by name
+ * (config.extractor, src/mind/extractors/registry.ts): B2I routing is MIND; 'meanPool' (the mean
+ * of the history's item vectors, K = 1) is the single-vector YouTube-DNN-style baseline;
+ * 'comirec-sa' and 'comirec-dr' are ComiRec's extractors. Everything else is identical.
  */
 import type { Context } from '../autograd/context.js';
 import { concatLast } from '../autograd/ops/concat.js';
 import { embeddingBag } from '../autograd/ops/embedding.js';
 import { biasAdd } from '../autograd/ops/bias.js';
 import { mul, relu, scale } from '../autograd/ops/elementwise.js';
-import { labelAwareAttention } from '../autograd/ops/label-attention.js';
+import { labelAwareAttention } from './ops/label-attention.js';
 import { matmul } from '../autograd/ops/matmul.js';
 import { reshape } from '../autograd/ops/reshape.js';
-import { activeInterestCount, b2iRouting } from '../autograd/ops/routing.js';
-import { candidateSoftmaxLoss } from '../autograd/ops/candidate-softmax.js';
-import { interestMax } from '../autograd/ops/interest-max.js';
-import { sampledSoftmaxLoss } from '../autograd/ops/sampled-softmax.js';
+import { candidateSoftmaxLoss } from './ops/candidate-softmax.js';
+import { interestMax } from './ops/interest-max.js';
+import { sampledSoftmaxLoss } from './ops/sampled-softmax.js';
 import { tile } from '../autograd/ops/tile.js';
 import type { Tensor } from '../autograd/tensor.js';
 import type { ItemFeatures } from '../data/features.js';
 import { Random } from '../data/random.js';
 import type { MindConfig } from './config.js';
+import type { HistoryInput, InterestExtractor } from './extractors/extractor.js';
+import { getExtractor } from './extractors/registry.js';
 import { ItemBags } from './item-tower.js';
 import { type ModelShape, createParameters, profileWidth } from './parameters.js';
 
@@ -62,6 +64,8 @@ export interface SampledCandidates {
 export class MindModel {
   readonly params: Map<string, Tensor>;
   readonly itemBags: ItemBags;
+  /** The interest extractor named by config.extractor. */
+  readonly extractor: InterestExtractor;
   private readonly profileOffsets: number[];
 
   constructor(
@@ -71,6 +75,7 @@ export class MindModel {
     itemFeatures?: ItemFeatures,
     weights?: Map<string, Float32Array>,
   ) {
+    this.extractor = getExtractor(config.extractor);
     this.params = createParameters(ctx, config, shape, weights);
     this.itemBags = new ItemBags(shape.numItems, itemFeatures);
     this.profileOffsets = [];
@@ -81,10 +86,12 @@ export class MindModel {
     }
   }
 
-  /** K of the interest tensor: kMax for MIND (+1 with the global interest), 1 for the mean-pooling baseline. */
+  /**
+   * K of the interest tensor: the extractor's (kMax for the multi-interest ones, 1 for mean
+   * pooling), plus 1 with the global interest on a multi-interest extractor.
+   */
   get numInterests(): number {
-    if (this.config.encoder !== 'routing') return 1;
-    return this.config.kMax + (this.config.globalInterest ? 1 : 0);
+    return this.extractor.numInterests(this.config) + (this.config.globalInterest && this.extractor.multiInterest ? 1 : 0);
   }
 
   private param(name: string): Tensor {
@@ -146,76 +153,73 @@ export class MindModel {
     return parts.length === 1 ? parts[0] : concatLast(parts);
   }
 
-  /**
-   * The B2I routing step of the user tower (SPEC §1, §4), before the per-interest DNN:
-   * `behaviors` E `[B, L, d]` f32, the history item vectors it routes (Ê = E·S, S the
-   * 'routing.bilinear' parameter `[d, d]`), the capsules U `[B, K, d]` f32 and activeK `[B]` i32.
-   * The initial logits are drawn as userInterests says: per sample from `training.seed`, or the
-   * serving draw sampleInitialLogits({ seed: config.seed, initStd: config.initStd, initDraw:
-   * 'shared' }) without `training`. K here is config.kMax: the global interest, when configured,
-   * is added by userInterests. `items` (historyItems of the batch) may be passed to share the
-   * item vectors with the caller. Throws when the model's encoder is not 'routing', and as
-   * userInterests.
-   */
-  routing(batch: UserBatch, training?: TrainingDraws, items = this.historyItems(batch.histories)): { behaviors: Tensor; capsules: Tensor; activeK: Int32Array } {
-    const { ctx, config } = this;
-    if (config.encoder !== 'routing') throw new Error(`MindModel.routing: the model's encoder is '${config.encoder}', not 'routing'`);
+  /** The history input an extractor reads, its tensors built on first use and shared. */
+  private historyInput(batch: UserBatch, training?: TrainingDraws, items = this.historyItems(batch.histories)): HistoryInput {
+    const { ctx, config, shape } = this;
     const size = batch.lengths.length;
     const L = size === 0 ? 0 : batch.histories.length / size;
-    const K = config.kMax;
-    const behaviors = this.behaviors(items, size, L);
-    const lengths = ctx.tensor(batch.lengths, [size]);
-    // Training wants fresh logits per sample (SPEC 1.3); serving a draw no row can change.
-    const draw = training ? { seed: training.seed, initDraw: 'perSample' as const } : { seed: config.seed, initDraw: 'shared' as const };
-    const capsules = b2iRouting(behaviors, lengths, this.param('routing.bilinear'), {
-      kMax: K,
-      iterations: config.iterations,
-      initStd: config.initStd,
-      ...draw,
-      softmaxOver: config.softmaxOver,
-      dynamicK: config.dynamicK,
-      gradient: config.routingGradient,
-    });
-    const activeK = config.dynamicK ? activeInterestCount(batch.lengths, K) : new Int32Array(size).fill(K);
-    return { behaviors, capsules, activeK };
+    let behaviors: Tensor | undefined;
+    let mean: Tensor | undefined;
+    let lengths: Tensor | undefined;
+    return {
+      ctx,
+      config,
+      shape,
+      batchSize: size,
+      length: L,
+      lengths: batch.lengths,
+      lengthsTensor: () => (lengths ??= ctx.tensor(batch.lengths, [size])),
+      behaviors: () => (behaviors ??= this.behaviors(items, size, L)),
+      historyMean: () => (mean ??= this.historyMean(items, batch.lengths, L)),
+      param: (name) => this.param(name),
+      training,
+    };
+  }
+
+  /**
+   * The routing step of the user tower (SPEC §1, §4), before the per-interest DNN, for routing
+   * extractors ('mind'): `behaviors` E `[B, L, d]` f32, the history item vectors it routes (Ê =
+   * E·S, S the 'routing.bilinear' parameter `[d, d]`), the capsules U `[B, K, d]` f32 and activeK
+   * `[B]` i32. The initial logits are drawn as userInterests says: per sample from
+   * `training.seed`, or the serving draw sampleInitialLogits({ seed: config.seed, initStd:
+   * config.initStd, initDraw: 'shared' }) without `training`. K here is config.kMax: the global
+   * interest, when configured, is added by userInterests. Throws when the model's extractor does
+   * not route, and as userInterests.
+   */
+  routing(batch: UserBatch, training?: TrainingDraws): { behaviors: Tensor; capsules: Tensor; activeK: Int32Array } {
+    if (!this.extractor.routing) throw new Error(`MindModel.routing: the model's extractor '${this.extractor.name}' does not route`);
+    return this.extractor.routing(this.historyInput(batch, training));
   }
 
   /**
    * The user tower (SPEC §4): interests `[B, K, d]` f32 after the per-interest DNN, inactive ones
    * exact zeros, and `activeK` `[B]` i32. `batch.histories` is `[B, L]` i32 for any L ≥ the
-   * longest length; the model sees each row's first `lengths[b]` items.
+   * longest length; the model sees each row's first `lengths[b]` items. The interests before the
+   * DNN come from the configured extractor (config.extractor); with config.globalInterest and a
+   * multi-interest extractor, the history's mean is prepended as interest 0.
    *
-   * With `training`, the routing draws fresh per-sample initial logits from `training.seed`
-   * (SPEC 1.3) and dropout is on when `training.dropoutRng` is given. Without it (serving and
-   * evaluation) the initial logits are the model's fixed serving draw, keyed by
+   * With `training`, random extractors (MIND's routing) draw fresh per-sample initial logits from
+   * `training.seed` (SPEC 1.3) and dropout is on when `training.dropoutRng` is given. Without it
+   * (serving and evaluation) MIND's initial logits are the model's fixed serving draw, keyed by
    * (config.seed, interest, history position) and never by the row ('shared' in b2iRouting),
    * and there is no dropout: a user's interests are then a pure function of the weights and
    * that user's history and profile, whatever batch, order or chunk the user comes in.
    *
-   * Throws (from b2iRouting) when a length is outside [0, L], or when the routing seed
+   * Throws (from the extractor) when a length is outside [0, L], or when the routing seed
    * (`training.seed`, or config.seed when serving) is not an integer in [0, 2^53).
    */
   userInterests(batch: UserBatch, training?: TrainingDraws): UserInterests {
     const { ctx, config } = this;
     const size = batch.lengths.length;
-    const L = size === 0 ? 0 : batch.histories.length / size;
     const d = config.dim;
     const K = this.numInterests;
-    let capsules: Tensor;
-    let activeK: Int32Array;
-    const items = this.historyItems(batch.histories);
-    if (config.encoder === 'routing') {
-      let routed: { capsules: Tensor; activeK: Int32Array };
-      ({ capsules, activeK } = routed = this.routing(batch, training, items));
-      if (config.globalInterest) {
-        // Interest 0 is the history's mean; the capsules follow, so active ones stay first.
-        const global = reshape(this.historyMean(items, batch.lengths, L), [size, d]);
-        capsules = reshape(concatLast([global, reshape(routed.capsules, [size, config.kMax * d])]), [size, K, d]);
-        activeK = routed.activeK.map((k) => k + 1);
-      }
-    } else {
-      capsules = this.historyMean(items, batch.lengths, L);
-      activeK = new Int32Array(size).fill(1);
+    const input = this.historyInput(batch, training);
+    let { interests: capsules, activeK } = this.extractor.extract(input);
+    if (K !== this.extractor.numInterests(config)) {
+      // Interest 0 is the history's mean; the extracted ones follow, so active ones stay first.
+      const global = reshape(input.historyMean(), [size, d]);
+      capsules = reshape(concatLast([global, reshape(capsules, [size, (K - 1) * d])]), [size, K, d]);
+      activeK = activeK.map((k) => k + 1);
     }
 
     let x = reshape(capsules, [size * K, d]);
@@ -292,6 +296,7 @@ export class MindModel {
 /** Model shape from a data set's sizes. */
 export function modelShapeOf(dataset: {
   numItems: number;
+  maxLength?: number;
   itemFeatures?: ItemFeatures;
   userFeatures?: { categorical: { size: number }[]; dense: string[] };
 }): ModelShape {
@@ -300,5 +305,6 @@ export function modelShapeOf(dataset: {
     numFeatureRows: dataset.itemFeatures?.numRows ?? 0,
     profileSpaces: dataset.userFeatures?.categorical.map((s) => s.size) ?? [],
     profileDense: dataset.userFeatures?.dense.length ?? 0,
+    ...(dataset.maxLength !== undefined ? { historyLength: dataset.maxLength } : {}),
   };
 }

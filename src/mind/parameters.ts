@@ -6,6 +6,8 @@ import type { Context } from '../autograd/context.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { Random } from '../data/random.js';
 import type { MindConfig } from './config.js';
+import { getExtractor } from './extractors/registry.js';
+import { glorot, normal } from './extractors/init.js';
 
 /** Sizes the parameters depend on, fixed by the data set. */
 export interface ModelShape {
@@ -17,6 +19,12 @@ export interface ModelShape {
   profileSpaces: number[];
   /** Number of dense user features. */
   profileDense: number;
+  /**
+   * L, the history window the model is trained with (Dataset.maxLength): needed by extractors
+   * with per-position parameters (comirec-dr). Absent in checkpoints written before it; the
+   * manifest's maxLength fills it in (decodeManifest).
+   */
+  historyLength?: number;
 }
 
 export interface ParameterSpec {
@@ -27,14 +35,6 @@ export interface ParameterSpec {
   init: (rng: Random, size: number) => Float32Array;
 }
 
-function normal(std: number) {
-  return (rng: Random, size: number) => Float32Array.from({ length: size }, () => rng.normal() * std);
-}
-
-function glorot(fanIn: number, fanOut: number) {
-  const limit = Math.sqrt(6 / (fanIn + fanOut));
-  return (rng: Random, size: number) => Float32Array.from({ length: size }, () => (rng.next() * 2 - 1) * limit);
-}
 
 const zeros = (_rng: Random, size: number) => new Float32Array(size);
 
@@ -49,9 +49,7 @@ export function parameterSpecs(config: MindConfig, shape: ModelShape): Parameter
     // Item ids and side-feature values share one table (see item-tower.ts).
     { name: 'item_embedding', shape: [shape.numItems + shape.numFeatureRows, d], embedding: true, init: normal(0.1) },
   ];
-  if (config.encoder === 'routing') {
-    specs.push({ name: 'routing.bilinear', shape: [d, d], embedding: false, init: normal(1 / Math.sqrt(d)) });
-  }
+  specs.push(...getExtractor(config.extractor).parameterSpecs(config, shape));
   const profileRows = shape.profileSpaces.reduce((a, b) => a + b, 0);
   if (profileRows > 0) {
     specs.push({ name: 'profile_embedding', shape: [profileRows, config.profileDim], embedding: true, init: normal(0.1) });

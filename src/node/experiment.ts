@@ -14,7 +14,7 @@ import { heldOutUsers } from '../data/batches.js';
 import type { Dataset } from '../data/dataset.js';
 import type { MindConfig } from '../mind/config.js';
 import { type RankingMetrics, rankingMetrics } from '../serve/metrics.js';
-import { popularityRecommendations, recommendForUsers, targetSets } from '../serve/retrieval.js';
+import { evaluateModel, popularityRecommendations, recommendForUsers, targetSets } from '../serve/retrieval.js';
 import { type PairedDifference, type Spread, pairedDifference, spread } from '../serve/statistics.js';
 import { type TrainProgress, train } from '../train/trainer.js';
 
@@ -122,6 +122,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
         }
         const result = await train(ctx, dataset, { ...variant.config, seed }, {
           ...variant.training,
+          evaluate: evaluateModel,
           onProgress: (p) => options.onProgress?.(variant.name, p),
         });
         const validation = result.validation.find((v) => v.epoch === result.bestEpoch)?.metrics;

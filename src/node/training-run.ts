@@ -13,7 +13,9 @@
  */
 import type { Context } from '../autograd/context.js';
 import type { Dataset } from '../data/dataset.js';
-import { BASELINE_CONFIG, type MindConfig, resolveConfig } from '../mind/config.js';
+import { type MindConfig, baselineConfig, resolveConfig } from '../mind/config.js';
+import { getExtractor } from '../mind/extractors/registry.js';
+import { evaluateModel } from '../serve/retrieval.js';
 import { modelShapeOf } from '../mind/model.js';
 import { parameterSpecs, profileWidth } from '../mind/parameters.js';
 import type { CheckpointManifest, DataFingerprint } from '../train/checkpoint.js';
@@ -32,8 +34,12 @@ export interface TrainingSettings {
   epochs: number;
   batchSize: number;
   maxSteps?: number;
-  /** Train the single-vector baseline after MIND. */
-  baseline: boolean;
+  /**
+   * The extractor of the baseline trained after the main model (`--baseline NAME`, settings from
+   * baselineConfig), or false for none. Resume records written before `--baseline NAME` say
+   * true, meaning 'meanPool'.
+   */
+  baseline: string | false;
 }
 
 type ModelKey = 'mind' | 'baseline';
@@ -93,9 +99,11 @@ export interface TrainingRunResult {
 }
 
 function runsOf(config: MindConfig, settings: TrainingSettings): ModelRun[] {
-  const runs: ModelRun[] = [{ key: 'mind', name: 'MIND', config, files: MIND_FILES }];
+  // The file keys stay 'mind' and 'baseline' whatever the extractors (checkpoint layout).
+  const runs: ModelRun[] = [{ key: 'mind', name: getExtractor(config.extractor).displayName, config, files: MIND_FILES }];
   if (settings.baseline) {
-    runs.push({ key: 'baseline', name: 'YouTube DNN baseline (mean pooling)', config: resolveConfig({ ...config, ...BASELINE_CONFIG }), files: BASELINE_FILES });
+    const baseline = resolveConfig({ ...config, ...baselineConfig(settings.baseline) });
+    runs.push({ key: 'baseline', name: `${getExtractor(baseline.extractor).displayName} baseline`, config: baseline, files: BASELINE_FILES });
   }
   return runs;
 }
@@ -124,7 +132,8 @@ function manifestFor(options: TrainingRunOptions, config: MindConfig, training: 
  * candidate logits [S + 1] and the user tower's activations [K, widest layer].
  */
 export function checkBatchSize(limits: { maxStorageBufferBindingSize: number; maxBufferSize: number }, config: MindConfig, dataset: Dataset, batchSize: number): void {
-  const K = config.encoder === 'routing' ? config.kMax : 1;
+  const extractor = getExtractor(config.extractor);
+  const K = extractor.numInterests(config);
   const pad4 = (n: number) => Math.ceil(n / 4) * 4;
   const L = dataset.maxLength;
   const widest = Math.max(config.dim + profileWidth(config, modelShapeOf(dataset)), ...config.hiddenUnits);
@@ -133,6 +142,7 @@ export function checkBatchSize(limits: { maxStorageBufferBindingSize: number; ma
     ['the routing state [B, R, K, L + d]', config.iterations * K * (pad4(L) + pad4(config.dim))],
     ['the candidate logits [B, S + 1]', config.numSampled + 1],
     ['the user tower activations [B, K, width]', K * widest],
+    ...(extractor.perSampleBuffers?.(config, L) ?? []),
   ] as const;
   const limit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
   for (const [what, floats] of perSample) {
@@ -168,6 +178,9 @@ export async function readResumePoint(checkpoint: CheckpointDirectory): Promise<
   try {
     if ((record.config?.attentionPower as unknown) === 'Infinity') record.config.attentionPower = Infinity;
     record.config = resolveConfig(record.config);
+    const baseline = record.settings.baseline as unknown;
+    if (baseline === true) record.settings.baseline = 'meanPool';
+    else if (baseline !== false) baselineConfig(String(baseline));
   } catch (err) {
     throw new CheckpointError(`${path}: field "config": ${(err as Error).message}`);
   }
@@ -243,6 +256,7 @@ export async function runTraining(ctx: Context, options: TrainingRunOptions, las
     let totalSteps = 0;
     const result = await train(ctx, dataset, run.config, {
       epochs: settings.epochs, batchSize: settings.batchSize, maxSteps: settings.maxSteps, signal: options.signal, resume: state,
+      evaluate: evaluateModel,
       onProgress: (p) => {
         totalSteps = p.totalSteps;
         progress.update(p);

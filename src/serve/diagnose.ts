@@ -5,7 +5,7 @@
  * last iteration, recomputed in float64 (src/reference/routing.ts) from the GPU's own inputs and
  * checked against the GPU's capsules.
  */
-import { sampleInitialLogits } from '../autograd/ops/routing.js';
+import { sampleInitialLogits } from '../mind/ops/routing.js';
 import type { HeldOutSet } from '../data/batches.js';
 import type { MindModel, UserBatch } from '../mind/model.js';
 import { routingStatesReference } from '../reference/routing.js';
@@ -135,7 +135,7 @@ export async function diagnoseModel(model: MindModel, users: HeldOutSet, n: numb
   const pooled = lists.map((perInterest) => poolInterests(perInterest, n));
   const { vectors, activeK } = await servingInterests(model, users);
   let routing: RoutingDiagnostics | null = null;
-  if (model.config.encoder === 'routing') {
+  if (model.extractor.routing) {
     const { weights, maxAbsDiff } = await servingRoutingWeights(model, users);
     if (!(maxAbsDiff <= REFERENCE_TOLERANCE)) {
       throw new Error(`diagnoseModel: the float64 reference routing differs from the GPU capsules by ${maxAbsDiff} (more than ${REFERENCE_TOLERANCE}); its routing weights would not be the served model's`);

@@ -1,21 +1,37 @@
 /**
- * Exact top-k retrieval by inner product on the GPU (kernels/topk.wgsl). Only the final
- * `[Q, k]` ids and scores are read back, never the `[Q, N]` score matrix.
+ * Exact top-k retrieval by inner product on the GPU. The scores of a block of items are one
+ * product with the tuned GEMM (`matmul`, kernels/matmul.wgsl); kernels/topk.wgsl then selects
+ * each query's k best of the block by radix select (no full sort) and, when the catalogue spans
+ * several blocks, merges the blocks' lists with the same selection. Only the final `[Q, k]` ids
+ * and scores are read back, never the `[Q, N]` score matrix.
  */
 import source from '../../kernels/topk.wgsl?raw';
 import type { Context } from '../autograd/context.js';
-import { expectTensor, uniforms } from '../autograd/ops/common.js';
+import { expectTensor } from '../autograd/ops/common.js';
+import { matmul } from '../autograd/ops/matmul.js';
 import { type Tensor, formatShape } from '../autograd/tensor.js';
+import { kernelModule } from '../gpu/kernel.js';
 
-const CHUNK = 1024;
-/** Largest k: a pass must shrink the candidate list, so k stays well under the chunk size. */
+const kernels = kernelModule('topk', source);
+
+/** Largest k: the selection bounds the k-th score by the 256 keys its 64 threads keep (kernels/topk.wgsl). */
 export const MAX_TOP_K = 256;
+/**
+ * Elements of the `[Q, block]` score matrix scored at once (64 MiB of f32): bounds the scratch
+ * memory of any call and keeps each block well under the 128 MiB storage binding limit.
+ */
+export const SCORE_BLOCK_ELEMENTS = 16 * 1024 * 1024;
 
 export interface TopKOptions {
   /** Ids below this are never returned (1 skips the padding id 0). Default 0. */
   firstItem?: number;
   /** Per query, item ids that must not be returned (e.g. the user's history). */
   exclude?: ArrayLike<number>[];
+  /**
+   * Items scored per block (default: as many as fit SCORE_BLOCK_ELEMENTS for this Q). Smaller
+   * blocks bound the scratch memory; tests use it to exercise the merge of several blocks.
+   */
+  blockRows?: number;
 }
 
 export interface TopKResult {
@@ -27,7 +43,12 @@ export interface TopKResult {
 
 /**
  * The k items with the largest inner product with each query, ties to the lower id.
- * `queries` `[Q, d]`, `items` `[N, d]`.
+ * `queries` `[Q, d]` f32, `items` `[N, d]` f32 (item id = row). Returns `[Q, k]` ids (i32, best
+ * first, −1 where fewer than k items were eligible) and their f32 scores. Items are scored in
+ * blocks of at most SCORE_BLOCK_ELEMENTS / Q rows (each block's rows copied out when there are
+ * several), so memory stays bounded at any N.
+ * Throws when a tensor is not 2-D f32, the widths differ, k is outside [1, MAX_TOP_K], the
+ * exclusion lists do not match Q, or Q exceeds the device's workgroup count per dimension.
  */
 export async function topKInnerProduct(queries: Tensor, items: Tensor, k: number, options: TopKOptions = {}): Promise<TopKResult> {
   expectTensor('topK', 'queries', queries, 'f32', 2);
@@ -40,6 +61,9 @@ export async function topKInnerProduct(queries: Tensor, items: Tensor, k: number
   const firstItem = options.firstItem ?? 0;
   if (options.exclude && options.exclude.length !== Q) {
     throw new Error(`topK: exclude has ${options.exclude.length} lists for ${Q} queries`);
+  }
+  if (options.blockRows !== undefined && (!Number.isInteger(options.blockRows) || options.blockRows < 1)) {
+    throw new RangeError(`topK: blockRows must be a positive integer, got ${options.blockRows}`);
   }
   if (Q === 0) return { ids: new Int32Array(0), scores: new Float32Array(0) };
   if (Q > ctx.gpu.limits.maxComputeWorkgroupsPerDimension) throw new RangeError(`topK: at most ${ctx.gpu.limits.maxComputeWorkgroupsPerDimension} queries per call, got ${Q}`);
@@ -59,37 +83,64 @@ export async function topKInnerProduct(queries: Tensor, items: Tensor, k: number
     } else {
       excludeTensor = ctx.empty([1], 'i32');
     }
-    const constants = { D: d, K: k };
-    let chunks = Math.max(1, Math.ceil(N / CHUNK));
-    let scores = ctx.empty([Q, chunks, k], 'f32', 'topk.scores');
-    let ids = ctx.empty([Q, chunks, k], 'i32', 'topk.ids');
-    ctx.run(
-      { name: 'topk.score_chunks', source, entryPoint: 'score_chunks', constants },
-      [
-        uniforms({ u32: N }, { u32: firstItem }, { u32: options.exclude ? 1 : 0 }, { u32: words }),
-        queries,
-        items,
-        excludeTensor,
-        undefined,
-        undefined,
-        scores,
-        ids,
-      ],
-      [chunks, Q],
-    );
-    while (chunks > 1) {
-      const n = chunks * k;
-      chunks = Math.ceil(n / CHUNK);
-      const nextScores = ctx.empty([Q, chunks, k], 'f32', 'topk.scores');
-      const nextIds = ctx.empty([Q, chunks, k], 'i32', 'topk.ids');
-      ctx.run(
-        { name: 'topk.select_chunks', source, entryPoint: 'select_chunks', constants },
-        [uniforms({ u32: n }, { u32: 0 }, { u32: 0 }, { u32: 0 }), undefined, undefined, undefined, scores, ids, nextScores, nextIds],
-        [chunks, Q],
+    const select = kernels.entry('select_top');
+    const constants = { K: k };
+    const blockRows = Math.max(1, Math.min(N, options.blockRows ?? Math.floor(SCORE_BLOCK_ELEMENTS / Q)));
+    const blocks = Math.max(1, Math.ceil(N / blockRows));
+    let scores = ctx.empty([Q, blocks, k], 'f32', 'topk.scores');
+    let ids = ctx.empty([Q, blocks, k], 'i32', 'topk.ids');
+    for (let block = 0; block < blocks; block++) {
+      const begin = block * blockRows;
+      const rows = Math.min(blockRows, N - begin);
+      ctx.tidy(() => {
+        const blockItems = blocks === 1 ? items : copyRows(items, begin, rows);
+        const blockScores = ctx.noGrad(() => matmul(queries, blockItems, { transB: true }));
+        select.run(
+          ctx,
+          {
+            params: {
+              n: rows, base_id: begin, first_item: firstItem, use_exclude: options.exclude ? 1 : 0,
+              exclude_words: words, has_ids: 0, block, blocks,
+            },
+            scores: blockScores,
+            in_ids: excludeTensor, // not read by the first pass (ids are implicit); any buffer binds
+            exclude: excludeTensor,
+            out_scores: scores,
+            out_ids: ids,
+          },
+          [1, Q],
+          constants,
+        );
+      });
+    }
+    if (blocks > 1) {
+      const merged = ctx.empty([Q, 1, k], 'f32', 'topk.scores');
+      const mergedIds = ctx.empty([Q, 1, k], 'i32', 'topk.ids');
+      select.run(
+        ctx,
+        {
+          params: { n: blocks * k, base_id: 0, first_item: 0, use_exclude: 0, exclude_words: 1, has_ids: 1, block: 0, blocks: 1 },
+          scores,
+          in_ids: ids,
+          exclude: excludeTensor, // not read by the merge pass
+          out_scores: merged,
+          out_ids: mergedIds,
+        },
+        [1, Q],
+        constants,
       );
-      scores = nextScores;
-      ids = nextIds;
+      scores = merged;
+      ids = mergedIds;
     }
     return { ids: (await ids.read()) as Int32Array, scores: (await scores.read()) as Float32Array };
   });
+}
+
+/** Rows begin .. begin + rows − 1 of a `[N, d]` table, copied into a new `[rows, d]` tensor. */
+function copyRows(table: Tensor, begin: number, rows: number): Tensor {
+  const ctx = table.ctx;
+  const d = table.shape[1];
+  const out = ctx.empty([rows, d], 'f32', 'topk.block');
+  ctx.gpu.copy(table.buffer, begin * d * 4, out.buffer, 0, rows * d * 4);
+  return out;
 }

@@ -10,9 +10,13 @@
  * to the gradient, so for row gradients it applies to the touched rows only.
  */
 import type { Context } from '../autograd/context.js';
-import { expectTensor, flatGrid, sameShape, uniforms } from '../autograd/ops/common.js';
+import { expectTensor, flatGrid, sameShape } from '../autograd/ops/common.js';
+import indexWgsl from '../../kernels/common/index.wgsl?raw';
 import source from '../../kernels/adam.wgsl?raw';
+import { kernelModule } from '../gpu/kernel.js';
 import { RowGrad, type Tensor, formatShape } from '../autograd/tensor.js';
+
+const kernels = kernelModule('adam', indexWgsl, source);
 
 export interface AdamOptions {
   /** Learning rate. */
@@ -80,30 +84,30 @@ export class Adam {
     for (const param of used) checkGrad(param, param.grad!);
     this.stepCount++;
     const t = this.stepCount;
-    const header = [
-      { f32: this.lr },
-      { f32: this.beta1 },
-      { f32: this.beta2 },
-      { f32: this.eps },
-      { f32: this.weightDecay },
-      { f32: 1 - this.beta1 ** t },
-      { f32: 1 - this.beta2 ** t },
-    ];
+    const header = {
+      lr: this.lr,
+      beta1: this.beta1,
+      beta2: this.beta2,
+      eps: this.eps,
+      weight_decay: this.weightDecay,
+      bc1: 1 - this.beta1 ** t,
+      bc2: 1 - this.beta2 ** t,
+    };
     for (const param of used) {
       const grad = param.grad!;
       const { m, v } = this.moments(param);
       if (!(grad instanceof RowGrad)) {
-        this.ctx.run(
-          { name: 'adam.dense', source, entryPoint: 'adam_dense' },
-          [uniforms({ u32: param.size }, { u32: 0 }, ...header), grad, undefined, param, m, v],
+        kernels.entry('adam_dense', 'adam.dense').run(
+          this.ctx,
+          { params: { count: param.size, width: 0, ...header }, grad, param, m, v },
           flatGrid(param.size),
         );
       } else if (grad.rows.length > 0) {
         const width = param.size / param.shape[0];
         const rows = this.ctx.tensor(grad.rows, [grad.rows.length]);
-        this.ctx.run(
-          { name: 'adam.rows', source, entryPoint: 'adam_rows' },
-          [uniforms({ u32: grad.rows.length }, { u32: width }, ...header), grad.values, rows, param, m, v],
+        kernels.entry('adam_rows', 'adam.rows').run(
+          this.ctx,
+          { params: { count: grad.rows.length, width, ...header }, grad: grad.values, rows, param, m, v },
           flatGrid(grad.rows.length * width),
         );
         rows.dispose();

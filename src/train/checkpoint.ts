@@ -251,5 +251,8 @@ export function decodeManifest(text: string, fileName = 'config.json'): Checkpoi
   } else if (shape.numFeatureRows > 0) {
     fail(`shape.numFeatureRows is ${shape.numFeatureRows} but there is no field "itemFeatures"`);
   }
+  // Checkpoints written before the model shape carried the history window: it is maxLength.
+  if (shape.historyLength === undefined) shape.historyLength = raw.maxLength;
+  else if (shape.historyLength !== raw.maxLength) fail(`field "shape.historyLength" is ${JSON.stringify(shape.historyLength)}, maxLength is ${raw.maxLength}`);
   return raw;
 }

@@ -11,7 +11,7 @@
  * Stored as a small JSON record plus one safetensors file of the tensors (`weights/<name>`,
  * `best/<name>`, `adam<i>.m/<name>`, `adam<i>.v/<name>`). Browser-safe: bytes in, bytes out.
  */
-import type { RankingMetrics } from '../serve/metrics.js';
+import type { RankingMetrics } from './trainer.js';
 import type { AdamState } from './adam.js';
 import { decodeSafetensors, encodeSafetensors } from './checkpoint.js';
 

@@ -1,6 +1,7 @@
 /**
  * The training loop: seeded epochs of batches, one command encoder and one submit per step,
- * the loss read back only when logged, validation recall every epoch and the best weights kept.
+ * the loss read back only when logged, validation every epoch (through the caller's callback:
+ * train/ imports nothing from serve/) and the best weights kept.
  * Deterministic for a given seed on a given adapter: batches, negatives, routing seeds and
  * dropout masks all derive from `config.seed` and the epoch or step number, which is also why a
  * run resumes exactly from its counters, weights and Adam moments (train-state.ts).
@@ -12,16 +13,24 @@
  */
 import type { Context } from '../autograd/context.js';
 import { type Dataset } from '../data/dataset.js';
-import { batches, heldOutUsers, trainingSampleCount } from '../data/batches.js';
+import { type HeldOutSet, batches, heldOutUsers, trainingSampleCount } from '../data/batches.js';
 import { Random } from '../data/random.js';
 import { createSampler } from '../data/samplers.js';
 import { type MindConfig, resolveConfig } from '../mind/config.js';
 import { MindModel, modelShapeOf } from '../mind/model.js';
-import type { RankingMetrics } from '../serve/metrics.js';
-import { evaluateModel } from '../serve/retrieval.js';
 import { Adam } from './adam.js';
 import { NonFiniteError, findNonFinite } from './non-finite.js';
 import type { TrainState } from './train-state.js';
+
+/** Metrics by name (e.g. 'recall@50'), as a validation callback reports them. */
+export type RankingMetrics = Record<string, number>;
+
+/**
+ * The validation callback: the metrics of `model` on the data set's validation users `users`
+ * (for instance evaluateModel of src/serve/retrieval.ts, what the CLI and the demo pass). The
+ * trainer never imports serving code; it only calls this.
+ */
+export type ValidationCallback = (model: MindModel, users: HeldOutSet) => Promise<RankingMetrics>;
 
 export interface TrainOptions {
   epochs: number;
@@ -30,6 +39,11 @@ export interface TrainOptions {
   logEvery?: number;
   /** Stop after this many steps in total (for quick runs and tests); the state stays resumable. */
   maxSteps?: number;
+  /**
+   * Validation after each epoch, whose `selectBy` metric picks the epoch whose weights are kept.
+   * Without it nothing is validated and the last epoch is kept.
+   */
+  evaluate?: ValidationCallback;
   /** Skip the per-epoch validation (still evaluates once at the end if there are validation users). */
   validate?: boolean;
   /** Metric that picks the best epoch; default 'recall@50'. */
@@ -145,7 +159,8 @@ export async function train(ctx: Context, dataset: Dataset, partialConfig: Parti
   const numSampled = config.numSampled;
   const logEvery = options.logEvery ?? 20;
   const totalSteps = Math.min(stepsPerEpoch * options.epochs, options.maxSteps ?? Infinity);
-  const validationUsers = dataset.split.validation.length > 0 ? heldOutUsers(dataset, 'validation') : undefined;
+  const evaluate = options.evaluate;
+  const validationUsers = evaluate && dataset.split.validation.length > 0 ? heldOutUsers(dataset, 'validation') : undefined;
   const selectBy = options.selectBy ?? 'recall@50';
   const report = options.onProgress ?? (() => {});
 
@@ -241,9 +256,9 @@ export async function train(ctx: Context, dataset: Dataset, partialConfig: Parti
       }
       const epochDone = batchesDone === stepsPerEpoch;
       const isLast = epoch === options.epochs || step >= totalSteps;
-      if (validationUsers && (options.validate !== false || isLast)) {
+      if (evaluate && validationUsers && (options.validate !== false || isLast)) {
         report({ phase: 'validate', epoch, epochs: options.epochs, step: batchesDone, stepsPerEpoch, totalSteps });
-        const metrics = await evaluateModel(model, validationUsers);
+        const metrics = await evaluate(model, validationUsers);
         validation.push({ epoch, metrics });
         report({ phase: 'validate', epoch, epochs: options.epochs, step: batchesDone, stepsPerEpoch, totalSteps, validation: metrics });
         const score = metrics[selectBy];

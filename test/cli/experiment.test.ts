@@ -25,7 +25,7 @@ describe('mind experiment', () => {
       '3:MIND', '3:YouTube DNN', '3:popularity', '5:MIND', '5:YouTube DNN', '5:popularity',
     ]);
     // The baseline runs with mean pooling, MIND with routing.
-    expect(summary.variants.map((v: { config?: { encoder: string } }) => v.config?.encoder)).toEqual(['routing', 'meanPool', undefined]);
+    expect(summary.variants.map((v: { config?: { extractor: string } }) => v.config?.extractor)).toEqual(['mind', 'meanPool', undefined]);
     const metric = (seed: number, variant: string) => summary.runs.find((r: { seed: number; variant: string }) => r.seed === seed && r.variant === variant).metrics['recall@50'];
     const diffs = [3, 5].map((s) => metric(s, 'MIND') - metric(s, 'popularity'));
     expect(summary.differences['MIND − popularity']['recall@50'].mean).toBeCloseTo((diffs[0] + diffs[1]) / 2, 12);

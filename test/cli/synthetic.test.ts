@@ -30,7 +30,7 @@ describe('mind train / eval / recommend / export on the synthetic default', () =
     expect(manifest.config.kMax).toBe(4);
     expect(manifest.config.candidateScore).toBe('maxInterest');
     expect(manifest.config.globalInterest).toBe(true);
-    expect(JSON.parse(readRunFile(model, 'baseline.json')).config.encoder).toBe('meanPool');
+    expect(JSON.parse(readRunFile(model, 'baseline.json')).config.extractor).toBe('meanPool');
   });
 
   test('MIND beats the single-vector baseline on recall@50 by 20% and reports capsule purity', () => {

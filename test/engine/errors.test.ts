@@ -1,7 +1,8 @@
 import { describe, expect, test, vi } from 'vitest';
 import { add } from '../../src/autograd/ops/elementwise.js';
 import { matmul } from '../../src/autograd/ops/matmul.js';
-import elementwise from '../../kernels/elementwise.wgsl?raw';
+import elementwiseKernels from '../../kernels/elementwise.wgsl?raw';
+import indexWgsl from '../../kernels/common/index.wgsl?raw';
 import { randomArray, useContext } from '../helpers/gpu.js';
 
 const getCtx = useContext();
@@ -46,7 +47,9 @@ describe('WebGPU errors', () => {
     const ctx = getCtx();
     const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});
     const x = ctx.tensor([1, 2, 3], [3]);
-    // A storage buffer where the kernel declares its uniform block.
+    // A storage buffer where the kernel declares its uniform block (through the positional
+    // path, which checks nothing; KernelEntry.run would throw before dispatch).
+    const elementwise = `${indexWgsl}\n${elementwiseKernels}`;
     ctx.run({ name: 'elementwise.add', source: elementwise, entryPoint: 'add' }, [x, x, x, ctx.empty([3])], [1]);
     await expect(x.read()).rejects.toThrow(/WebGPU error in a submit with kernels \[elementwise\.add\]/);
     quiet.mockRestore();

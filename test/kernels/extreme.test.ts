@@ -4,9 +4,9 @@
  * terms of both signs give inf − inf) against its float64 reference.
  */
 import { describe, expect, test } from 'vitest';
-import { b2iRouting } from '../../src/autograd/ops/routing.js';
-import { labelAwareAttention } from '../../src/autograd/ops/label-attention.js';
-import { sampledSoftmaxLoss } from '../../src/autograd/ops/sampled-softmax.js';
+import { b2iRouting } from '../../src/mind/ops/routing.js';
+import { labelAwareAttention } from '../../src/mind/ops/label-attention.js';
+import { sampledSoftmaxLoss } from '../../src/mind/ops/sampled-softmax.js';
 import { RowGrad, type Tensor } from '../../src/autograd/tensor.js';
 import * as attentionRef from '../../src/reference/label-attention.js';
 import { routingForwardReference } from '../../src/reference/routing.js';

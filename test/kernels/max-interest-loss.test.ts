@@ -5,8 +5,8 @@
  */
 import { describe, expect, test } from 'vitest';
 import { gradCheck } from '../../src/autograd/grad-check.js';
-import { candidateSoftmaxLoss } from '../../src/autograd/ops/candidate-softmax.js';
-import { interestMax } from '../../src/autograd/ops/interest-max.js';
+import { candidateSoftmaxLoss } from '../../src/mind/ops/candidate-softmax.js';
+import { interestMax } from '../../src/mind/ops/interest-max.js';
 import type { Tensor } from '../../src/autograd/tensor.js';
 import * as candRef from '../../src/reference/candidate-softmax.js';
 import * as maxRef from '../../src/reference/interest-max.js';

@@ -9,7 +9,7 @@ import {
   b2iRouting,
   routingLayout,
   sampleInitialLogits,
-} from '../../src/autograd/ops/routing.js';
+} from '../../src/mind/ops/routing.js';
 import { initialLogitsReference, philox4x32_10 } from '../../src/reference/rng.js';
 import { type RoutingReferenceArgs, routingForwardReference, routingStopGradientReference } from '../../src/reference/routing.js';
 import { maxRelativeError, randomArray, useContext } from '../helpers/gpu.js';

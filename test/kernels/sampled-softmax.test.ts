@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { gradCheck } from '../../src/autograd/grad-check.js';
-import { sampledSoftmaxLoss, touchedRowsPlan } from '../../src/autograd/ops/sampled-softmax.js';
+import { sampledSoftmaxLoss, touchedRowsPlan } from '../../src/mind/ops/sampled-softmax.js';
 import { RowGrad, type Tensor } from '../../src/autograd/tensor.js';
 import * as ref from '../../src/reference/sampled-softmax.js';
 import { maxRelativeError, randomArray, useContext } from '../helpers/gpu.js';

@@ -22,10 +22,14 @@ async function readWholeRun(path: string): Promise<number> {
   const config = JSON.parse(new TextDecoder().decode(await checkpoint.read('config.json')));
   expect([...checkpoint.names].sort()).toEqual(['config.json', ...config.files].sort());
   const model = await checkpoint.read('model.safetensors');
+  // The sizes the writer recorded: a truncated (or empty) file must not pass the every() below.
+  expect(model.length).toBe(config.bytes['model.safetensors']);
   expect(model.every((b) => b === config.run % 251)).toBe(true);
   if (checkpoint.has('baseline.json')) {
     expect(JSON.parse(new TextDecoder().decode(await checkpoint.read('baseline.json'))).run).toBe(config.run);
-    expect((await checkpoint.read('baseline.safetensors')).every((b) => b === config.run % 251)).toBe(true);
+    const baseline = await checkpoint.read('baseline.safetensors');
+    expect(baseline.length).toBe(config.bytes['baseline.safetensors']);
+    expect(baseline.every((b) => b === config.run % 251)).toBe(true);
   }
   return config.run;
 }
@@ -62,7 +66,7 @@ describe('checkpoint store', () => {
     // The kills did land mid-run: the directory moved on between most of them.
     expect(advanced).toBeGreaterThan(10);
     // Nothing but the current version is left once a later save completes.
-    await writeCheckpointFiles(path, new Map<string, string | Uint8Array>([['config.json', JSON.stringify({ run: 2, files: ['model.safetensors'] })], ['model.safetensors', new Uint8Array(8).fill(2)]]));
+    await writeCheckpointFiles(path, new Map<string, string | Uint8Array>([['config.json', JSON.stringify({ run: 2, files: ['model.safetensors'], bytes: { 'model.safetensors': 8 } })], ['model.safetensors', new Uint8Array(8).fill(2)]]));
     expect(readdirSync(path).filter((n) => n.startsWith('run-')).length).toBe(1);
     expect(await readWholeRun(path)).toBe(2);
   }, 300_000);

@@ -9,13 +9,14 @@ import { parameterSpecs } from '../../src/mind/parameters.js';
 import { modelShapeOf } from '../../src/mind/model.js';
 import { resolveConfig } from '../../src/mind/config.js';
 import { type TrainResult, train } from '../../src/train/trainer.js';
+import { evaluateModel } from '../../src/serve/retrieval.js';
 import { NonFiniteError } from '../../src/train/non-finite.js';
 import { type TrainState, decodeTrainState, encodeTrainState } from '../../src/train/train-state.js';
 import { useContext } from '../helpers/gpu.js';
 
 const dataset = generateSynthetic({ seed: 3, numItems: 60, numCategories: 6, numUsers: 40, minSequenceLength: 4, maxSequenceLength: 10, maxLength: 6 });
 const small = { dim: 8, kMax: 2, hiddenUnits: [8], profileDim: 4, numSampled: 8, learningRate: 0.02, seed: 5, dropout: 0.2 };
-const options = { epochs: 2, batchSize: 64, logEvery: 1 };
+const options = { epochs: 2, batchSize: 64, logEvery: 1, evaluate: evaluateModel };
 const shapes = new Map(parameterSpecs(resolveConfig(small), modelShapeOf(dataset)).map((s) => [s.name, s.shape]));
 
 /** Through the bytes a checkpoint holds, so serialisation is part of what is checked. */

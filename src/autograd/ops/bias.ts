@@ -1,7 +1,7 @@
 /** Bias add (kernels/shape.wgsl `bias_add`): a vector added to every row. */
-import source from '../../../kernels/shape.wgsl?raw';
 import { formatShape, type Tensor } from '../tensor.js';
-import { expectTensor, flatGrid, uniforms } from './common.js';
+import { expectTensor, flatGrid } from './common.js';
+import { shapeKernels } from './kernels.js';
 import { sumRows } from './reduce.js';
 
 /**
@@ -17,9 +17,9 @@ export function biasAdd(x: Tensor, b: Tensor): Tensor {
   }
   const ctx = x.ctx;
   const out = ctx.empty(x.shape, 'f32', 'biasAdd');
-  ctx.run(
-    { name: 'shape.bias_add', source, entryPoint: 'bias_add' },
-    [uniforms({ u32: n === 0 ? 0 : x.size / n }, { u32: n }), x, b, out],
+  shapeKernels.entry('bias_add').run(
+    ctx,
+    { params: { rows: n === 0 ? 0 : x.size / n, width: n, src_stride: 0, src_offset: 0, dst_stride: 0, dst_offset: 0 }, x, y: b, out },
     flatGrid(x.size),
   );
   ctx.tape.record('biasAdd', [x, b], [out], ([g]) => [g, b.requiresGrad ? sumRows(g!) : null]);

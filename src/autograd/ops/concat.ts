@@ -1,20 +1,19 @@
 /** Concatenation along the last axis (kernels/shape.wgsl `copy_block`). */
-import source from '../../../kernels/shape.wgsl?raw';
 import { type Tensor, formatShape } from '../tensor.js';
-import { expectTensor, flatGrid, uniforms } from './common.js';
+import { expectTensor, flatGrid } from './common.js';
+import { shapeKernels } from './kernels.js';
 
 /** out[r, dstOffset + c] = src[r, srcOffset + c] for r < rows, c < width. */
 function copyBlock(src: Tensor, srcOffset: number, out: Tensor, dstOffset: number, rows: number, width: number): void {
   const srcCols = src.shape[src.rank - 1];
   const dstCols = out.shape[out.rank - 1];
-  src.ctx.run(
-    { name: 'shape.copy_block', source, entryPoint: 'copy_block' },
-    [
-      uniforms({ u32: rows }, { u32: width }, { u32: srcCols }, { u32: srcOffset }, { u32: dstCols }, { u32: dstOffset }),
-      src,
-      undefined,
+  shapeKernels.entry('copy_block').run(
+    src.ctx,
+    {
+      params: { rows, width, src_stride: srcCols, src_offset: srcOffset, dst_stride: dstCols, dst_offset: dstOffset },
+      x: src,
       out,
-    ],
+    },
     flatGrid(rows * width),
   );
 }

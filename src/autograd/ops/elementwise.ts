@@ -1,15 +1,11 @@
 /** Element-wise ops (kernels/elementwise.wgsl): add, mul, scale, relu, fill, and their gradients. */
-import source from '../../../kernels/elementwise.wgsl?raw';
 import type { Context } from '../context.js';
 import type { Tensor } from '../tensor.js';
-import { expectSameShape, expectTensor, flatGrid, uniforms } from './common.js';
+import { expectSameShape, expectTensor, flatGrid } from './common.js';
+import { elementwiseKernels } from './kernels.js';
 
 function run(entry: string, a: Tensor | undefined, b: Tensor | undefined, out: Tensor, alpha = 0): Tensor {
-  out.ctx.run(
-    { name: `elementwise.${entry}`, source, entryPoint: entry },
-    [uniforms({ u32: out.size }, { f32: alpha }), a, b, out],
-    flatGrid(out.size),
-  );
+  elementwiseKernels.entry(entry).run(out.ctx, { params: { n: out.size, alpha }, a, b, out }, flatGrid(out.size));
   return out;
 }
 
@@ -29,7 +25,7 @@ export function mul(a: Tensor, b: Tensor): Tensor {
   expectTensor('mul', 'b', b, 'f32');
   expectSameShape('mul', a, b);
   const out = run('mul', a, b, a.ctx.empty(a.shape, 'f32', 'mul'));
-  a.ctx.tape.record('mul', [a, b], [out], ([g]) => [mul(g!, b), mul(g!, a)]);
+  a.ctx.tape.record('mul', [a, b], [out], ([g]) => [mul(g!, b), mul(g!, a)], { reads: [a, b] });
   return out;
 }
 
@@ -46,9 +42,9 @@ export function scale(a: Tensor, alpha: number): Tensor {
 export function relu(a: Tensor): Tensor {
   expectTensor('relu', 'a', a, 'f32');
   const out = run('relu', a, undefined, a.ctx.empty(a.shape, 'f32', 'relu'));
-  a.ctx.tape.record('relu', [a], [out], ([g]) => [
-    run('relu_backward', a, g!, a.ctx.empty(a.shape, 'f32', 'relu.grad')),
-  ]);
+  a.ctx.tape.record('relu', [a], [out], ([g]) => [run('relu_backward', a, g!, a.ctx.empty(a.shape, 'f32', 'relu.grad'))], {
+    reads: [a],
+  });
   return out;
 }
 

@@ -5,9 +5,9 @@
  * touched rows only, each the sum of its occurrences in a fixed order, so it is bitwise
  * reproducible and never a dense N×d gradient.
  */
-import source from '../../../kernels/embedding.wgsl?raw';
 import { RowGrad, type Tensor, formatShape, shapeSize } from '../tensor.js';
-import { expectTensor, flatGrid, uniforms } from './common.js';
+import { expectTensor, flatGrid } from './common.js';
+import { embeddingKernels } from './kernels.js';
 
 /** Bags in CSR form: bag r holds entries `offsets[r] .. offsets[r+1]-1`. */
 export interface Bags {
@@ -31,9 +31,9 @@ export function bagSum(sourceTable: Tensor, bags: Bags, outShape: readonly numbe
   const offsets = ctx.tensor(bags.offsets, [bags.offsets.length]);
   const indices = ctx.tensor(bags.indices, [bags.indices.length]);
   const weightTensor = ctx.tensor(weights, [weights.length]);
-  ctx.run(
-    { name: 'embedding.bag_sum', source, entryPoint: 'bag_sum' },
-    [uniforms({ u32: rows }, { u32: width }), offsets, indices, weightTensor, sourceTable, out],
+  embeddingKernels.entry('bag_sum').run(
+    ctx,
+    { params: { rows, width }, offsets, indices, weights: weightTensor, source: sourceTable, out },
     flatGrid(rows * width),
   );
   // Safe right away: release is deferred until the submit that reads them has completed.
@@ -46,9 +46,9 @@ export function scatterAddRows(out: Tensor, rows: Int32Array, values: Tensor): v
   const ctx = out.ctx;
   const width = values.shape.length > 1 ? values.size / values.shape[0] : 1;
   const rowTensor = ctx.tensor(rows, [rows.length]);
-  ctx.run(
-    { name: 'embedding.rows_scatter_add', source, entryPoint: 'rows_scatter_add' },
-    [uniforms({ u32: rows.length }, { u32: width }), undefined, rowTensor, undefined, values, out],
+  embeddingKernels.entry('rows_scatter_add').run(
+    ctx,
+    { params: { rows: rows.length, width }, indices: rowTensor, source: values, out },
     flatGrid(rows.length * width),
   );
   rowTensor.dispose();

@@ -2,9 +2,9 @@
  * Matrix products (kernels/matmul.wgsl): `matmul` and `batchedMatmul`, with either operand
  * transposed in place through flags, so the backward products need no transposed copies.
  */
-import source from '../../../kernels/matmul.wgsl?raw';
 import { type Tensor, formatShape } from '../tensor.js';
-import { expectTensor, uniforms } from './common.js';
+import { expectTensor } from './common.js';
+import { matmulKernels } from './kernels.js';
 import { sumMiddle } from './reduce.js';
 
 export interface MatmulOptions {
@@ -52,37 +52,34 @@ function product(op: string, a: Tensor, b: Tensor, transA: boolean, transB: bool
   if (grid.some((g) => g > limit)) {
     throw new Error(`${op}: output ${formatShape(out.shape)} needs more than ${limit} workgroups along one axis`);
   }
-  ctx.run(
+  const c4 = n % 4 === 0;
+  matmulKernels.entry(c4 ? 'matmul_c4' : 'matmul', `matmul.${transA ? 't' : 'n'}${transB ? 't' : 'n'}`).run(
+    ctx,
     {
-      name: `matmul.${transA ? 't' : 'n'}${transB ? 't' : 'n'}`,
-      source,
-      entryPoint: n % 4 === 0 ? 'matmul_c4' : 'matmul',
-      constants: {
-        TRANS_A: transA ? 1 : 0,
-        TRANS_B: transB ? 1 : 0,
-        // vec4 loads when the stored rows are vec4-aligned.
-        A_VEC4: (transA ? m : k) % 4 === 0 ? 1 : 0,
-        B_VEC4: (transB ? k : n) % 4 === 0 ? 1 : 0,
-        WG_Y: TILE_M / 4,
-        WG_X: TILE_N / 8,
+      params: {
+        m,
+        n,
+        k,
+        stride_a: batchesA === null ? 0 : m * k,
+        stride_b: batchesB === null ? 0 : k * n,
+        stride_c: m * n,
       },
+      a,
+      b,
+      a4: a,
+      b4: b,
+      [c4 ? 'c4out' : 'c']: out,
     },
-    [
-      uniforms(
-        { u32: m },
-        { u32: n },
-        { u32: k },
-        { u32: batchesA === null ? 0 : m * k },
-        { u32: batchesB === null ? 0 : k * n },
-        { u32: m * n },
-      ),
-      a,
-      b,
-      out,
-      a,
-      b,
-    ],
     grid,
+    {
+      TRANS_A: transA ? 1 : 0,
+      TRANS_B: transB ? 1 : 0,
+      // vec4 loads when the stored rows are vec4-aligned.
+      A_VEC4: (transA ? m : k) % 4 === 0 ? 1 : 0,
+      B_VEC4: (transB ? k : n) % 4 === 0 ? 1 : 0,
+      WG_Y: TILE_M / 4,
+      WG_X: TILE_N / 8,
+    },
   );
   return out;
 }
@@ -120,10 +117,14 @@ function gradB(a: Tensor, b: Tensor, g: Tensor, transA: boolean, transB: boolean
 }
 
 function record(op: string, a: Tensor, b: Tensor, out: Tensor, transA: boolean, transB: boolean): void {
-  a.ctx.tape.record(op, [a, b], [out], ([g]) => [
-    a.requiresGrad ? gradA(b, g!, transA, transB) : null,
-    b.requiresGrad ? gradB(a, b, g!, transA, transB) : null,
-  ]);
+  a.ctx.tape.record(
+    op,
+    [a, b],
+    [out],
+    ([g]) => [a.requiresGrad ? gradA(b, g!, transA, transB) : null, b.requiresGrad ? gradB(a, b, g!, transA, transB) : null],
+    // dA reads b, dB reads a.
+    { reads: [a.requiresGrad ? b : undefined, b.requiresGrad ? a : undefined] },
+  );
 }
 
 /** op(a) `[M, K]` · op(b) `[K, N]` → `[M, N]`, op set by `transA` / `transB`. */

@@ -3,10 +3,10 @@
  * rows of a matrix. Every sum runs in an order fixed by the shapes alone, so results are
  * bitwise reproducible; that is why this is a tree of passes and not atomics.
  */
-import source from '../../../kernels/reduce.wgsl?raw';
 import type { Context } from '../context.js';
 import { type Tensor, formatShape } from '../tensor.js';
-import { expectTensor, flatGrid, uniforms } from './common.js';
+import { expectTensor, flatGrid } from './common.js';
+import { reduceKernels } from './kernels.js';
 import { tileRows } from './tile.js';
 
 /** Elements reduced by one workgroup of `sum_blocks`. */
@@ -15,7 +15,7 @@ const BLOCK = 1024;
 const CHUNK = 32;
 
 function params(n: number, cols: number, outer: number, chunk: number, alpha: number) {
-  return uniforms({ u32: n }, { u32: cols }, { u32: outer }, { u32: chunk }, { f32: alpha });
+  return { n, cols, outer, chunk, alpha };
 }
 
 /** alpha · Σ x as a `[1]` tensor (0 for an empty x), by passes of 1024-way block sums. */
@@ -26,11 +26,7 @@ function sumAll(x: Tensor, alpha: number): Tensor {
   for (;;) {
     const blocks = Math.max(1, Math.ceil(n / BLOCK));
     const out = ctx.empty([blocks], 'f32', 'sum.partial');
-    ctx.run(
-      { name: 'reduce.sum_blocks', source, entryPoint: 'sum_blocks' },
-      [params(n, 0, 0, 0, blocks === 1 ? alpha : 1), level, out],
-      flatGrid(blocks, 1),
-    );
+    reduceKernels.entry('sum_blocks').run(ctx, { params: params(n, 0, 0, 0, blocks === 1 ? alpha : 1), x: level, out }, flatGrid(blocks, 1));
     if (level !== x) level.dispose();
     level = out;
     n = blocks;
@@ -50,9 +46,9 @@ export function sumMiddle(x: Tensor, batches: number, rows: number, cols: number
   for (;;) {
     const chunks = Math.ceil(r / CHUNK);
     const out = ctx.empty([batches, chunks, cols], 'f32', 'sumRows.partial');
-    ctx.run(
-      { name: 'reduce.sum_middle', source, entryPoint: 'sum_middle' },
-      [params(r, cols, batches, CHUNK, chunks === 1 ? alpha : 1), level, out],
+    reduceKernels.entry('sum_middle').run(
+      ctx,
+      { params: params(r, cols, batches, CHUNK, chunks === 1 ? alpha : 1), x: level, out },
       flatGrid(batches * chunks * cols),
     );
     if (level !== x) level.dispose();
@@ -69,11 +65,7 @@ export function sumMiddle(x: Tensor, batches: number, rows: number, cols: number
 /** `[n]` (or `shape`) filled with alpha · g[0]: the gradient of a sum spread over its input. */
 function broadcastScalar(ctx: Context, g: Tensor, shape: readonly number[], alpha: number): Tensor {
   const out = ctx.empty(shape, 'f32', 'sum.grad');
-  ctx.run(
-    { name: 'reduce.broadcast_scalar', source, entryPoint: 'broadcast_scalar' },
-    [params(out.size, 0, 0, 0, alpha), g, out],
-    flatGrid(out.size),
-  );
+  reduceKernels.entry('broadcast_scalar').run(ctx, { params: params(out.size, 0, 0, 0, alpha), x: g, out }, flatGrid(out.size));
   return out;
 }
 

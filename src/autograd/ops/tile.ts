@@ -1,16 +1,16 @@
 /** Tiling along a new middle axis (kernels/shape.wgsl `tile`); the gradient sums over it. */
-import source from '../../../kernels/shape.wgsl?raw';
 import type { Tensor } from '../tensor.js';
-import { expectTensor, flatGrid, uniforms } from './common.js';
+import { expectTensor, flatGrid } from './common.js';
+import { shapeKernels } from './kernels.js';
 import { sumMiddle } from './reduce.js';
 
 /** Copies x `[B, P]` to `[B, K, P]` (or `shape`, same size); no gradient recorded. */
 export function tileRows(x: Tensor, batches: number, copies: number, width: number, shape: readonly number[]): Tensor {
   const ctx = x.ctx;
   const out = ctx.empty(shape, 'f32', 'tile');
-  ctx.run(
-    { name: 'shape.tile', source, entryPoint: 'tile' },
-    [uniforms({ u32: batches }, { u32: width }, { u32: copies }), x, undefined, out],
+  shapeKernels.entry('tile').run(
+    ctx,
+    { params: { rows: batches, width, src_stride: copies, src_offset: 0, dst_stride: 0, dst_offset: 0 }, x, out },
     flatGrid(out.size),
   );
   return out;

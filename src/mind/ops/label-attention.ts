@@ -4,8 +4,9 @@
  * item. Forward and backward are one dispatch each.
  */
 import source from '../../../kernels/label_attention.wgsl?raw';
-import { type Tensor, formatShape } from '../tensor.js';
-import { expectTensor, uniforms } from './common.js';
+import { kernelModule } from '../../gpu/kernel.js';
+import { type Tensor, formatShape } from '../../autograd/tensor.js';
+import { expectTensor } from '../../autograd/ops/common.js';
 import { gridFor } from '../../gpu/runtime.js';
 
 export interface LabelAttentionOptions {
@@ -19,6 +20,8 @@ export interface LabelAttentionOptions {
   /** Active interests per sample `[B]` i32 in [1, K]; default K for every sample. */
   activeK?: Tensor;
 }
+
+const kernels = kernelModule('label_attention', source);
 
 const MODE_POW = 0;
 const MODE_SCALE = 1;
@@ -42,8 +45,8 @@ function kernelMode(p: number, mode: 'pow' | 'scale'): { mode: number; p: number
  * v_b = Σ_{j < K_b} a_bj V_bj with a_b = softmax over active j of t(V_bj · e_b): interests
  * `[B, K, d]`, target `[B, d]` → `[B, d]`. Gradients flow to interests and target (in hard mode
  * only to the chosen interest). Inactive interests get weight 0 and an exact zero gradient, and
- * never reach the output (not even as NaN). The backward must run in the tidy scope of the
- * forward: it uses the weights the forward saved.
+ * never reach the output (not even as NaN). The weights the forward computes are saved on the
+ * tape for the backward (which may run outside the forward's tidy scope).
  */
 export function labelAwareAttention(interests: Tensor, target: Tensor, options: LabelAttentionOptions = {}): Tensor {
   const op = 'labelAwareAttention';
@@ -72,31 +75,32 @@ export function labelAwareAttention(interests: Tensor, target: Tensor, options: 
   }
   const active = activeK ?? ctx.tensor(new Int32Array(B).fill(K), [B], { label: 'activeK' });
   const kernel = kernelMode(p, mode);
-  const params = uniforms({ u32: B }, { u32: d }, { u32: kernel.mode }, { f32: kernel.p });
-  const spec = (entryPoint: 'forward' | 'backward') => ({
-    name: `label_attention.${entryPoint}`,
-    source,
-    entryPoint,
-    constants: { K },
-  });
+  const params = { batch: B, dim: d, mode: kernel.mode, p: kernel.p };
   const attn = ctx.empty([B, K], 'f32', 'labelAttention.weights');
   const slope = ctx.empty([B, K], 'f32', 'labelAttention.slope');
   const out = ctx.empty([B, d], 'f32', op);
-  ctx.run(spec('forward'), [params, interests, target, active, attn, slope, out], gridFor(B));
+  kernels.entry('forward').run(ctx, { params, interests, target_vec: target, active_k: active, attn, slope, out }, gridFor(B), { K });
 
-  const saved = activeK ? [attn, slope] : [attn, slope, active];
   ctx.tape.record(op, [interests, target], [out], ([g]) => {
     const gradInterests = ctx.empty(interests.shape, 'f32', `${op}.grad.interests`);
     const gradTarget = ctx.empty(target.shape, 'f32', `${op}.grad.target`);
-    ctx.run(
-      spec('backward'),
-      [params, interests, target, active, attn, slope, undefined, g!, gradInterests, gradTarget],
+    kernels.entry('backward').run(
+      ctx,
+      {
+        params,
+        interests,
+        target_vec: target,
+        active_k: active,
+        attn,
+        slope,
+        grad_out: g!,
+        grad_interests: gradInterests,
+        grad_target: gradTarget,
+      },
       gridFor(B),
+      { K },
     );
-    for (const t of saved) t.dispose();
     return [gradInterests, gradTarget];
-  });
-  // Nothing recorded (no gradient needed): the saved tensors have no reader left.
-  if (!out.creator) for (const t of saved) t.dispose();
+  }, { reads: [interests, target, activeK], owns: activeK ? [attn, slope] : [attn, slope, active] });
   return out;
 }

@@ -4,10 +4,12 @@
  * the max over interests of the interest–candidate products (MindConfig.candidateScore =
  * 'maxInterest'). Two dispatches forward (per-row losses, then their mean), one backward.
  */
+import indexWgsl from '../../../kernels/common/index.wgsl?raw';
 import source from '../../../kernels/candidate_softmax.wgsl?raw';
-import { type Tensor, formatShape } from '../tensor.js';
-import { expectTensor, flatGrid, uniforms } from './common.js';
-import { mean } from './reduce.js';
+import { kernelModule } from '../../gpu/kernel.js';
+import { type Tensor, formatShape } from '../../autograd/tensor.js';
+import { expectTensor, flatGrid } from '../../autograd/ops/common.js';
+import { mean } from '../../autograd/ops/reduce.js';
 
 export interface CandidateSoftmaxOptions {
   /** `[C]` log of each column's expected count among the S draws (SPEC §3 logQ); subtracted, no gradient. */
@@ -21,6 +23,8 @@ export interface CandidateSoftmaxOptions {
    */
   hardNegativeBeta?: number;
 }
+
+const kernels = kernelModule('candidate_softmax', indexWgsl, source);
 
 const HAS_LOGQ = 1;
 const REMOVE_HITS = 2;
@@ -65,26 +69,24 @@ export function candidateSoftmaxLoss(logits: Tensor, labels: Tensor, negatives: 
 
   const ctx = logits.ctx;
   const flags = (logQ ? HAS_LOGQ : 0) | (removeAccidentalHits ? REMOVE_HITS : 0);
-  const params = uniforms({ u32: B }, { u32: C }, { u32: S }, { u32: flags }, { f32: hardNegativeBeta });
+  const params = { batch: B, cols: C, num_neg: S, flags, beta: hardNegativeBeta };
   // An absent logQ binds the logits as a placeholder; the flag keeps the kernel from reading it.
   const logQBinding = logQ ?? logits;
   const rowLoss = ctx.empty([B], 'f32', `${op}.rows`);
   const stats = ctx.empty([B, 5], 'f32', `${op}.stats`);
-  ctx.run({ name: 'candidate_softmax.forward', source, entryPoint: 'forward' }, [params, logits, labels, negatives, logQBinding, rowLoss, stats], flatGrid(B));
+  kernels.entry('forward').run(ctx, { params, logits, labels, negatives, logq: logQBinding, row_loss: rowLoss, stats }, flatGrid(B));
   ctx.tape.record(op, [logits], [rowLoss], ([g]) => {
     const counts = new Int32Array(C);
     for (const c of negativeColumns) counts[c]++;
     const countTensor = ctx.tensor(counts, [C], { label: `${op}.counts` });
     const grad = ctx.empty([B, C], 'f32', `${op}.grad`);
-    ctx.run(
-      { name: 'candidate_softmax.backward', source, entryPoint: 'backward' },
-      [params, logits, labels, undefined, logQBinding, undefined, stats, g!, countTensor, grad],
+    kernels.entry('backward').run(
+      ctx,
+      { params, logits, labels, logq: logQBinding, stats, upstream: g!, counts: countTensor, grad_logits: grad },
       flatGrid(B * C),
     );
     countTensor.dispose();
-    stats.dispose();
     return [grad];
-  });
-  if (!rowLoss.creator) stats.dispose();
+  }, { reads: [logits, labels, logQ], owns: [stats] });
   return mean(rowLoss);
 }

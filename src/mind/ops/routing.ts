@@ -8,12 +8,13 @@
  */
 import rngSource from '../../../kernels/rng.wgsl?raw';
 import routingSource from '../../../kernels/routing.wgsl?raw';
+import { kernelModule } from '../../gpu/kernel.js';
 import { gridFor } from '../../gpu/runtime.js';
-import type { Context, KernelBinding } from '../context.js';
-import { type Tensor, formatShape } from '../tensor.js';
-import { expectTensor, flatGrid, uniforms } from './common.js';
+import type { Context } from '../../autograd/context.js';
+import { type Tensor, formatShape } from '../../autograd/tensor.js';
+import { expectTensor, flatGrid } from '../../autograd/ops/common.js';
 
-const source = `${rngSource}\n${routingSource}`;
+const kernels = kernelModule('routing', rngSource, routingSource);
 
 /** Threads per routing workgroup (WG in routing.wgsl). */
 const WORKGROUP = 32;
@@ -21,33 +22,6 @@ const WORKGROUP = 32;
 export const MAX_INTERESTS = 16;
 /** Bytes of workgroup memory outside the carved vec4 area: `fsm`, and `tpart` in the backward. */
 const FIXED_BYTES = { forward: (2 * WORKGROUP + 8 * MAX_INTERESTS) * 4, backward: (2 * WORKGROUP + 8 * MAX_INTERESTS + MAX_INTERESTS * WORKGROUP) * 4 };
-
-/** The @binding numbers of routing.wgsl. */
-const SLOT = {
-  params: 0,
-  lengths: 1,
-  ehat: 2,
-  initLogits: 3,
-  logits: 4,
-  z: 5,
-  matrix: 6,
-  out: 7,
-  gradU: 8,
-  gradLogits: 9,
-  gemmParams: 10,
-  a: 11,
-  b: 12,
-  out4: 13,
-  a4: 14,
-  b4: 15,
-} as const;
-
-/** A binding list with each resource at its slot and holes elsewhere. */
-function bind(entries: Partial<Record<keyof typeof SLOT, KernelBinding>>): KernelBinding[] {
-  const list: KernelBinding[] = new Array(16).fill(undefined);
-  for (const [name, binding] of Object.entries(entries)) list[SLOT[name as keyof typeof SLOT]] = binding;
-  return list;
-}
 
 const FLAG_BEHAVIORS = 1;
 const FLAG_DYNAMIC_K = 2;
@@ -152,16 +126,18 @@ interface GemmShape {
   n: number;
 }
 
+/** The GemmParams uniform block of routing.wgsl. */
 function gemmParams(s: GemmShape, mChunk = 0, parts = 1) {
-  return uniforms({ u32: s.m }, { u32: s.k }, { u32: s.n }, { u32: Math.ceil(s.n / 4) }, { u32: mChunk }, { u32: parts });
+  return { m: s.m, k: s.k, n: s.n, n4: Math.ceil(s.n / 4), m_chunk: mChunk, parts };
 }
 
 /** Ê `[m, d4]` vec4 = E `[m, k]` · S `[k, n]`, padded with zero columns. */
 function project(E: Tensor, S: Tensor, ehat: Tensor, s: GemmShape): void {
-  E.ctx.run(
-    { name: 'routing.project', source, entryPoint: 'project', constants: { A_VEC4: +(s.k % 4 === 0), S_VEC4: +(s.n % 4 === 0) } },
-    bind({ gemmParams: gemmParams(s), a: E, a4: E, b: S, b4: S, out4: ehat }),
+  kernels.entry('project', 'routing.project').run(
+    E.ctx,
+    { gp: gemmParams(s), mat_a: E, mat_a4: E, mat_b: S, mat_b4: S, out4: ehat },
     [Math.ceil(Math.ceil(s.n / 4) / 16), Math.ceil(s.m / 32)],
+    { A_VEC4: +(s.k % 4 === 0), S_VEC4: +(s.n % 4 === 0) },
   );
 }
 
@@ -171,18 +147,19 @@ function inputGrad(dEhat: Tensor, S: Tensor, s: GemmShape, shape: readonly numbe
   const d4 = 4 * Math.ceil(s.n / 4);
   const transposed = { m: 0, k: s.n, n: s.k };
   const St = ctx.empty([d4, 4 * Math.ceil(s.k / 4)], 'f32', 'b2iRouting.St');
-  ctx.run(
-    { name: 'routing.transpose', source, entryPoint: 'transpose_s' },
-    bind({ gemmParams: gemmParams(transposed), a: S, out4: St }),
+  kernels.entry('transpose_s', 'routing.transpose').run(
+    ctx,
+    { gp: gemmParams(transposed), mat_a: S, out4: St },
     flatGrid(d4 * Math.ceil(s.k / 4), WORKGROUP),
   );
   // dE[m, dIn] = Σ over the padded d of dÊ[m, c] St[c, dIn].
   const gemm = { m: s.m, k: d4, n: s.k };
   const dE = ctx.empty(shape, 'f32', 'b2iRouting.dE');
-  ctx.run(
-    { name: 'routing.input_grad', source, entryPoint: 'input_grad', constants: { A_VEC4: 1, S_VEC4: 1 } },
-    bind({ gemmParams: gemmParams(gemm), a: dEhat, a4: dEhat, b: St, b4: St, out: dE }),
+  kernels.entry('input_grad', 'routing.input_grad').run(
+    ctx,
+    { gp: gemmParams(gemm), mat_a: dEhat, mat_a4: dEhat, mat_b: St, mat_b4: St, out: dE },
     [Math.ceil(Math.ceil(gemm.n / 4) / 16), Math.ceil(gemm.m / 32)],
+    { A_VEC4: 1, S_VEC4: 1 },
   );
   St.dispose();
   return dE;
@@ -195,15 +172,16 @@ function weightGrad(E: Tensor, dEhat: Tensor, s: GemmShape): Tensor {
   const parts = Math.max(1, Math.min(64, Math.ceil(s.m / 512)));
   const mChunk = Math.max(1, Math.ceil(s.m / parts));
   const partial = ctx.empty([parts, s.k, n4 * 4], 'f32', 'b2iRouting.dS.parts');
-  ctx.run(
-    { name: 'routing.weight_grad', source, entryPoint: 'weight_grad', constants: { A_VEC4: +(s.k % 4 === 0) } },
-    bind({ gemmParams: gemmParams(s, mChunk, parts), a: E, a4: E, b4: dEhat, out4: partial }),
+  kernels.entry('weight_grad', 'routing.weight_grad').run(
+    ctx,
+    { gp: gemmParams(s, mChunk, parts), mat_a: E, mat_a4: E, mat_b4: dEhat, out4: partial },
     [Math.ceil(n4 / 16), Math.ceil(s.k / 32), parts],
+    { A_VEC4: +(s.k % 4 === 0) },
   );
   const dS = ctx.empty([s.k, s.n], 'f32', 'b2iRouting.dS');
-  ctx.run(
-    { name: 'routing.weight_grad_reduce', source, entryPoint: 'reduce_parts' },
-    bind({ gemmParams: gemmParams(s, mChunk, parts), a: partial, out: dS }),
+  kernels.entry('reduce_parts', 'routing.weight_grad_reduce').run(
+    ctx,
+    { gp: gemmParams(s, mChunk, parts), mat_a: partial, out: dS },
     flatGrid(s.k * s.n, WORKGROUP),
   );
   partial.dispose();
@@ -292,28 +270,29 @@ interface RouteParams {
 /** The RouteParams uniform block of routing.wgsl, field by field. */
 function routeParams(v: RouteParams) {
   const l = v.layout;
-  return uniforms(
-    { u32: v.B },
-    { u32: v.L },
-    { u32: Math.ceil(v.L / 4) },
-    { u32: v.d },
-    { u32: Math.ceil(v.d / 4) },
-    { u32: v.kMax },
-    { u32: v.iterations ?? 0 },
-    { u32: v.slices ?? 0 },
-    { u32: l?.chunk ?? 0 },
-    { u32: l?.stride ?? 0 },
-    { u32: v.flags ?? 0 },
-    { u32: v.seedLo },
-    { u32: v.seedHi },
-    { f32: v.initStd },
-    { u32: l?.offW ?? 0 },
-    { u32: l?.offV ?? 0 },
-  );
+  return {
+    batch: v.B,
+    length: v.L,
+    length4: Math.ceil(v.L / 4),
+    width: v.d,
+    width4: Math.ceil(v.d / 4),
+    k_max: v.kMax,
+    iterations: v.iterations ?? 0,
+    slices: v.slices ?? 0,
+    chunk: l?.chunk ?? 0,
+    stride: l?.stride ?? 0,
+    flags: v.flags ?? 0,
+    seed_lo: v.seedLo,
+    seed_hi: v.seedHi,
+    init_std: v.initStd,
+    off_w: l?.offW ?? 0,
+    off_v: l?.offV ?? 0,
+  };
 }
 
-function routeSpec(name: string, entryPoint: string, layout: RoutingLayout) {
-  return { name, source, entryPoint, constants: { SMEM4: layout.smem4, V_SHARED: +layout.vShared } };
+/** The override constants of route_forward / route_backward for a workgroup-memory plan. */
+function routeConstants(layout: RoutingLayout) {
+  return { SMEM4: layout.smem4, V_SHARED: +layout.vShared };
 }
 
 /**
@@ -366,27 +345,24 @@ export function b2iRouting(behaviors: Tensor, lengths: Tensor, S: Tensor, opts: 
   const zState = ctx.empty([B, slices, r.kMax, d4], 'f32', 'b2iRouting.z');
   const U = ctx.empty([B, r.kMax, d], 'f32', op);
   const matrix = ctx.empty(layout.vShared ? [4] : [B, r.kMax, d4], 'f32', 'b2iRouting.matrix');
-  ctx.run(
-    routeSpec('routing.forward', 'route_forward', layout),
-    bind({
-      params: routeParams({ B, L, d, ...r, slices, layout }),
+  kernels.entry('route_forward', 'routing.forward').run(
+    ctx,
+    {
+      p: routeParams({ B, L, d, ...r, slices, layout }),
       lengths,
       ehat,
       // A placeholder when the logits are drawn (FLAG_INIT off); read-only like lengths.
-      initLogits: r.initLogits ?? lengths,
+      init_logits: r.initLogits ?? lengths,
       logits,
-      z: zState,
-      matrix,
+      zstate: zState,
+      vglobal: matrix,
       out: U,
-    }),
+    },
     gridFor(B),
+    routeConstants(layout),
   );
   matrix.dispose();
-  if (!recording) {
-    for (const t of [ehat, logits, zState]) t.dispose();
-    return U;
-  }
-  // The stop-gradient backward never reads Ê.
+  // The stop-gradient backward never reads Ê (and without a gradient nothing does).
   if (slices === 1) ehat.dispose();
 
   ctx.tape.record(op, [behaviors, S], [U], ([gU]) => {
@@ -394,26 +370,31 @@ export function b2iRouting(behaviors: Tensor, lengths: Tensor, S: Tensor, opts: 
     const dEhat = ctx.empty([B, L, d4], 'f32', 'b2iRouting.dEhat');
     const gradLogits = ctx.empty(slices > 1 ? [B, r.kMax, L4] : [4], 'f32', 'b2iRouting.gradLogits');
     const matrix = ctx.empty(bl.vShared ? [4] : [B, r.kMax, d4], 'f32', 'b2iRouting.matrix');
-    ctx.run(
-      routeSpec('routing.backward', 'route_backward', bl),
-      bind({
-        params: routeParams({ B, L, d, ...r, slices, layout: bl }),
+    kernels.entry('route_backward', 'routing.backward').run(
+      ctx,
+      {
+        p: routeParams({ B, L, d, ...r, slices, layout: bl }),
         lengths,
         // Ê is read only when the backward goes through the iterations; a read-only placeholder otherwise.
         ehat: slices > 1 ? ehat : lengths,
         logits,
-        z: zState,
-        matrix,
+        zstate: zState,
+        vglobal: matrix,
         out4: dEhat,
-        gradU: gU!,
-        gradLogits,
-      }),
+        grad_u: gU!,
+        grad_logits: gradLogits,
+      },
       gridFor(B),
+      routeConstants(bl),
     );
     const dE = behaviors.requiresGrad ? inputGrad(dEhat, S, shape, behaviors.shape) : null;
     const dS = S.requiresGrad ? weightGrad(behaviors, dEhat, shape) : null;
-    for (const t of [dEhat, gradLogits, matrix, logits, zState, ehat]) t.dispose();
+    for (const t of [dEhat, gradLogits, matrix]) t.dispose();
     return [dE, dS];
+  }, {
+    // dE reads S, dS reads E; the rule reads the saved logits and z (and Ê with 'full').
+    reads: [lengths, behaviors.requiresGrad ? S : undefined, S.requiresGrad ? behaviors : undefined],
+    owns: [logits, zState, slices > 1 ? ehat : undefined],
   });
   return U;
 }
@@ -438,10 +419,10 @@ export function sampleInitialLogits(
   if (!Number.isFinite(initStd) || initStd < 0) throw new Error(`sampleInitialLogits: initStd must be a finite number ≥ 0, got ${initStd}`);
   checkInitDraw('sampleInitialLogits', initDraw);
   const out = ctx.empty([batch, kMax, length], 'f32', 'initialLogits');
-  ctx.run(
-    { name: 'routing.sample_logits', source, entryPoint: 'sample_logits' },
-    bind({
-      params: routeParams({
+  kernels.entry('sample_logits', 'routing.sample_logits').run(
+    ctx,
+    {
+      p: routeParams({
         B: batch,
         L: length,
         d: 0,
@@ -452,7 +433,7 @@ export function sampleInitialLogits(
         initStd,
       }),
       out,
-    }),
+    },
     flatGrid(batch * kMax * length, WORKGROUP),
   );
   return out;

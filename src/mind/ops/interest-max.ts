@@ -3,9 +3,13 @@
  * SPEC §5 ranks an item by max_j V_j · e over active j at serving time, and this op lets the
  * training loss use exactly that score (MindConfig.candidateScore = 'maxInterest').
  */
+import indexWgsl from '../../../kernels/common/index.wgsl?raw';
 import source from '../../../kernels/interest_max.wgsl?raw';
-import { type Tensor, formatShape } from '../tensor.js';
-import { expectTensor, flatGrid, uniforms } from './common.js';
+import { kernelModule } from '../../gpu/kernel.js';
+import { type Tensor, formatShape } from '../../autograd/tensor.js';
+import { expectTensor, flatGrid } from '../../autograd/ops/common.js';
+
+const kernels = kernelModule('interest_max', indexWgsl, source);
 
 /**
  * out[b, c] = max over j < K_b of scores[b, j, c]: scores `[B, K, C]` f32, activeK `[B]` i32 in
@@ -27,22 +31,15 @@ export function interestMax(scores: Tensor, activeK?: Tensor): Tensor {
   }
   const ctx = scores.ctx;
   const active = activeK ?? ctx.tensor(new Int32Array(B).fill(K), [B], { label: `${op}.activeK` });
-  const params = uniforms({ u32: B }, { u32: K }, { u32: C });
+  const params = { batch: B, k: K, cols: C };
   const out = ctx.empty([B, C], 'f32', op);
   const argmax = ctx.empty([B, C], 'i32', `${op}.argmax`);
-  ctx.run({ name: 'interest_max.forward', source, entryPoint: 'forward' }, [params, scores, active, out, argmax], flatGrid(B * C));
+  kernels.entry('forward').run(ctx, { params, scores, active_k: active, out, argmax }, flatGrid(B * C));
   if (!activeK) active.dispose();
   ctx.tape.record(op, [scores], [out], ([g]) => {
     const grad = ctx.empty(scores.shape, 'f32', `${op}.grad`);
-    ctx.run(
-      { name: 'interest_max.backward', source, entryPoint: 'backward' },
-      [params, undefined, undefined, undefined, argmax, g!, grad],
-      flatGrid(B * K * C),
-    );
-    argmax.dispose();
+    kernels.entry('backward').run(ctx, { params, argmax, upstream: g!, grad_scores: grad }, flatGrid(B * K * C));
     return [grad];
-  });
-  // Nothing recorded (no gradient needed): the saved argmax has no reader left.
-  if (!out.creator) argmax.dispose();
+  }, { owns: [argmax] });
   return out;
 }

@@ -7,10 +7,12 @@
  * so gradients are bitwise reproducible and never dense N×d.
  */
 import source from '../../../kernels/sampled_softmax.wgsl?raw';
+import { type KernelBindings, kernelModule } from '../../gpu/kernel.js';
 import { gridFor } from '../../gpu/runtime.js';
-import type { KernelBinding } from '../context.js';
-import { RowGrad, type Tensor, formatShape } from '../tensor.js';
-import { expectTensor, flatGrid, uniforms } from './common.js';
+import { RowGrad, type Tensor, formatShape } from '../../autograd/tensor.js';
+import { expectTensor, flatGrid } from '../../autograd/ops/common.js';
+
+const kernels = kernelModule('sampled_softmax', source);
 
 export interface SampledSoftmaxOptions {
   /** Per-item logit bias `[N]`; gets a `RowGrad` (width 1) over the touched rows. */
@@ -74,8 +76,8 @@ function checkIndices(op: string, name: string, t: Tensor, N: number): Int32Arra
  * Mean over b of logsumexp(l_b0, l_b1..l_bS) − l_b0 → `[1]`, with user `[B, d]`, itemTable
  * `[N, d]`, labels `[B]` i32, negatives `[S]` i32 shared by the batch (both with host copies),
  * l_b0 = v_b·W_{y_b} + c − logQ and l_bs = v_b·W_{n_s} + c − logQ. Gradients: user (dense),
- * itemTable and bias (`RowGrad`s over the touched rows); none to logQ. The backward must run in
- * the tidy scope of the forward: it reads the logits the forward saved.
+ * itemTable and bias (`RowGrad`s over the touched rows); none to logQ. The logits and softmax
+ * statistics are saved on the tape for the backward (which may run outside the forward's tidy).
  */
 export function sampledSoftmaxLoss(
   user: Tensor,
@@ -114,20 +116,19 @@ export function sampledSoftmaxLoss(
   const tilesB = Math.ceil(B / TILE);
   const tilesD = Math.ceil(d / TILE);
   const tilesS = Math.ceil(S / TILE);
-  const params = (p: { tilesRows?: number; tilesCols?: number; chunk?: number; splits?: number; rows?: number } = {}) =>
-    uniforms(
-      { u32: B },
-      { u32: S },
-      { u32: d },
-      { u32: flags },
-      { u32: p.tilesRows ?? 0 },
-      { u32: p.tilesCols ?? 0 },
-      { u32: p.chunk ?? 0 },
-      { u32: p.splits ?? 0 },
-      { u32: p.rows ?? 0 },
-    );
-  const run = (entryPoint: string, bindings: KernelBinding[], workgroups: readonly [number, number?]) =>
-    ctx.run({ name: `sampled_softmax.${entryPoint}`, source, entryPoint }, bindings, workgroups);
+  const params = (p: { tilesRows?: number; tilesCols?: number; chunk?: number; splits?: number; rows?: number } = {}) => ({
+    batch: B,
+    num_neg: S,
+    dim: d,
+    flags,
+    tiles_rows: p.tilesRows ?? 0,
+    tiles_cols: p.tilesCols ?? 0,
+    chunk: p.chunk ?? 0,
+    splits: p.splits ?? 0,
+    rows: p.rows ?? 0,
+  });
+  const run = (entryPoint: string, bindings: KernelBindings, workgroups: readonly [number, number?]) =>
+    kernels.entry(entryPoint).run(ctx, bindings, workgroups);
   // Absent bias / logQ bind the table as a placeholder; the flags keep the kernels from reading it.
   const biasBinding = bias ?? itemTable;
   const logQBinding = logQ ?? itemTable;
@@ -137,11 +138,11 @@ export function sampledSoftmaxLoss(
   const loss = ctx.empty([1], 'f32', op);
   run(
     'forward_logits',
-    [params({ tilesRows: tilesB, tilesCols: tilesS }), user, itemTable, undefined, negatives, biasBinding, logQBinding, logits],
+    { params: params({ tilesRows: tilesB, tilesCols: tilesS }), user, table: itemTable, negatives, bias: biasBinding, logq: logQBinding, logits },
     gridFor(tilesB * tilesS),
   );
-  run('forward_lse', [params(), user, itemTable, labels, negatives, biasBinding, logQBinding, logits, stats], gridFor(B));
-  run('forward_mean', [params(), undefined, undefined, undefined, undefined, undefined, undefined, undefined, stats, loss], [1]);
+  run('forward_lse', { params: params(), user, table: itemTable, labels, negatives, bias: biasBinding, logq: logQBinding, logits, stats }, gridFor(B));
+  run('forward_mean', { params: params(), stats, loss }, [1]);
 
   const differentiable = bias ? [user, itemTable, bias] : [user, itemTable];
   ctx.tape.record(op, differentiable, [loss], ([g]) => {
@@ -155,16 +156,8 @@ export function sampledSoftmaxLoss(
       const partial = ctx.empty([splits, B, d], 'f32', `${op}.grad.partial`);
       const gradUser = ctx.empty([B, d], 'f32', `${op}.grad.user`);
       const p = params({ tilesRows: tilesB, tilesCols: tilesD, chunk, splits });
-      run(
-        'grad_user_partial',
-        [p, undefined, itemTable, labels, negatives, undefined, undefined, logits, stats, undefined, undefined, partial],
-        gridFor(splits * tilesB * tilesD),
-      );
-      run(
-        'grad_user_combine',
-        [p, undefined, itemTable, labels, undefined, undefined, undefined, undefined, stats, undefined, g!, partial, gradUser],
-        flatGrid(B * d),
-      );
+      run('grad_user_partial', { params: p, table: itemTable, labels, negatives, logits, stats, partial }, gridFor(splits * tilesB * tilesD));
+      run('grad_user_combine', { params: p, table: itemTable, labels, stats, upstream: g!, partial, grad_user: gradUser }, flatGrid(B * d));
       partial.dispose();
       grads[0] = gradUser;
     }
@@ -172,22 +165,7 @@ export function sampledSoftmaxLoss(
       const slotGrad = ctx.empty([S, d + 1], 'f32', `${op}.grad.slots`);
       run(
         'grad_candidates',
-        [
-          params({ tilesRows: tilesS, tilesCols: tilesD }),
-          user,
-          undefined,
-          labels,
-          negatives,
-          undefined,
-          undefined,
-          logits,
-          stats,
-          undefined,
-          undefined,
-          undefined,
-          undefined,
-          slotGrad,
-        ],
+        { params: params({ tilesRows: tilesS, tilesCols: tilesD }), user, labels, negatives, logits, stats, slot_grad: slotGrad },
         gridFor(tilesS * tilesD),
       );
       const { rows, plan } = touchedRowsPlan(labelIds, negativeIds);
@@ -197,25 +175,16 @@ export function sampledSoftmaxLoss(
       const biasValues = ctx.empty([R], 'f32', `${op}.grad.bias`);
       run(
         'grad_rows_sum',
-        [
-          params({ rows: R }),
+        {
+          params: params({ rows: R }),
           user,
-          undefined,
-          undefined,
-          undefined,
-          undefined,
-          undefined,
-          undefined,
           stats,
-          undefined,
-          g!,
-          undefined,
-          undefined,
-          slotGrad,
-          planTensor,
-          rowValues,
-          biasValues,
-        ],
+          upstream: g!,
+          slot_grad: slotGrad,
+          plan: planTensor,
+          grad_rows: rowValues,
+          grad_bias_rows: biasValues,
+        },
         flatGrid(R * (d + (bias ? 1 : 0))),
       );
       for (const t of [slotGrad, planTensor]) t.dispose();
@@ -224,14 +193,7 @@ export function sampledSoftmaxLoss(
       if (bias?.requiresGrad) grads[2] = new RowGrad(rows, biasValues, bias.shape);
       else biasValues.dispose();
     }
-    logits.dispose();
-    stats.dispose();
     return grads;
-  });
-  // Nothing recorded (no gradient needed): the saved logits have no reader left.
-  if (!loss.creator) {
-    logits.dispose();
-    stats.dispose();
-  }
+  }, { reads: [user, itemTable, labels, negatives, bias, logQ], owns: [logits, stats] });
   return loss;
 }

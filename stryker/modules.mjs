@@ -1,0 +1,31 @@
+/**
+ * Mutation-testing modules: for each, the source files Stryker mutates and the only test files it
+ * runs against them. A module's run must fit a 2-core machine, so each lists the tests that
+ * exercise its files directly (not the CLI end-to-end tests, which take minutes per mutant), and
+ * each mutates the files most worth it (the math and the wiring; not argument parsing, which the
+ * CLI tests cover): a whole module's 1,500 mutants take hours on two cores.
+ */
+export const modules = {
+  serve: {
+    mutate: ['src/serve/metrics.ts', 'src/serve/retrieval.ts', 'src/serve/recommender.ts', 'src/serve/topk.ts'],
+    tests: ['test/serve/metrics.test.ts', 'test/serve/metrics-values.test.ts', 'test/serve/retrieval-values.test.ts', 'test/serve/serving.test.ts', 'test/serve/topk.test.ts'],
+  },
+  mind: {
+    mutate: ['src/mind/model.ts', 'src/mind/item-tower.ts', 'src/mind/parameters.ts'],
+    tests: ['test/mind/model.test.ts', 'test/mind/wiring.test.ts'],
+  },
+  train: {
+    mutate: ['src/train/adam.ts', 'src/train/trainer.ts', 'src/train/checkpoint.ts'],
+    tests: ['test/train/checkpoint.test.ts', 'test/train/checkpoint-model.test.ts', 'test/train/resume.test.ts', 'test/train/trainer-options.test.ts', 'test/ops/adam.test.ts', 'test/ops/adam-steps.test.ts'],
+  },
+  data: {
+    mutate: ['src/data/samplers.ts', 'src/data/batches.ts', 'src/data/sequences.ts', 'src/data/split.ts', 'src/data/vocabulary.ts', 'src/data/dataset.ts'],
+    // Not movielens.test.ts (tokenizing 100k real rows under Stryker's instrumentation takes
+    // minutes) nor browser-safe.test.ts (it reads the source text, which Stryker rewrites).
+    tests: ['test/data/*.test.ts', '!test/data/movielens.test.ts', '!test/data/browser-safe.test.ts'],
+  },
+  reference: {
+    mutate: ['src/reference/**/*.ts'],
+    tests: ['test/kernels/*.test.ts', 'test/ops/*.test.ts'],
+  },
+};
