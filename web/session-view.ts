@@ -122,30 +122,33 @@ const MARGIN = 26;
  * The projection: every item as a grey dot on the canvas, and on the SVG above it the history
  * items (coloured by the interest that gathered them), the recommended items (rings in the
  * colour of the interest that retrieved them) and each interest vector (a large labelled
- * marker). The view's bounds cover the items and the overlay, so an interest far from the
- * items stays visible.
+ * marker; hollow, on the border, when it lies beyond the items).
  */
 export function renderProjection(canvas: HTMLCanvasElement, svg: SVGSVGElement, projection: ItemProjection, update: SessionUpdate | undefined): void {
   const ns = 'http://www.w3.org/2000/svg';
   const interestPoints = update ? projection.project(update.interests) : new Float64Array(0);
-  const xs: number[] = [];
-  const ys: number[] = [];
-  for (let i = 2; i < projection.points.length; i += 2) {
-    xs.push(projection.points[i]);
-    ys.push(projection.points[i + 1]);
-  }
-  for (let i = 0; i < interestPoints.length; i += 2) {
-    xs.push(interestPoints[i]);
-    ys.push(interestPoints[i + 1]);
-  }
-  // Loops, not Math.min(...xs): a large catalogue would overflow the argument list.
+  // The view fits the items (loops, not Math.min(...xs): a large catalogue would overflow the
+  // argument list). Interest vectors are usually longer than item vectors (a score is their
+  // inner product), so one that falls outside is drawn on the border, on the ray from the items'
+  // centre towards it, hollow: its direction is right, its distance is not to scale.
   let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
-  xs.forEach((x, i) => {
-    [x0, x1, y0, y1] = [Math.min(x0, x), Math.max(x1, x), Math.min(y0, ys[i]), Math.max(y1, ys[i])];
-  });
+  for (let i = 2; i < projection.points.length; i += 2) {
+    const [x, y] = [projection.points[i], projection.points[i + 1]];
+    [x0, x1, y0, y1] = [Math.min(x0, x), Math.max(x1, x), Math.min(y0, y), Math.max(y1, y)];
+  }
   const scale = (SIZE - 2 * MARGIN) / Math.max(x1 - x0, y1 - y0, 1e-9);
-  const px = (x: number) => MARGIN + (x - x0) * scale;
-  const py = (y: number) => SIZE - MARGIN - (y - y0) * scale;
+  // Centre the items in the square.
+  const [cx, cy] = [(x0 + x1) / 2, (y0 + y1) / 2];
+  const px = (x: number) => SIZE / 2 + (x - cx) * scale;
+  const py = (y: number) => SIZE / 2 - (y - cy) * scale;
+  const half = SIZE / 2 - MARGIN;
+  /** Screen position of a projected point, and whether it had to be pulled in to the border. */
+  const onScreen = (x: number, y: number): { x: number; y: number; outside: boolean } => {
+    const [dx, dy] = [px(x) - SIZE / 2, py(y) - SIZE / 2];
+    const reach = Math.max(Math.abs(dx), Math.abs(dy));
+    if (reach <= half) return { x: SIZE / 2 + dx, y: SIZE / 2 + dy, outside: false };
+    return { x: SIZE / 2 + (dx * half) / reach, y: SIZE / 2 + (dy * half) / reach, outside: true };
+  };
 
   canvas.width = SIZE;
   canvas.height = SIZE;
@@ -179,11 +182,19 @@ export function renderProjection(canvas: HTMLCanvasElement, svg: SVGSVGElement, 
       node.dataset.id = String(id);
     });
     for (let j = 0; j < interestPoints.length / 2; j++) {
-      const x = px(interestPoints[2 * j]);
-      const y = py(interestPoints[2 * j + 1]);
-      const node = shape('rect', { x: x - 7, y: y - 7, width: 14, height: 14, transform: `rotate(45 ${x} ${y})`, fill: interestColour(j), stroke: '#111', 'stroke-width': 1.5 }, 'interest');
+      const { x, y, outside } = onScreen(interestPoints[2 * j], interestPoints[2 * j + 1]);
+      const node = shape(
+        'rect',
+        { x: x - 7, y: y - 7, width: 14, height: 14, transform: `rotate(45 ${x} ${y})`, fill: outside ? '#fff' : interestColour(j), stroke: outside ? interestColour(j) : '#111', 'stroke-width': outside ? 3 : 1.5 },
+        'interest',
+      );
       node.dataset.interest = String(j);
-      const text = shape('text', { x: x + 10, y: y - 8, 'font-size': 12, 'font-weight': 600, fill: '#111' }, 'interest-label');
+      if (outside) {
+        const title = document.createElementNS(ns, 'title');
+        title.textContent = `interest ${j + 1} lies beyond the items, in this direction`;
+        node.append(title);
+      }
+      const text = shape('text', { x: Math.min(x + 10, SIZE - 12), y: Math.max(y - 8, 12), 'font-size': 12, 'font-weight': 600, fill: '#111' }, 'interest-label');
       text.textContent = String(j + 1);
     }
   }
