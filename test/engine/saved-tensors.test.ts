@@ -14,6 +14,9 @@ import { interestMax } from '../../src/mind/ops/interest-max.js';
 import { labelAwareAttention } from '../../src/mind/ops/label-attention.js';
 import { b2iRouting } from '../../src/mind/ops/routing.js';
 import { sampledSoftmaxLoss } from '../../src/mind/ops/sampled-softmax.js';
+import { div, exp, log, maskedSoftmax, rowMax, rowMean, sigmoid, sub, tanh } from '../../src/autograd/ops/primitives.js';
+import { layerNorm } from '../../src/autograd/layers/layer-norm.js';
+import { reshape } from '../../src/autograd/ops/reshape.js';
 import { randomArray, useContext } from '../helpers/gpu.js';
 
 const getCtx = useContext();
@@ -91,6 +94,38 @@ describe('saved tensors belong to the tape', () => {
     root.dispose();
     expect(ctx.gpu.pool.stats().inUse).toBe(baseline);
     for (const t of Object.values(p)) t.dispose();
+  });
+
+  test('compositions of the primitives (layer norm, masked softmax, exp/log/tanh/sigmoid, row max, div) also run backward outside the forward scope', async () => {
+    const ctx = getCtx();
+    const x = ctx.tensor(randomArray(4 * 6, 21), [4, 6], { requiresGrad: true });
+    const gain = ctx.tensor(randomArray(6, 22, 0.5, 1.5), [6], { requiresGrad: true });
+    const bias = ctx.tensor(randomArray(6, 23), [6], { requiresGrad: true });
+    const composed = () => {
+      const lengths = ctx.tensor(Int32Array.from([6, 3, 1, 0]), [4]);
+      const h = layerNorm(x, gain, bias);
+      const a = maskedSoftmax(tanh(h), lengths);
+      const b = div(exp(sigmoid(h)), log(exp(sigmoid(x))));
+      return rowMean(sub(a, reshape(rowMax(b), [4, 1])));
+    };
+    const grads = async () => Promise.all([x, gain, bias].map(async (t) => (await t.grad!.read()) as Float32Array));
+    const clear = () => [x, gain, bias].forEach((t) => { t.grad?.dispose(); t.grad = null; });
+    const seed = () => ctx.tensor([1, -2, 0.5, 3], [4]);
+    const inside = await ctx.tidy(async () => {
+      await composed().backward(seed());
+      return grads();
+    });
+    clear();
+    const root = ctx.tidy(() => composed());
+    const s = seed();
+    await root.backward(s);
+    const outside = await grads();
+    expect(outside).toEqual(inside);
+    expect(outside.every((g) => g.some((v) => v !== 0))).toBe(true);
+    expect(ctx.tape.length).toBe(0);
+    clear();
+    for (const t of [root, s]) t.dispose();
+    for (const t of [x, gain, bias]) t.dispose();
   });
 
   test('a held tensor disposed by its scope stays readable until its node has run, then is freed', async () => {

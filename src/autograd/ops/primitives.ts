@@ -46,7 +46,7 @@ function unary(name: UnaryName, x: Tensor, alpha = 0): Tensor {
     // log's derivative 1/x needs the input; every other one is a function of the output.
     dispatch(ctx, 'unary_backward', UNARY[name], { n: x.size }, name === 'log' ? x : out, g!, grad);
     return [grad];
-  });
+  }, { reads: [name === 'log' ? x : out] });
   return out;
 }
 
@@ -136,7 +136,7 @@ function binary(name: BinaryName, a: Tensor, b: Tensor): Tensor {
           b.requiresGrad ? binaryRaw('div', scaleBy(reduceToShape(binaryRaw('mul', g!, out), b.shape), -1), b) : null,
         ];
     }
-  });
+  }, { reads: [a, b, out] });
   return out;
 }
 
@@ -208,7 +208,7 @@ export function rowMax(x: Tensor): Tensor {
     const grad = ctx.empty(x.shape, 'f32', 'rowMax.grad');
     dispatch(ctx, 'row_max_backward', 0, { n: out.size, inner: width }, x, g!, grad);
     return [grad];
-  });
+  }, { reads: [x] });
   return out;
 }
 
@@ -239,11 +239,12 @@ export function maskedSoftmax(x: Tensor, lengths?: Tensor): Tensor {
   const out = ctx.empty(x.shape, 'f32', 'maskedSoftmax');
   if (rows === 0) return out;
   dispatch(ctx, 'masked_softmax', 0, { n: rows, inner: width, group: rows / lens.size }, x, undefined, out, lens);
+  if (lens !== lengths) lens.dispose(); // the backward needs only the output
   ctx.tape.record('maskedSoftmax', [x], [out], ([g]) => {
     const grad = ctx.empty(x.shape, 'f32', 'maskedSoftmax.grad');
     dispatch(ctx, 'masked_softmax_backward', 0, { n: rows, inner: width }, out, g!, grad);
     return [grad];
-  });
+  }, { reads: [out] });
   return out;
 }
 
