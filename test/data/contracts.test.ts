@@ -108,5 +108,9 @@ describe('batches and splits', () => {
     const dataset = await loadDatasetFromText({ interactions: chunks(text, 7), maxLength: 1, seed: 1 });
     expect(dataset.maxLength).toBe(1);
     await expect(loadDatasetFromText({ interactions: chunks('userId,itemId,timestamp\na,x,1\nb,y,2\n', 9), maxLength: 3, seed: 1 })).rejects.toThrow('no user has enough interactions to build a data set');
+    // minSequence is passed through: 3 drops the users with 2 interactions.
+    const three = await loadDatasetFromText({ interactions: chunks(`${text}c,x,1\nc,y,2\nc,z,3\n`, 5), maxLength: 2, seed: 1, minSequence: 3 });
+    expect(three.users.map((u) => u.name)).toEqual(['c']);
+    expect(three.stats.droppedUsers).toBe(2);
   });
 });
