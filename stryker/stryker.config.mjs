@@ -18,7 +18,8 @@ export default {
   // mutates them too.
   mutator: { excludedMutations: process.env.STRYKER_STRINGS === '1' ? [] : ['StringLiteral'] },
   dryRunTimeoutMinutes: 30,
-  timeoutMS: 60_000,
+  // Added to each mutant's expected test time: most time-outs are loops a mutant made endless.
+  timeoutMS: 30_000,
   timeoutFactor: 2,
   reporters: ['clear-text', 'progress-append-only', 'html', 'json'],
   htmlReporter: { fileName: `reports/mutation/${module}/index.html` },

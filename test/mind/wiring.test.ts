@@ -79,8 +79,11 @@ function itemVector(W: Float32Array, d: number, item: number): Float64Array {
   return out;
 }
 
-/** The whole user tower in float64: interests `[B, K, d]` and K_b, for the given routing draw. */
-function userTowerReference(config: MindConfig, weights: Map<string, Float32Array>, batch: UserBatch, draw: { seed: number; kind: 'shared' | 'perSample' }) {
+/**
+ * The whole user tower in float64. `dropout` gives, per hidden layer, the keep mask over all
+ * `[B·K, units]` rows (inactive interests included) and the keep probability.
+ */
+function userTowerReference(config: MindConfig, weights: Map<string, Float32Array>, batch: UserBatch, draw: { seed: number; kind: 'shared' | 'perSample' }, dropout?: { masks: Float32Array[]; keep: number }) {
   const d = config.dim;
   const B = batch.lengths.length;
   const W = weights.get('item_embedding')!;
@@ -132,6 +135,7 @@ function userTowerReference(config: MindConfig, weights: Map<string, Float32Arra
         const y = Array.from(bias, Number);
         for (let r = 0; r < x.length; r++) for (let u = 0; u < units; u++) y[u] += x[r] * w[r * units + u];
         x = layer < layers - 1 && config.activation === 'relu' ? y.map((v) => Math.max(0, v)) : y;
+        if (dropout && layer < layers - 1) x = x.map((v, u) => (v * dropout.masks[layer][(b * K + j) * units + u]) / dropout.keep);
       }
       out.set(x, (b * K + j) * d);
     }
@@ -229,5 +233,38 @@ describe('model wiring against a float64 composition of SPEC §4', () => {
     const expected = await ctx.tidy(async () => (await ctx.noGrad(() => model.loss(batch, { negatives, logExpectedCount: (ids) => sampler.logExpectedCount(ids, 12) }, 0)).read())[0]);
     model.dispose();
     expect(Math.abs(run.losses[0].loss - expected)).toBeLessThan(1e-6 * Math.abs(expected));
+  });
+
+  test('training loss with dropout: each hidden activation kept by the step\'s dropout draw and scaled by 1/keep', async () => {
+    const { ctx, config, weights, model } = await modelWithWeights({ candidateScore: 'labelAware', dropout: 0.4, hiddenUnits: [6, 5] });
+    const batch = { ...userBatch(), targets: Int32Array.from([3, 9, 2, 11, 10, 1]) };
+    const negatives = Int32Array.from([4, 9, 7, 1, 6]);
+    const candidates = { negatives, logExpectedCount: (ids: Int32Array) => new Float32Array(ids.length).fill(Math.log(0.5)) };
+    const step = 2;
+    const got = await ctx.tidy(async () => (await ctx.noGrad(() => model.loss(batch, candidates, step)).read())[0]);
+
+    // MindModel.loss's draws for the step: the routing seed, then the dropout stream, one draw per
+    // hidden activation of every [B·K] row, layer after layer.
+    const rng = new Random(config.seed).fork('step').fork(step);
+    const seed = rng.uint32();
+    const drops = rng.fork('dropout');
+    const rows = batch.lengths.length * (config.kMax + 1);
+    const masks = config.hiddenUnits.map((units) => Float32Array.from({ length: rows * units }, () => (drops.next() < 0.6 ? 1 : 0)));
+    const tower = userTowerReference(config, weights, batch, { seed, kind: 'perSample' }, { masks, keep: 0.6 });
+    const d = config.dim;
+    const W = weights.get('item_embedding')!;
+    const table = new Float64Array(NUM_ITEMS * d);
+    for (let i = 0; i < NUM_ITEMS; i++) table.set(itemVector(W, d, i), i * d);
+    const targetVectors = new Float64Array(batch.targets.length * d);
+    batch.targets.forEach((t, b) => targetVectors.set(table.subarray(t * d, (t + 1) * d), b * d));
+    const user = attentionRef(tower.interests, targetVectors, { B: batch.targets.length, K: tower.K, d }, { p: 1, mode: 'pow', activeK: tower.activeK });
+    const expected = sampledSoftmaxRef({ user, itemTable: table, labels: batch.targets, negatives, d, logQ: new Float64Array(NUM_ITEMS).fill(Math.log(0.5)) });
+    expect(Math.abs(got - expected)).toBeLessThan(1e-4 * Math.abs(expected) + 1e-5);
+    // Without dropout the loss differs: the masks matter here.
+    const plain = userTowerReference(config, weights, batch, { seed, kind: 'perSample' });
+    const plainUser = attentionRef(plain.interests, targetVectors, { B: batch.targets.length, K: plain.K, d }, { p: 1, mode: 'pow', activeK: plain.activeK });
+    const plainLoss = sampledSoftmaxRef({ user: plainUser, itemTable: table, labels: batch.targets, negatives, d, logQ: new Float64Array(NUM_ITEMS).fill(Math.log(0.5)) });
+    expect(Math.abs(plainLoss - expected)).toBeGreaterThan(1e-3);
+    model.dispose();
   });
 });
