@@ -178,11 +178,18 @@ export async function readResumePoint(checkpoint: CheckpointDirectory): Promise<
   try {
     if ((record.config?.attentionPower as unknown) === 'Infinity') record.config.attentionPower = Infinity;
     record.config = resolveConfig(record.config);
-    const baseline = record.settings.baseline as unknown;
-    if (baseline === true) record.settings.baseline = 'meanPool';
-    else if (baseline !== false) baselineConfig(String(baseline));
   } catch (err) {
     throw new CheckpointError(`${path}: field "config": ${(err as Error).message}`);
+  }
+  // Records written before `--baseline NAME` say true for the mean-pooling baseline.
+  const baseline = record.settings.baseline as unknown;
+  if (baseline === true) record.settings.baseline = 'meanPool';
+  else if (baseline !== false) {
+    try {
+      baselineConfig(baseline as string);
+    } catch (err) {
+      throw new CheckpointError(`${path}: field "settings.baseline": ${(err as Error).message}`);
+    }
   }
   const states = new Map<ModelKey, TrainState>();
   const doneFiles = new Map<string, string | Uint8Array>();

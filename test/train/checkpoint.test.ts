@@ -116,6 +116,8 @@ describe('checkpoint files read defensively (issue #10)', () => {
       return JSON.stringify(m);
     };
     expect(decodeManifest(text(() => {}), 'c.json').config.kMax).toBe(4);
+    // A manifest from before shape.historyLength: it is the training window, maxLength.
+    expect(decodeManifest(text(() => {}), 'c.json').shape.historyLength).toBe(5);
     const cases: [(m: Record<string, any>) => void, string][] = [
       [(m) => (m.config.kMax = 100), 'c.json: field "config.kMax" must be an integer in [1, 16], got 100'],
       [(m) => (m.config.iterations = 0), 'c.json: field "config.iterations" must be an integer in [1, 100], got 0'],
@@ -128,6 +130,8 @@ describe('checkpoint files read defensively (issue #10)', () => {
       [(m) => (m.maxLength = 0), 'c.json: field "maxLength" must be a positive integer, got 0'],
       [(m) => delete m.config, 'c.json: field "config" must be an object, got undefined'],
       [(m) => (m.shape.numFeatureRows = 2), 'c.json: shape.numFeatureRows is 2 but there is no field "itemFeatures"'],
+      [(m) => (m.shape.historyLength = 7), 'c.json: field "shape.historyLength" is 7, maxLength is 5'],
+      [(m) => (m.config.extractor = 'sasrec'), 'c.json: field "config.extractor" must be one of mind, meanPool, comirec-sa, comirec-dr, got "sasrec"'],
     ];
     for (const [patch, message] of cases) expect(() => decodeManifest(text(patch), 'c.json'), message).toThrow(message);
   });
