@@ -64,7 +64,7 @@ export interface SweepPoint {
   evalMs: number | null;
   stepAnalyticMs: number;
   evalAnalyticMs: number;
-  /** Bytes our buffer pool holds after the step (model, Adam moments, pooled scratch). */
+  /** Bytes our buffer pool holds after the step on a fresh device (model, Adam moments, pooled scratch). */
   deviceBytes: number | null;
   /** Peak resident set of this process so far, bytes. */
   peakRssBytes: number;
@@ -293,7 +293,7 @@ async function main(): Promise<void> {
     return;
   }
   await platformGpu(DAWN_FLAGS);
-  const ctx = await createContext();
+  let ctx = await createContext();
   try {
     const info = ctx.gpu.adapterInfo;
     const adapter = `${info.vendor} / ${info.architecture} / ${info.description}`;
@@ -303,6 +303,10 @@ async function main(): Promise<void> {
     for (const factor of factors) {
       for (const value of grid[factor]) {
         const started = performance.now();
+        // A fresh device per point: the buffer pool keeps what earlier points freed, so only a
+        // fresh one reports this point's device memory.
+        ctx.destroy();
+        ctx = await createContext();
         const point = await measurePoint(ctx, factor, value, base, peak, quick ? 200 : 4_000);
         points.push(point);
         console.error(
