@@ -17,25 +17,26 @@ import { sampledSoftmaxLoss as sampledSoftmaxRef } from '../../src/reference/sam
 import { maxRelativeError, useContext } from '../helpers/gpu.js';
 
 const NUM_ITEMS = 12;
-/** Two item fields: 'genre' (4 values, rows 0..3) and 'studio' (3 values, rows 4..6). */
+/** Three item fields: 'genre' (rows 0..3), 'studio' (rows 4..6) and 'decade' (rows 7..8). */
 const FIELDS = [
   { name: 'genre', size: 4, offset: 0, values: ['a', 'b', 'c', 'd'] },
   { name: 'studio', size: 3, offset: 4, values: ['x', 'y', 'z'] },
+  { name: 'decade', size: 2, offset: 7, values: ['80s', '90s'] },
 ];
 /** Each item's feature rows (global rows of the feature table), by field; item 0 is padding. */
 const ITEM_BAGS: number[][][] = [
   [],
-  [[0], [4]],
-  [[1, 2, 3], []],
-  [[], [6]],
-  [[], []],
-  [[0, 3], [5]],
-  [[2], []],
-  [[1], [4]],
-  [[0, 1, 2, 3], [6]],
-  [[3], [5]],
-  [[], []],
-  [[2, 0], [4]],
+  [[0], [4], [7]],
+  [[1, 2, 3], [], []],
+  [[], [6], [8]],
+  [[], [], []],
+  [[0, 3], [5], []],
+  [[2], [], [7, 8]],
+  [[1], [4], []],
+  [[0, 1, 2, 3], [6], [8]],
+  [[3], [5], []],
+  [[], [], [7]],
+  [[2, 0], [4], []],
 ];
 
 function itemFeatures(): ItemFeatures {
@@ -45,10 +46,10 @@ function itemFeatures(): ItemFeatures {
     for (const rows of fields) values.push(...rows);
     offsets[item + 1] = values.length;
   });
-  return { spaces: FIELDS, numRows: 7, offsets, values: Int32Array.from(values) };
+  return { spaces: FIELDS, numRows: 9, offsets, values: Int32Array.from(values) };
 }
 
-const SHAPE: ModelShape = { numItems: NUM_ITEMS, numFeatureRows: 7, profileSpaces: [3, 5], profileDense: 2 };
+const SHAPE: ModelShape = { numItems: NUM_ITEMS, numFeatureRows: 9, profileSpaces: [3, 5], profileDense: 2 };
 
 /** Six users, L = 7: lengths 1 (K_b 1), 2, 3, 4 (K_b 2), 7, and a full window with repeats. */
 const L = 7;

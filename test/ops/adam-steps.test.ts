@@ -111,3 +111,85 @@ describe('Adam over many steps against float64 Algorithm 1', () => {
     adam.dispose();
   });
 });
+
+describe('Adam state, bounds and bookkeeping (found untested by the mutation run of src/train/adam.ts)', () => {
+  test('exportState then importState into a new optimiser continues exactly as the uninterrupted run', async () => {
+    const ctx = getCtx();
+    const n = 40;
+    const init = randomArray(n, 31);
+    const grads = (t: number) => ctx.tensor(gradient(n, t, 1e-3), [n]);
+    const straight = ctx.tensor(init, [n], { label: 'w' });
+    const a = new Adam(ctx, [straight], { lr: 0.01 });
+    for (let t = 1; t <= 6; t++) {
+      straight.grad = grads(t);
+      a.step();
+    }
+    const resumed = ctx.tensor(init, [n], { label: 'w' });
+    const first = new Adam(ctx, [resumed], { lr: 0.01 });
+    for (let t = 1; t <= 3; t++) {
+      resumed.grad = grads(t);
+      first.step();
+    }
+    const state = await first.exportState();
+    expect(state.stepCount).toBe(3);
+    expect([...state.moments.keys()]).toEqual(['w']);
+    first.dispose();
+    const second = new Adam(ctx, [resumed], { lr: 0.01 });
+    second.importState(state);
+    expect(second.stepCount).toBe(3);
+    for (let t = 4; t <= 6; t++) {
+      resumed.grad = grads(t);
+      second.step();
+    }
+    expect(Array.from(await resumed.read())).toEqual(Array.from(await straight.read()));
+    expect(Array.from(await second.momentsOf(resumed)!.v.read())).toEqual(Array.from(await a.momentsOf(straight)!.v.read()));
+    // A state that does not fit is refused, naming what is wrong.
+    const other = new Adam(ctx, [ctx.tensor(init, [n], { label: 'x' })]);
+    expect(() => other.importState(state)).toThrow('saved moments for "w"');
+    expect(() => second.importState({ stepCount: -1, moments: new Map() })).toThrow('Adam: stepCount must be a non-negative integer, got -1');
+    const short = { stepCount: 1, moments: new Map([['w', { m: new Float32Array(3), v: new Float32Array(n) }]]) };
+    expect(() => new Adam(ctx, [resumed]).importState(short)).toThrow(`Adam: saved moments for "w" have 3 and ${n} values, the parameter has ${n}`);
+    const shortV = { stepCount: 1, moments: new Map([['w', { m: new Float32Array(n), v: new Float32Array(3) }]]) };
+    expect(() => new Adam(ctx, [resumed]).importState(shortV)).toThrow(`Adam: saved moments for "w" have ${n} and 3 values, the parameter has ${n}`);
+    a.dispose();
+    second.dispose();
+  });
+
+  test('hyper-parameters at their bounds: 0 allowed for lr, betas and weight decay; eps must be > 0, betas < 1', () => {
+    const ctx = getCtx();
+    const p = ctx.zeros([2]);
+    expect(() => new Adam(ctx, [p], { lr: 0, beta1: 0, beta2: 0, weightDecay: 0 }).dispose()).not.toThrow();
+    expect(() => new Adam(ctx, [p], { lr: -1e-3 })).toThrow('Adam: lr must be >= 0, got -0.001');
+    expect(() => new Adam(ctx, [p], { beta1: -0.1 })).toThrow('Adam: beta1 must be in [0, 1), got -0.1');
+    expect(() => new Adam(ctx, [p], { beta2: 1 })).toThrow('Adam: beta2 must be in [0, 1), got 1');
+    expect(() => new Adam(ctx, [p], { beta2: -0.5 })).toThrow('Adam: beta2 must be in [0, 1), got -0.5');
+    expect(() => new Adam(ctx, [p], { eps: 0 })).toThrow('Adam: eps must be > 0, got 0');
+    expect(() => new Adam(ctx, [p], { weightDecay: -1 })).toThrow('Adam: weightDecay must be >= 0, got -1');
+    expect(() => new Adam(ctx, [ctx.tensor(Int32Array.of(1, 2), [2])])).toThrow('params[0]');
+  });
+
+  test('a parameter without a gradient is left alone; rows wider than a workgroup are updated in full; dispose frees the moments', async () => {
+    const ctx = getCtx();
+    const [N, width] = [5, 300];
+    const table = ctx.tensor(randomArray(N * width, 41), [N, width], { label: 'table' });
+    const idle = ctx.tensor(randomArray(4, 42), [4], { label: 'idle' });
+    const before = await table.read();
+    const adam = new Adam(ctx, [table, idle]);
+    const rows = Int32Array.of(1, 3);
+    table.grad = new RowGrad(rows, ctx.tensor(new Float32Array(rows.length * width).fill(1), [rows.length, width]), table.shape);
+    adam.step();
+    expect(adam.momentsOf(idle)).toBeUndefined();
+    const after = await table.read();
+    // Every element of the touched rows moved by lr (the first step of Adam is lr·sign(g)); the others did not.
+    for (let r = 0; r < N; r++) {
+      for (let c = 0; c < width; c++) {
+        const moved = before[r * width + c] - after[r * width + c];
+        expect(moved, `row ${r} column ${c}`).toBeCloseTo(rows.includes(r) ? 1e-3 : 0, 6);
+      }
+    }
+    const { m, v } = adam.momentsOf(table)!;
+    adam.dispose();
+    expect(m.isDisposed && v.isDisposed).toBe(true);
+  });
+});
+

@@ -44,6 +44,10 @@ describe('rankingMetrics with more targets than N', () => {
   });
 });
 
+test('no user with targets: every metric is 0, not NaN', () => {
+  expect(rankingMetrics([[1, 2]], [new Set<number>()], [2])).toEqual({ 'recall@2': 0, 'ndcg@2': 0, 'hitrate@2': 0 });
+});
+
 describe('poolInterests with tied scores', () => {
   test('equal scores across interests rank by the lower id, and an item tied between two interests keeps the first', () => {
     const pooled = poolInterests(
@@ -69,6 +73,8 @@ describe('poolInterests with tied scores', () => {
     );
     expect(pooled.ids).toEqual([40, 32, 33]);
     expect(pooled.interest).toEqual([0, 1, 0]);
+    // With room for everything, the -1 padding is still not an item.
+    expect(poolInterests([{ ids: [40, 33, -1], scores: [1, 0.5, 0] }, { ids: [64, 32, -1], scores: [0.5, 0.5, 0] }], 6).ids).toEqual([40, 32, 33, 64]);
   });
 
   test('a later interest\'s higher score replaces the earlier one\'s, with its interest', () => {
@@ -98,6 +104,8 @@ describe('popularity baseline', () => {
       [2, 4, 7, 6, 1, 3, 5],
     ]);
     expect(popularityRecommendations(counts, users, 3)[0]).toEqual([2, 4, 7]);
+    // Asked for more than the catalogue: every real id once, none past it.
+    expect(popularityRecommendations(counts, users, 20)[1]).toEqual([2, 4, 7, 6, 1, 3, 5]);
   });
 
   test('excluding history removes each user\'s own window and refills from further down', () => {
