@@ -36,7 +36,7 @@ describe('trainer options', () => {
     const validation = heldOutUsers(dataset, 'validation');
     const picked: Record<string, number> = {};
     const check = async (selectBy: string) => {
-      const run = await train(ctx, dataset, config, { epochs: EPOCHS, batchSize: 32, selectBy });
+      const run = await train(ctx, dataset, config, { epochs: EPOCHS, batchSize: 32, selectBy, evaluate: evaluateModel });
       expect(run.validation.map((v) => v.epoch)).toEqual([1, 2, 3, 4, 5]);
       expect(run.bestEpoch).toBe(argmaxEpoch(run, selectBy));
       picked[selectBy] = run.bestEpoch;
@@ -64,9 +64,9 @@ describe('trainer options', () => {
 
   test('maxSteps stops at exactly that step, inside the second epoch, with the unlimited run\'s losses', async () => {
     const ctx = getCtx();
-    const full = await train(ctx, dataset, config, { epochs: 2, batchSize: 32, logEvery: 1, validate: false });
+    const full = await train(ctx, dataset, config, { epochs: 2, batchSize: 32, logEvery: 1, validate: false, evaluate: evaluateModel });
     const perEpoch = full.steps / 2;
-    const cut = await train(ctx, dataset, config, { epochs: 2, batchSize: 32, logEvery: 1, validate: false, maxSteps: perEpoch + 3 });
+    const cut = await train(ctx, dataset, config, { epochs: 2, batchSize: 32, logEvery: 1, validate: false, maxSteps: perEpoch + 3, evaluate: evaluateModel });
     expect(cut.stopped).toBe('maxSteps');
     expect(full.stopped).toBe('completed');
     expect(cut.steps).toBe(perEpoch + 3);
@@ -81,6 +81,7 @@ describe('trainer options', () => {
     const controller = new AbortController();
     let abortedAt = -1;
     const run = await train(ctx, dataset, config, {
+      evaluate: evaluateModel,
       epochs: EPOCHS, batchSize: 32, logEvery: 1,
       onProgress: (p) => {
         if (p.phase === 'train' && p.epoch === 2 && p.step === 2 && abortedAt < 0) {
