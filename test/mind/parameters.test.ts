@@ -76,8 +76,8 @@ describe('a model from checkpoint weights', () => {
     const params = [...model.params.values()];
     model.dispose();
     expect(params.every((p) => p.isDisposed) && params.length === 7).toBe(true);
-    const pooled = new MindModel(ctx, resolveConfig({ ...small, encoder: 'meanPool' }), smallShape);
-    expect(() => pooled.routing({ histories: new Int32Array(2), lengths: Int32Array.of(1), profileCategorical: Int32Array.of(0), profileDense: new Float32Array(0) })).toThrow("MindModel.routing: the model's encoder is 'meanPool', not 'routing'");
+    const pooled = new MindModel(ctx, resolveConfig({ ...small, extractor: 'meanPool' }), smallShape);
+    expect(() => pooled.routing({ histories: new Int32Array(2), lengths: Int32Array.of(1), profileCategorical: Int32Array.of(0), profileDense: new Float32Array(0) })).toThrow("MindModel.routing: the model's extractor 'meanPool' does not route");
     pooled.dispose();
   });
 });
