@@ -13,25 +13,13 @@ import { join, resolve } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { build, preview, type PreviewServer } from 'vite';
 import { afterAll, expect, test } from 'vitest';
+import { CHROMIUM, CHROMIUM_FLAGS } from './chromium.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const configFile = resolve(root, 'web/vite.config.ts');
 const screenshot = resolve(root, 'test/out/demo.png');
 const outDir = mkdtempSync(join(tmpdir(), 'mind-web-'));
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--enable-unsafe-webgpu',
-  '--enable-features=Vulkan',
-  '--use-vulkan=swiftshader',
-  '--use-webgpu-adapter=swiftshader',
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--no-first-run',
-];
 
 const STEPS = 300;
 /**

@@ -33,6 +33,7 @@ import type { CheckpointManifest } from '../../src/train/checkpoint.js';
 import { RoutingReplayer } from '../../web/routing-weights.js';
 import { mind } from '../cli/run.js';
 import { maxRelativeError } from '../helpers/gpu.js';
+import { CHROMIUM, CHROMIUM_FLAGS } from './chromium.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const configFile = resolve(root, 'web/vite.config.ts');
@@ -40,19 +41,6 @@ const screenshot = resolve(root, 'test/out/session.png');
 const work = mkdtempSync(join(tmpdir(), 'mind-session-'));
 const outDir = join(work, 'site');
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--enable-unsafe-webgpu',
-  '--enable-features=Vulkan',
-  '--use-vulkan=swiftshader',
-  '--use-webgpu-adapter=swiftshader',
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--no-first-run',
-];
 const N = 20;
 /** f32 scores from two drivers (SwiftShader in the page, lavapipe in Node) of the same weights. */
 const SCORE_RTOL = 1e-4;
