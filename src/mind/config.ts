@@ -70,6 +70,13 @@ const hiddenUnitsCheck = (name: string, value: number[]): void => {
   value.forEach((h, i) => positiveInt(4096)(`${name}[${i}]`, h));
 };
 
+// The values of each choice setting, listed once for its check and its flag.
+const CANDIDATE_SCORES = () => ['labelAware', 'maxInterest'] as const;
+const ATTENTION_MODES = () => ['pow', 'scale'] as const;
+const SOFTMAX_AXES = () => ['interests', 'behaviors'] as const;
+const ROUTING_GRADIENTS = () => ['stop', 'full'] as const;
+const ACTIVATIONS = () => ['relu', 'linear'] as const;
+
 /** Every model setting: default, validation and CLI flag (src/node/cli-options.ts generates the options). */
 export const MODEL_FIELDS: Fields<ModelConfig> = {
   extractor: {
@@ -101,13 +108,13 @@ export const MODEL_FIELDS: Fields<ModelConfig> = {
   },
   candidateScore: {
     default: 'maxInterest',
-    check: oneOf(() => ['labelAware', 'maxInterest'] as const),
-    flag: { flags: '--candidate-score <how>', help: 'training score of a candidate item: through label-aware attention (the paper) or its best interest (the serving score)', kind: 'choice', choices: () => ['labelAware', 'maxInterest'] },
+    check: oneOf(CANDIDATE_SCORES),
+    flag: { flags: '--candidate-score <how>', help: 'training score of a candidate item: through label-aware attention (the paper) or its best interest (the serving score)', kind: 'choice', choices: CANDIDATE_SCORES },
   },
   attentionMode: {
     default: 'pow',
-    check: oneOf(() => ['pow', 'scale'] as const),
-    flag: { flags: '--attention-mode <mode>', help: 'attention exponent mode', kind: 'choice', choices: () => ['pow', 'scale'] },
+    check: oneOf(ATTENTION_MODES),
+    flag: { flags: '--attention-mode <mode>', help: 'attention exponent mode', kind: 'choice', choices: ATTENTION_MODES },
   },
   dynamicK: {
     default: true,
@@ -116,20 +123,20 @@ export const MODEL_FIELDS: Fields<ModelConfig> = {
   },
   softmaxOver: {
     default: 'interests',
-    check: oneOf(() => ['interests', 'behaviors'] as const),
-    flag: { flags: '--softmax-over <axis>', help: 'routing softmax axis', kind: 'choice', choices: () => ['interests', 'behaviors'] },
+    check: oneOf(SOFTMAX_AXES),
+    flag: { flags: '--softmax-over <axis>', help: 'routing softmax axis', kind: 'choice', choices: SOFTMAX_AXES },
   },
   routingGradient: {
     default: 'stop',
-    check: oneOf(() => ['stop', 'full'] as const),
-    flag: { flags: '--routing-gradient <g>', help: 'gradient through routing', kind: 'choice', choices: () => ['stop', 'full'] },
+    check: oneOf(ROUTING_GRADIENTS),
+    flag: { flags: '--routing-gradient <g>', help: 'gradient through routing', kind: 'choice', choices: ROUTING_GRADIENTS },
   },
   initStd: { default: 1, check: inRange(0, 1e3) },
   hiddenUnits: { default: [64], check: hiddenUnitsCheck, flag: { flags: '--hidden <units>', help: 'user DNN hidden widths, comma separated', kind: 'intList' } },
   activation: {
     default: 'relu',
-    check: oneOf(() => ['relu', 'linear'] as const),
-    flag: { flags: '--activation <f>', help: 'user DNN activation', kind: 'choice', choices: () => ['relu', 'linear'] },
+    check: oneOf(ACTIVATIONS),
+    flag: { flags: '--activation <f>', help: 'user DNN activation', kind: 'choice', choices: ACTIVATIONS },
   },
   dropout: { default: 0, check: inRange(0, 0.95), flag: { flags: '--dropout <x>', help: 'dropout on the DNN hidden layer', kind: 'number' } },
   profileDim: { default: 16, check: positiveInt(256), flag: { flags: '--profile-dim <n>', help: 'width of each user categorical embedding', kind: 'int' } },
