@@ -8,6 +8,7 @@ import source from '../../../kernels/interest_max.wgsl?raw';
 import { kernelModule } from '../../gpu/kernel.js';
 import { type Tensor, formatShape } from '../../autograd/tensor.js';
 import { expectTensor, flatGrid } from '../../autograd/ops/common.js';
+import { expectActiveCounts } from './active-interests.js';
 
 const kernels = kernelModule('interest_max', indexWgsl, source);
 
@@ -22,13 +23,7 @@ export function interestMax(scores: Tensor, activeK?: Tensor): Tensor {
   expectTensor(op, 'scores', scores, 'f32', 3);
   const [B, K, C] = scores.shape;
   if (K < 1) throw new Error(`${op}: scores ${formatShape(scores.shape)} has no interests (K = 0)`);
-  if (activeK !== undefined) {
-    expectTensor(op, 'activeK', activeK, 'i32', 1);
-    if (activeK.shape[0] !== B) throw new Error(`${op}: activeK ${formatShape(activeK.shape)} must have shape [${B}]`);
-    activeK.host?.forEach((k, b) => {
-      if (k < 1 || k > K) throw new Error(`${op}: activeK[${b}] = ${k} is outside [1, ${K}]`);
-    });
-  }
+  if (activeK !== undefined) expectActiveCounts(op, activeK, B, K);
   const ctx = scores.ctx;
   const active = activeK ?? ctx.tensor(new Int32Array(B).fill(K), [B], { label: `${op}.activeK` });
   const params = { batch: B, k: K, cols: C };

@@ -7,6 +7,7 @@ import source from '../../../kernels/label_attention.wgsl?raw';
 import { kernelModule } from '../../gpu/kernel.js';
 import { type Tensor, formatShape } from '../../autograd/tensor.js';
 import { expectTensor } from '../../autograd/ops/common.js';
+import { expectActiveCounts } from './active-interests.js';
 import { gridFor } from '../../gpu/runtime.js';
 
 export interface LabelAttentionOptions {
@@ -60,14 +61,7 @@ export function labelAwareAttention(interests: Tensor, target: Tensor, options: 
   const { p = 1, mode = 'pow', activeK } = options;
   if (typeof p !== 'number' || Number.isNaN(p) || p < 0) throw new Error(`${op}: p must be a number ≥ 0 (or Infinity), got ${p}`);
   if (mode !== 'pow' && mode !== 'scale') throw new Error(`${op}: mode must be 'pow' or 'scale', got ${String(mode)}`);
-  if (activeK !== undefined) {
-    expectTensor(op, 'activeK', activeK, 'i32', 1);
-    if (activeK.shape[0] !== B) throw new Error(`${op}: activeK ${formatShape(activeK.shape)} must have shape [${B}]`);
-    // Without a host copy (computed on the GPU) the kernel clamps to [1, K].
-    activeK.host?.forEach((k, b) => {
-      if (k < 1 || k > K) throw new Error(`${op}: activeK[${b}] = ${k} is outside [1, ${K}]`);
-    });
-  }
+  if (activeK !== undefined) expectActiveCounts(op, activeK, B, K);
   const ctx = interests.ctx;
   const scratchBytes = 8 * K + 4;
   if (scratchBytes > ctx.gpu.limits.maxComputeWorkgroupStorageSize) {
