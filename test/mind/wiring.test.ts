@@ -80,6 +80,15 @@ function itemVector(W: Float32Array, d: number, item: number): Float64Array {
   return out;
 }
 
+/** Every item's vector `[NUM_ITEMS, d]` (itemVector) and the rows of `targets` `[B, d]`, float64. */
+function itemVectorsFor(W: Float32Array, d: number, targets: Int32Array): { table: Float64Array; targetVectors: Float64Array } {
+  const table = new Float64Array(NUM_ITEMS * d);
+  for (let i = 0; i < NUM_ITEMS; i++) table.set(itemVector(W, d, i), i * d);
+  const targetVectors = new Float64Array(targets.length * d);
+  targets.forEach((t, b) => targetVectors.set(table.subarray(t * d, (t + 1) * d), b * d));
+  return { table, targetVectors };
+}
+
 /**
  * The whole user tower in float64. `dropout` gives, per hidden layer, the keep mask over all
  * `[B·K, units]` rows (inactive interests included) and the keep probability.
@@ -204,11 +213,7 @@ describe('model wiring against a float64 composition of SPEC §4', () => {
     const seed = new Random(config.seed).fork('step').fork(step).uint32();
     const tower = userTowerReference(config, weights, batch, { seed, kind: 'perSample' });
     const d = config.dim;
-    const W = weights.get('item_embedding')!;
-    const table = new Float64Array(NUM_ITEMS * d);
-    for (let i = 0; i < NUM_ITEMS; i++) table.set(itemVector(W, d, i), i * d);
-    const targetVectors = new Float64Array(batch.targets.length * d);
-    batch.targets.forEach((t, b) => targetVectors.set(table.subarray(t * d, (t + 1) * d), b * d));
+    const { table, targetVectors } = itemVectorsFor(weights.get('item_embedding')!, d, batch.targets);
     const user = attentionRef(tower.interests, targetVectors, { B: batch.targets.length, K: tower.K, d }, { p: 2, mode: 'pow', activeK: tower.activeK });
     const logQ = Float64Array.from({ length: NUM_ITEMS }, (_, i) => (i === 0 ? 0 : Math.log(negatives.length * sampler.probability(i))));
     const expected = sampledSoftmaxRef({ user, itemTable: table, labels: batch.targets, negatives, d, logQ });
@@ -253,11 +258,7 @@ describe('model wiring against a float64 composition of SPEC §4', () => {
     const masks = config.hiddenUnits.map((units) => Float32Array.from({ length: rows * units }, () => (drops.next() < 0.6 ? 1 : 0)));
     const tower = userTowerReference(config, weights, batch, { seed, kind: 'perSample' }, { masks, keep: 0.6 });
     const d = config.dim;
-    const W = weights.get('item_embedding')!;
-    const table = new Float64Array(NUM_ITEMS * d);
-    for (let i = 0; i < NUM_ITEMS; i++) table.set(itemVector(W, d, i), i * d);
-    const targetVectors = new Float64Array(batch.targets.length * d);
-    batch.targets.forEach((t, b) => targetVectors.set(table.subarray(t * d, (t + 1) * d), b * d));
+    const { table, targetVectors } = itemVectorsFor(weights.get('item_embedding')!, d, batch.targets);
     const user = attentionRef(tower.interests, targetVectors, { B: batch.targets.length, K: tower.K, d }, { p: 1, mode: 'pow', activeK: tower.activeK });
     const expected = sampledSoftmaxRef({ user, itemTable: table, labels: batch.targets, negatives, d, logQ: new Float64Array(NUM_ITEMS).fill(Math.log(0.5)) });
     expect(Math.abs(got - expected)).toBeLessThan(1e-4 * Math.abs(expected) + 1e-5);
