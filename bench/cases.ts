@@ -342,75 +342,86 @@ export function retrievalItems(shape: BenchShape): number {
   return Math.max(shape.N, 10_000);
 }
 
+/** How many queries and items a retrieval case uses at a shape. */
+export interface RetrievalSizes {
+  queries(shape: BenchShape): number;
+  items(shape: BenchShape): number;
+}
+
 /**
  * Exact top-k by inner product over the whole catalogue, as evaluation and exact serving run it:
  * ours is topKInnerProduct (GEMM scoring + radix-select top-k, ids and scores read back); tfjs
- * is tf.topk over tf.matMul(queries, itemsᵀ) with the same readback.
+ * is tf.topk over tf.matMul(queries, itemsᵀ) with the same readback. The bench runs it with
+ * RETRIEVAL.Q queries over retrievalItems(shape); the scaling sweep with one query per user and
+ * interest over exactly N items.
  */
-const retrievalCase: BenchCase = {
-  name: 'retrieval.topk',
-  skip: (backend) => (backend === 'cpu' ? 'tfjs-cpu: minutes per iteration for a [256, N] score matrix' : undefined),
-  async prepare(shape) {
-    const { d } = shape;
-    const { Q, k } = RETRIEVAL;
-    const N = retrievalItems(shape);
-    const rng = new Random(17).fork(`retrieval/${shape.name}`);
-    const queries = normals(rng, Q * d, 1);
-    const table = normals(rng, N * d, 0.1);
-    return {
-      work: { forward: retrievalWork(Q, N, d, k) },
-      ours(ctx) {
-        const q = ctx.tensor(queries, [Q, d]);
-        const items = ctx.tensor(table, [N, d]);
-        const run = () => ctx.tidy(() => topKInnerProduct(q, items, k));
-        return {
-          async iterate(boundary) {
-            await boundary?.('forward');
-            await run();
-          },
-          async outputs() {
-            const top = await run();
-            return new Map([
-              ['ids', Float32Array.from(top.ids)],
-              ['scores', top.scores],
-            ]);
-          },
-          dispose() {
-            q.dispose();
-            items.dispose();
-          },
-        };
-      },
-      tf(finish) {
-        const q = tf.tensor2d(queries, [Q, d]);
-        const items = tf.tensor2d(table, [N, d]);
-        const compute = () => {
-          const top = tf.topk(tf.matMul(q, items, false, true), k);
-          return [top.indices, top.values];
-        };
-        return {
-          async iterate() {
-            const [ids, values] = tf.tidy(compute);
-            await Promise.all([ids.data(), values.data()]);
-            await finish();
-            tf.dispose([ids, values]);
-          },
-          async outputs() {
-            const [ids, values] = tf.tidy(compute);
-            const out: Outputs = new Map([
-              ['ids', Float32Array.from((await ids.data()) as Int32Array)],
-              ['scores', (await values.data()) as Float32Array],
-            ]);
-            tf.dispose([ids, values]);
-            return out;
-          },
-          compute,
-          dispose: () => tf.dispose([q, items]),
-        };
-      },
-    };
-  },
-};
+export function retrievalCase(sizes: RetrievalSizes): BenchCase {
+  return {
+    name: 'retrieval.topk',
+    skip: (backend) => (backend === 'cpu' ? 'tfjs-cpu: minutes per iteration for a [Q, N] score matrix' : undefined),
+    async prepare(shape) {
+      const { d } = shape;
+      const { k } = RETRIEVAL;
+      const Q = sizes.queries(shape);
+      const N = sizes.items(shape);
+      const rng = new Random(17).fork(`retrieval/${shape.name}`);
+      const queries = normals(rng, Q * d, 1);
+      const table = normals(rng, N * d, 0.1);
+      return {
+        work: { forward: retrievalWork(Q, N, d, k) },
+        ours(ctx) {
+          const q = ctx.tensor(queries, [Q, d]);
+          const items = ctx.tensor(table, [N, d]);
+          const run = () => ctx.tidy(() => topKInnerProduct(q, items, k));
+          return {
+            async iterate(boundary) {
+              await boundary?.('forward');
+              await run();
+            },
+            async outputs() {
+              const top = await run();
+              return new Map([
+                ['ids', Float32Array.from(top.ids)],
+                ['scores', top.scores],
+              ]);
+            },
+            dispose() {
+              q.dispose();
+              items.dispose();
+            },
+          };
+        },
+        tf(finish) {
+          const q = tf.tensor2d(queries, [Q, d]);
+          const items = tf.tensor2d(table, [N, d]);
+          const compute = () => {
+            const top = tf.topk(tf.matMul(q, items, false, true), k);
+            return [top.indices, top.values];
+          };
+          return {
+            async iterate() {
+              const [ids, values] = tf.tidy(compute);
+              await Promise.all([ids.data(), values.data()]);
+              await finish();
+              tf.dispose([ids, values]);
+            },
+            async outputs() {
+              const [ids, values] = tf.tidy(compute);
+              const out: Outputs = new Map([
+                ['ids', Float32Array.from((await ids.data()) as Int32Array)],
+                ['scores', (await values.data()) as Float32Array],
+              ]);
+              tf.dispose([ids, values]);
+              return out;
+            },
+            compute,
+            dispose: () => tf.dispose([q, items]),
+          };
+        },
+      };
+    },
+  };
+}
 
 /** Host weights exactly as createParameters initialises them for `config.seed`. */
 function initialWeights(config: MindConfig, shape: ModelShape): Map<string, { data: Float32Array; shape: number[] }> {
@@ -532,4 +543,4 @@ const stepCase: BenchCase = {
   },
 };
 
-export const CASES: BenchCase[] = [routingCase(false), routingCase(true), attentionCase, sampledSoftmaxCase, stepCase, retrievalCase];
+export const CASES: BenchCase[] = [routingCase(false), routingCase(true), attentionCase, sampledSoftmaxCase, stepCase, retrievalCase({ queries: () => RETRIEVAL.Q, items: retrievalItems })];

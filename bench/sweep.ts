@@ -24,10 +24,9 @@ import { parseArgs } from 'node:util';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import { type Context, createContext } from '../src/autograd/context.js';
-import { type BenchShape, CASES, type Instance, RETRIEVAL, SHAPES } from './cases.js';
+import { type BenchShape, CASES, type Instance, RETRIEVAL, SHAPES, retrievalCase } from './cases.js';
 import { DAWN_FLAGS } from './platform.js';
 import { platformGpu } from '../src/gpu/provider.js';
-import { topKInnerProduct } from '../src/serve/topk.js';
 import {
   type Peak,
   type Work,
@@ -105,23 +104,6 @@ function caseNamed(name: string) {
   return found;
 }
 
-/** Evaluation's retrieval at shape s: Q = 256·K queries, top 50 over N (the retrieval case's kernel path). */
-function retrievalInstance(ctx: Context, s: BenchShape): Instance {
-  const Q = evalQueries(s);
-  const rand = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed) * 0.5);
-  const queries = ctx.tensor(rand(Q * s.d, 1), [Q, s.d]);
-  const items = ctx.tensor(rand(s.N * s.d, 2), [s.N, s.d]);
-  return {
-    iterate: async () => {
-      await ctx.tidy(() => topKInnerProduct(queries, items, RETRIEVAL.k));
-    },
-    outputs: async () => new Map(),
-    dispose: () => {
-      queries.dispose();
-      items.dispose();
-    },
-  };
-}
 
 async function measurePoint(ctx: Context, factor: Factor, value: number, base: BenchShape, peak: Peak, budgetMs: number): Promise<SweepPoint> {
   const shape: BenchShape = { ...base, [factor]: value, name: `${factor}=${value}` };
@@ -150,7 +132,8 @@ async function measurePoint(ctx: Context, factor: Factor, value: number, base: B
     errors.push(`step: ${err instanceof Error ? err.message : String(err)}`);
   }
   try {
-    const retrieval = retrievalInstance(ctx, shape);
+    // Evaluation's retrieval: one query per user and interest, over exactly N items.
+    const retrieval = (await retrievalCase({ queries: evalQueries, items: (s) => s.N }).prepare(shape, ctx)).ours(ctx);
     try {
       point.evalMs = await timeInstance(retrieval, budgetMs);
     } finally {
