@@ -1,7 +1,7 @@
 /**
  * The serving paths through the `mind` command on a small trained checkpoint: `mind index`
- * builds the ANN index next to it and `mind recommend` then uses it (equal to `--exact` on this
- * small catalogue); `mind index/recommend --pgvector` against PGlite on 127.0.0.1; `mind serve`
+ * builds the ANN index next to it and `mind recommend` then uses it (at least 13 of the 15
+ * items of `--exact`); `mind index/recommend --pgvector` against PGlite on 127.0.0.1; `mind serve`
  * answers over HTTP and, on SIGTERM, finishes the request in flight before it exits 0;
  * `mind export --format` writes items and users in every format.
  */
@@ -44,7 +44,7 @@ function recommend(extra: string[]): { search: string; items: { item: string; sc
 }
 
 describe('mind index / recommend / serve / export', () => {
-  test('mind index writes the ANN index and mind recommend uses it, with the exact list on this catalogue', () => {
+  test('mind index writes the ANN index and mind recommend uses it, close to the exact list', () => {
     const exact = recommend([]);
     expect(exact.search).toBe('exact-gpu');
     const run = mind(['index', '--model', model]);
@@ -53,7 +53,11 @@ describe('mind index / recommend / serve / export', () => {
     expect(JSON.parse(readFileSync(join(model, 'items.usearch.json'), 'utf8'))).toMatchObject({ dim: 16, count: items });
     const approximate = recommend([]);
     expect(approximate.search).toBe('usearch-hnsw');
-    expect(approximate.items.map((r) => r.item)).toEqual(exact.items.map((r) => r.item));
+    // The graph is built on all cores, so what it reaches depends on thread timing: a recall
+    // bound, not equality (test/serve/ann-index.test.ts checks the index path with an exact index).
+    const exactItems = exact.items.map((r) => r.item);
+    expect(approximate.items).toHaveLength(15);
+    expect(approximate.items.filter((r) => exactItems.includes(r.item)).length).toBeGreaterThanOrEqual(13);
     expect(recommend(['--exact']).search).toBe('exact-gpu');
   });
 
