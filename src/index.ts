@@ -2,6 +2,7 @@
 export { createContext, Context, type ContextOptions, type TensorOptions } from './autograd/context.js';
 export { Tensor, RowGrad, type DType, type Grad } from './autograd/tensor.js';
 export { add, mul, scale, relu, fill } from './autograd/ops/elementwise.js';
+export { dropout, dropoutThreshold, type DropoutOptions } from './autograd/ops/dropout.js';
 export { embeddingBag, embeddingMean, type Bags } from './autograd/ops/embedding.js';
 export { GpuRuntime, type RuntimeOptions } from './gpu/runtime.js';
 export { KernelModule, KernelEntry, kernelModule, type KernelBindings, type StorageValue, type UniformFields, type DispatchTarget } from './gpu/kernel.js';
