@@ -11,7 +11,10 @@ import { b2iRouting, sampleInitialLogits } from '../src/mind/ops/routing.js';
 import { sampledSoftmaxLoss } from '../src/mind/ops/sampled-softmax.js';
 import { type Grad, RowGrad, type Tensor } from '../src/autograd/tensor.js';
 import { Random } from '../src/data/random.js';
+import { batches } from '../src/data/batches.js';
+import type { Dataset } from '../src/data/dataset.js';
 import { createSampler } from '../src/data/samplers.js';
+import { generateSynthetic } from '../src/data/synthetic.js';
 import { type MindConfig, resolveConfig } from '../src/mind/config.js';
 import { MindModel, type UserBatch } from '../src/mind/model.js';
 import { type ModelShape, parameterSpecs } from '../src/mind/parameters.js';
@@ -59,9 +62,26 @@ export type Outputs = Map<string, Float32Array>;
 /** Called by our instances at the start of each phase ('forward', 'backward', 'optimizer'). */
 export type Boundary = (phase: string) => Promise<void>;
 
+/**
+ * One training step taken apart (train.step only): wall ms of building the batch as the trainer
+ * does (src/data/batches.ts over a synthetic data set of the shape's N, L and B) and drawing its
+ * negatives; of the host side of the step (MindModel.loss, backward and both Adams recorded,
+ * row-gradient plans built, uploads queued, then the submit); and of the GPU side (submit to
+ * the loss readback, the host idle); and the dispatches and submits the step made.
+ */
+export interface StepSplit {
+  batchMs: number;
+  hostMs: number;
+  gpuMs: number;
+  dispatches: number;
+  submits: number;
+}
+
 export interface Instance {
   /** One complete iteration: returns once the device has finished it. */
   iterate(boundary?: Boundary): Promise<void>;
+  /** train.step: one more iteration, timed in parts. */
+  split?(): Promise<StepSplit>;
   /** The outputs compared across implementations (one untimed run). */
   outputs(): Promise<Outputs>;
   dispose(): void;
@@ -423,6 +443,17 @@ export function retrievalCase(sizes: RetrievalSizes): BenchCase {
   };
 }
 
+const synthetic = new Map<string, Dataset>();
+/** The default synthetic data set (as `mind train` uses) with the shape's catalogue and window, made once. */
+function syntheticFor(shape: BenchShape): Dataset {
+  let dataset = synthetic.get(shape.name);
+  if (!dataset) {
+    dataset = generateSynthetic({ seed: 1, numItems: shape.N - 1, maxLength: shape.L });
+    synthetic.set(shape.name, dataset);
+  }
+  return dataset;
+}
+
 /** Host weights exactly as createParameters initialises them for `config.seed`. */
 function initialWeights(config: MindConfig, shape: ModelShape): Map<string, { data: Float32Array; shape: number[] }> {
   const rng = new Random(config.seed).fork('parameters');
@@ -483,7 +514,39 @@ const stepCase: BenchCase = {
           new Adam(ctx, params.filter(([name]) => !embeddings.includes(name)).map(([, p]) => p), { lr: config.learningRate }),
         ];
         let step = 0;
+        let trainerBatches: Iterator<unknown> | undefined;
+        const nextTrainerBatch = () => {
+          const next = trainerBatches?.next();
+          if (next && !next.done) return;
+          trainerBatches = batches(syntheticFor(shape), { batchSize: B, seed: 1, epoch: step + 1 });
+          trainerBatches.next();
+        };
         return {
+          async split() {
+            nextTrainerBatch(); // the data set is built once, outside the timing
+            const start = performance.now();
+            nextTrainerBatch();
+            sampler.sample(S, new Random(14).fork('negatives').fork(step));
+            const built = performance.now();
+            const before = { dispatches: ctx.gpu.stats.dispatches, submits: ctx.gpu.stats.submits };
+            const read = await ctx.tidy(async () => {
+              const loss = model.loss(batch, candidates, step++);
+              await loss.backward();
+              for (const opt of optimizers) opt.step();
+              ctx.submit();
+              return { submitted: performance.now(), loss: loss.read() };
+            });
+            await read.loss;
+            const done = performance.now();
+            return {
+              batchMs: built - start,
+              hostMs: read.submitted - built,
+              gpuMs: done - read.submitted,
+              dispatches: ctx.gpu.stats.dispatches - before.dispatches,
+              // The readback's copy is a second, small submit here (the timed step has one).
+              submits: ctx.gpu.stats.submits - before.submits,
+            };
+          },
           async iterate(boundary) {
             await ctx.tidy(async () => {
               await boundary?.('forward');

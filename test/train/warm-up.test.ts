@@ -18,7 +18,7 @@ const config = { dim: 8, kMax: 2, hiddenUnits: [8], profileDim: 4, numSampled: 8
 const options = { epochs: 1, batchSize: 16, maxSteps: 1, evaluate: evaluateModel };
 
 /** Counts synchronous pipeline compilations on a fresh context while `run` trains on it. */
-async function syncCompiles(warmUp: boolean) {
+async function syncCompiles(warmUp: boolean | undefined) {
   const ctx = await createContext();
   try {
     let compiles = 0;
@@ -28,7 +28,7 @@ async function syncCompiles(warmUp: boolean) {
       compiles++;
       return compile(descriptor);
     };
-    const result = await train(ctx, dataset, config, { ...options, warmUp });
+    const result = await train(ctx, dataset, config, warmUp === undefined ? options : { ...options, warmUp });
     const weights = result.state.weights;
     result.model.dispose();
     return { compiles, weights, warmUp: result.warmUp, pipelines: ctx.gpu.pipelines.size };
@@ -42,7 +42,8 @@ describe('pipelines compiled ahead of the first step', () => {
 
   test('a warmed-up run compiles nothing synchronously (steps and validation) and ends bitwise where a cold run ends', async () => {
     const cold = await syncCompiles(false);
-    const warm = await syncCompiles(true);
+    // Warm-up is the default.
+    const warm = await syncCompiles(undefined);
     expect(cold.warmUp).toBeUndefined();
     expect(cold.compiles).toBe(cold.pipelines);
     expect(cold.compiles).toBeGreaterThan(10);
