@@ -117,10 +117,10 @@ export class MindModel {
    * per-row sums.
    */
   private historyItems(histories: Int32Array): { vectors: Tensor; rows: Int32Array } {
-    const distinct = Int32Array.from(new Set(histories)).sort();
-    const rowOf = new Map<number, number>();
-    distinct.forEach((id, row) => rowOf.set(id, row));
-    return { vectors: this.itemVectors(distinct), rows: Int32Array.from(histories, (id) => rowOf.get(id)!) };
+    const distinct = sortedDistinct(histories);
+    const rows = new Int32Array(histories.length);
+    for (let i = 0; i < histories.length; i++) rows[i] = indexInSorted(distinct, histories[i]);
+    return { vectors: this.itemVectors(distinct), rows };
   }
 
   /** Behaviours `[B, L, d]`: each position's item vector (padding positions get the zero vector of id 0). */
@@ -306,6 +306,30 @@ export function stepDraws(seed: number, step: number): Required<TrainingDraws> {
   const drops = rng.fork('dropout');
   const high = drops.uint32() % 2 ** 21;
   return { seed: routingSeed, dropoutSeed: high * 2 ** 32 + drops.uint32() };
+}
+
+/**
+ * The distinct values of `ids`, ascending. A typed-array sort and one pass: a step's history has
+ * B·L ids (25,600 at B=512, L=50), where a Set and a Map of them were the largest host cost of the
+ * step (bench/results.md, "Training step: host and GPU").
+ */
+function sortedDistinct(ids: Int32Array): Int32Array {
+  const sorted = Int32Array.from(ids).sort();
+  let count = 0;
+  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) sorted[count++] = sorted[i];
+  return sorted.slice(0, count);
+}
+
+/** Position of `id` in the ascending `sorted`, which holds it (binary search). */
+function indexInSorted(sorted: Int32Array, id: number): number {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Model shape from a data set's sizes. */
