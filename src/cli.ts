@@ -26,7 +26,7 @@ import { type CheckpointDirectory, CheckpointError, openCheckpoint } from './nod
 import { dataChanges, fingerprintData } from './node/data-files.js';
 import { ExitError, UserError, formatError } from './node/errors.js';
 import { interruptOnSignals } from './node/signals.js';
-import { RESUME_FILE, type TrainingRunOptions, checkBatchSize, readResumePoint, runTrainingExplained } from './node/training-run.js';
+import { RESUME_FILE, type TrainingRunOptions, checkDeviceFit, readResumePoint, runTrainingExplained } from './node/training-run.js';
 import { type ExperimentVariant, formatExperiment, runExperiment } from './node/experiment.js';
 import { MindModel } from './mind/model.js';
 import { type DataSpec, absoluteDataSpec, loadData } from './node/datasets.js';
@@ -243,7 +243,7 @@ async function trainRun(options: Omit<TrainingRunOptions, 'signal' | 'log' | 'pr
   const interruption = interruptOnSignals((signal) => log(`\n${signal} received: stopping after the current step to save a resumable checkpoint (again to quit at once)`));
   try {
     log(`device: ${[ctx.gpu.adapterInfo.vendor, ctx.gpu.adapterInfo.architecture, ctx.gpu.adapterInfo.description].filter(Boolean).join(' ')}`);
-    checkBatchSize(ctx.gpu.limits, options.config, options.dataset, options.settings.batchSize);
+    checkDeviceFit(ctx.gpu.limits, options.config, options.dataset, options.settings);
     const result = await runTrainingExplained(ctx, { ...options, signal: interruption.signal, log, progress: (name) => new ProgressReporter(name) });
     if (result.stopped === 'aborted') {
       throw new ExitError(
