@@ -143,6 +143,8 @@ export class KernelEntry {
    * it. `run` refuses a dispatch whose total exceeds the device's maxComputeWorkgroupStorageSize.
    */
   workgroupUsage(constants: Record<string, number> = {}): WorkgroupUsage {
+    // Most entry points use none: no key to build on every dispatch.
+    if (this.module.contract.entryWorkgroupVars.get(this.entryPoint)!.length === 0) return { total: 0, variables: [] };
     const key = JSON.stringify(constants);
     let usage = this.usageByConstants.get(key);
     if (!usage) {

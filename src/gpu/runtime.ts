@@ -177,15 +177,15 @@ export class GpuRuntime {
   dispatch(spec: KernelSpec, bindings: (BufferBinding | undefined)[], workgroups: readonly [number, number?, number?]): void {
     this.ensureLive();
     const [x, y = 1, z = 1] = workgroups;
-    [x, y, z].forEach((n, axis) => {
+    for (let axis = 0; axis < 3; axis++) {
+      const n = [x, y, z][axis];
+      if (Number.isInteger(n) && n >= 0 && n <= this.maxWorkgroupsPerDimension) continue;
       const where = `kernel ${spec.name}: workgroup count ${n} along ${'xyz'[axis]} (grid [${x}, ${y}, ${z}])`;
       if (!Number.isInteger(n) || n < 0) throw new Error(`${where} is not an integer ≥ 0`);
-      if (n > this.maxWorkgroupsPerDimension) {
-        const limit = this.device.limits.maxComputeWorkgroupsPerDimension;
-        const cap = this.maxWorkgroupsPerDimension < limit ? `, capped to ${this.maxWorkgroupsPerDimension} by RuntimeOptions.maxWorkgroupsPerDimension` : '';
-        throw new Error(`${where} exceeds this device's maxComputeWorkgroupsPerDimension (${limit}${cap}); the op must split its grid or its input`);
-      }
-    });
+      const limit = this.device.limits.maxComputeWorkgroupsPerDimension;
+      const cap = this.maxWorkgroupsPerDimension < limit ? `, capped to ${this.maxWorkgroupsPerDimension} by RuntimeOptions.maxWorkgroupsPerDimension` : '';
+      throw new Error(`${where} exceeds this device's maxComputeWorkgroupsPerDimension (${limit}${cap}); the op must split its grid or its input`);
+    }
     if (x * y * z === 0) return;
     const pipeline = this.pipelines.get(spec);
     const uniforms: GPUBuffer[] = [];
