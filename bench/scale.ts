@@ -24,7 +24,9 @@
  *   item bags it uploads to build them (offsets, rows and weights, 12 bytes): 16d + 12 bytes;
  * - evaluation: the table and the item vectors and bags: 8d + 12 bytes.
  * Everything else a step or an evaluation allocates is bounded by the batch and by top-k's
- * score block (SCORE_BLOCK_ELEMENTS), not by N. The table compares the formula, rounded to the
+ * score block (SCORE_BLOCK_ELEMENTS), not by N, except top-k's per-block candidate lists
+ * ([Q, blocks, k] ids and scores: Q²·k·8 / SCORE_BLOCK_ELEMENTS bytes per item, 39 at Q = 1,280
+ * and k = 50), left out of the formula. The table compares the formula, rounded to the
  * pool's size classes buffer by buffer, with the pool's bytes.
  *
  * Writes DIR/scale.json, DIR/scale.md, DIR/scale-time.svg and DIR/scale-memory.svg (default
