@@ -124,10 +124,10 @@ function median(xs: number[]): number | null {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-/** The child's error: its last non-empty stderr lines (the CLI prints "error: …" and a hint). */
+/** The child's error: from the CLI's "mind: …" (or commander's "error: …") line on, else its last stderr lines. */
 function childError(what: string, r: ChildResult): string {
   const lines = r.stderr.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('Warning: maxDynamic'));
-  const from = lines.findIndex((l) => l.startsWith('error'));
+  const from = lines.findIndex((l) => l.startsWith('mind: ') || l.startsWith('error'));
   return `${what} exited with ${r.code}: ${(from >= 0 ? lines.slice(from) : lines.slice(-3)).join(' ')}`;
 }
 
