@@ -21,11 +21,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import * as vega from 'vega';
-import * as vl from 'vega-lite';
+import type * as vl from 'vega-lite';
 import { type Context, createContext } from '../src/autograd/context.js';
 import { type BenchShape, CASES, type Instance, RETRIEVAL, SHAPES, retrievalCase } from './cases.js';
 import { DAWN_FLAGS } from './platform.js';
+import { renderSvg } from './plot.js';
 import { platformGpu } from '../src/gpu/provider.js';
 import {
   type Peak,
@@ -145,14 +145,6 @@ async function measurePoint(ctx: Context, factor: Factor, value: number, base: B
   point.peakRssBytes = process.resourceUsage().maxRSS * 1024;
   if (errors.length > 0) point.error = errors.join('; ');
   return point;
-}
-
-/** A Vega-Lite spec rendered to SVG text, headless. */
-async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
-  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
-  const svg = await view.toSVG();
-  view.finalize();
-  return svg;
 }
 
 const FACTOR_TITLE: Record<Factor, string> = {

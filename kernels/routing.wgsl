@@ -866,11 +866,22 @@ fn gemm_block(row0: u32, col: u32) -> array<vec4<f32>, 8> {
   return acc;
 }
 
-// Ê = E·S as padded vec4 rows out4[m, n4]; grid (ceil(n4/16), ceil(m/32)).
+// The first of the 32 rows of a projection workgroup's tile. The ceil(m/32) row tiles are split
+// over y and z (y·z ≥ tiles, each at most the device's per-dimension limit; gridFor on the
+// host), so m = B·L may exceed 32·65535 rows; tiles past m compute nothing.
+fn row_tile(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+  return wid.y + wid.z * nwg.y;
+}
+
+// Ê = E·S as padded vec4 rows out4[m, n4]; grid (ceil(n4/16), row tiles split over y and z).
 @compute @workgroup_size(8, 8)
-fn project(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+fn project(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+           @builtin(local_invocation_id) lid: vec3<u32>) {
   let col = (wid.x * 8u + lid.x) * 2u;
-  let row0 = (wid.y * 8u + lid.y) * 4u;
+  let row0 = (row_tile(wid, nwg) * 8u + lid.y) * 4u;
+  if (row0 >= gp.m) {
+    return;
+  }
   let acc = gemm_block(row0, col);
   for (var r = 0u; r < 4u; r++) {
     for (var cc = 0u; cc < 2u; cc++) {
@@ -882,11 +893,15 @@ fn project(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
 }
 
 // dE = dÊ·Sᵀ as f32 out[m, n] (A = dÊ [m, k = d4·4], B = the padded transpose of S from
-// transpose_s); grid (ceil(n4/16), ceil(m/32)).
+// transpose_s); grid (ceil(n4/16), row tiles split over y and z as in project).
 @compute @workgroup_size(8, 8)
-fn input_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+fn input_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_id) lid: vec3<u32>) {
   let col = (wid.x * 8u + lid.x) * 2u;
-  let row0 = (wid.y * 8u + lid.y) * 4u;
+  let row0 = (row_tile(wid, nwg) * 8u + lid.y) * 4u;
+  if (row0 >= gp.m) {
+    return;
+  }
   let acc = gemm_block(row0, col);
   for (var r = 0u; r < 4u; r++) {
     for (var c = 0u; c < 8u; c++) {

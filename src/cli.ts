@@ -11,7 +11,7 @@
  */
 import { access, constants, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { createContext } from './autograd/context.js';
+import { type Context, createContext } from './autograd/context.js';
 import { heldOutUsers } from './data/batches.js';
 import { withCatalogue } from './data/catalogue.js';
 import type { Dataset } from './data/dataset.js';
@@ -26,7 +26,7 @@ import { type CheckpointDirectory, CheckpointError, openCheckpoint } from './nod
 import { dataChanges, fingerprintData } from './node/data-files.js';
 import { ExitError, UserError, formatError } from './node/errors.js';
 import { interruptOnSignals } from './node/signals.js';
-import { RESUME_FILE, type TrainingRunOptions, checkBatchSize, readResumePoint, runTrainingExplained } from './node/training-run.js';
+import { RESUME_FILE, type TrainingRunOptions, checkDeviceFit, readResumePoint, runTrainingExplained } from './node/training-run.js';
 import { type ExperimentVariant, formatExperiment, runExperiment } from './node/experiment.js';
 import { MindModel } from './mind/model.js';
 import { type DataSpec, absoluteDataSpec, loadData } from './node/datasets.js';
@@ -228,13 +228,22 @@ function reportDataset(dataset: Dataset): void {
   for (const note of notes) log(`data: ${note}`);
 }
 
+/**
+ * What a command used, for `--json` summaries (bench/scale.ts reads them): the bytes the GPU
+ * buffer pool holds (it only grows until the context is destroyed, so this is its peak) and the
+ * process's peak resident set, in bytes.
+ */
+function resourcesOf(ctx: Context): { deviceBytes: number; peakRssBytes: number } {
+  return { deviceBytes: ctx.gpu.pool.stats().allocatedBytes, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
+}
+
 /** Trains (or continues) a run into `options.out`; an interrupt saves and exits 130 / 143. */
 async function trainRun(options: Omit<TrainingRunOptions, 'signal' | 'log' | 'progress'>, json: boolean | undefined): Promise<void> {
   const ctx = await createContext();
   const interruption = interruptOnSignals((signal) => log(`\n${signal} received: stopping after the current step to save a resumable checkpoint (again to quit at once)`));
   try {
     log(`device: ${[ctx.gpu.adapterInfo.vendor, ctx.gpu.adapterInfo.architecture, ctx.gpu.adapterInfo.description].filter(Boolean).join(' ')}`);
-    checkBatchSize(ctx.gpu.limits, options.config, options.dataset, options.settings.batchSize);
+    checkDeviceFit(ctx.gpu.limits, options.config, options.dataset, options.settings);
     const result = await runTrainingExplained(ctx, { ...options, signal: interruption.signal, log, progress: (name) => new ProgressReporter(name) });
     if (result.stopped === 'aborted') {
       throw new ExitError(
@@ -245,7 +254,7 @@ async function trainRun(options: Omit<TrainingRunOptions, 'signal' | 'log' | 'pr
     }
     if (result.stopped === 'maxSteps') log(`stopped at --max-steps ${options.settings.maxSteps}; saved to ${options.out} (continue with: mind train --resume ${options.out} --max-steps N)`);
     else log(`saved to ${options.out}`);
-    if (json) process.stdout.write(`${JSON.stringify({ split: splitSummary(options.dataset), training: result.summary })}\n`);
+    if (json) process.stdout.write(`${JSON.stringify({ split: splitSummary(options.dataset), training: result.summary, resources: resourcesOf(ctx) })}\n`);
   } finally {
     interruption.dispose();
     ctx.destroy();
@@ -328,10 +337,14 @@ async function evalCommand(flags: EvalFlags): Promise<void> {
   const ctx = await createContext();
   const metrics: Record<string, Record<string, number>> = {};
   const capsules: Record<string, CapsulePurity> = {};
+  let evaluationSeconds = 0;
+  let resources: ReturnType<typeof resourcesOf> | undefined;
   try {
     const options = { excludeHistory: flags.excludeHistory };
     const mind = new MindModel(ctx, manifest.config, manifest.shape, manifest.itemFeatures, weights);
+    const started = performance.now();
     metrics.mind = await evaluateModel(mind, users, ns, options);
+    evaluationSeconds = (performance.now() - started) / 1000;
     if (dataset.groundTruth) capsules.mind = await capsulePurity(mind, users, dataset.groundTruth);
     mind.dispose();
     if (baseline) {
@@ -340,6 +353,7 @@ async function evalCommand(flags: EvalFlags): Promise<void> {
       if (dataset.groundTruth) capsules.youtubednn = await capsulePurity(model, users, dataset.groundTruth);
       model.dispose();
     }
+    resources = resourcesOf(ctx);
   } finally {
     ctx.destroy();
   }
@@ -347,7 +361,8 @@ async function evalCommand(flags: EvalFlags): Promise<void> {
   const split = { ...splitSummary(dataset), evaluated: flags.part, evaluatedUsers: users.users.length };
   const report = dataset.groundTruth ? { split, metrics, capsules } : { split, metrics };
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify(report)}\n`);
+    // evaluationSeconds: MIND's evaluateModel alone (item vectors, interests, top-k, metrics).
+    process.stdout.write(`${JSON.stringify({ ...report, resources: { ...resources, evaluationSeconds } })}\n`);
     return;
   }
   process.stdout.write(`evaluated ${users.users.length} ${flags.part} users\n`);

@@ -43,10 +43,17 @@ export class BufferPool {
     return `${usage}:${size}`;
   }
 
-  /** Returns a buffer of at least `bytes` bytes with exactly `usage`. */
+  /**
+   * Returns a buffer of at least `bytes` bytes with exactly `usage`. Throws, naming `label`, the
+   * bytes and the limit, when `bytes` exceeds the device's maxBufferSize (a size class never
+   * rounds past it, nor past the binding limit when `bytes` is within it).
+   */
   acquire(bytes: number, usage: GPUBufferUsageFlags, label: string): GPUBuffer {
+    const maxBufferSize = this.device.limits.maxBufferSize;
+    if (bytes > maxBufferSize) throw new Error(`${label}: ${bytes} bytes exceeds this device's maxBufferSize (${maxBufferSize})`);
     let size = sizeClass(bytes);
     if (size > this.maxBindingSize && bytes <= this.maxBindingSize) size = Math.ceil(bytes / 4) * 4;
+    if (size > maxBufferSize) size = Math.ceil(bytes / 4) * 4;
     const list = this.free.get(this.key(size, usage));
     this.inUse++;
     const reused = list?.pop();

@@ -54,6 +54,12 @@ export interface KernelContract {
   entryPoints: Map<string, string[]>;
   /** Names of the module's `override` constants (pipeline constants). */
   overrides: Set<string>;
+  /** Module-scope `const` and `override` declarations: their initialiser's tokens (null: an override without a default). */
+  scalars: Map<string, string[] | null>;
+  /** Module-scope `var<workgroup>` declarations by name. */
+  workgroupVars: Map<string, TypeExpr>;
+  /** Entry point → the workgroup variables it statically uses (same rule as for resources). */
+  entryWorkgroupVars: Map<string, string[]>;
 }
 
 type Token = { text: string; pos: number };
@@ -111,9 +117,11 @@ function matrix(columns: 2 | 3 | 4, rows: 2 | 3 | 4, element: WgslScalar): WgslT
 }
 
 /** A type expression's tokens as a tree: `array<vec4<f32>, 4>` → array[vec4[f32], 4]. */
-interface TypeExpr {
+/** A type as written: its name and template arguments; an expression argument keeps its tokens in `expr`. */
+export interface TypeExpr {
   name: string;
   args: TypeExpr[];
+  expr?: string[];
 }
 
 class Parser {
@@ -180,12 +188,15 @@ class Parser {
       this.next();
       for (;;) {
         const arg = this.typeExpr();
-        // An expression argument (`array<f32, 2u * WG>`): kept as '<expr>', its tokens skipped.
+        // An expression argument (`array<f32, 2u * WG>`): named '<expr>', its tokens kept.
         let depth = 0;
+        const first = arg.name;
         while (depth > 0 || (this.peek() !== ',' && this.peek() !== '>')) {
           const t = this.next();
           if (t === '(') depth++;
           else if (t === ')') depth--;
+          arg.expr ??= [first];
+          arg.expr.push(t);
           arg.name = '<expr>';
         }
         args.push(arg);
@@ -249,6 +260,8 @@ export function parseKernel(source: string, kernel: string): KernelContract {
   const resources: { name: string; attrs: Map<string, string[]>; template: string[]; type: TypeExpr | null; at: number }[] = [];
   const functions = new Map<string, { body: Token[]; params: string[]; entry: boolean; at: number }>();
   const overrides = new Set<string>();
+  const scalars = new Map<string, string[] | null>();
+  const workgroupVars = new Map<string, TypeExpr>();
 
   while (!p.done) {
     const attrs = p.attributes();
@@ -292,6 +305,7 @@ export function parseKernel(source: string, kernel: string): KernelContract {
       }
       p.skipStatement();
       if (attrs.has('binding') || attrs.has('group')) resources.push({ name, attrs, template, type, at });
+      else if (template[0] === 'workgroup' && type) workgroupVars.set(name, type);
     } else if (keyword === 'fn') {
       p.next();
       const name = p.ident();
@@ -317,9 +331,18 @@ export function parseKernel(source: string, kernel: string): KernelContract {
       const body = p.block();
       if (functions.has(name)) p.fail(`function ${name} is declared twice`, at);
       functions.set(name, { body, params, entry: attrs.has('compute') || attrs.has('vertex') || attrs.has('fragment'), at });
+    } else if ((keyword === 'const' || keyword === 'override') && /^[A-Za-z_]/.test(p.peek(1) ?? '')) {
+      p.next();
+      const name = p.ident();
+      if (keyword === 'override') overrides.add(name);
+      // The initialiser's tokens, for sizing workgroup arrays (workgroup-memory.ts).
+      const start = p.i;
+      p.skipStatement();
+      const statement = tokens.slice(start, p.i - 1).map((t) => t.text);
+      const eq = statement.indexOf('=');
+      scalars.set(name, eq < 0 ? null : statement.slice(eq + 1));
     } else {
-      if (keyword === 'override') overrides.add(p.peek(1) ?? '');
-      // const, override, alias, enable, requires, diagnostic, const_assert, a stray ';'.
+      // alias, enable, requires, diagnostic, const_assert, a stray ';'.
       p.skipStatement();
     }
   }
@@ -423,19 +446,22 @@ export function parseKernel(source: string, kernel: string): KernelContract {
         scopes[scopes.length - 1].add(t);
         return;
       }
-      if ((bindings.has(t) || functions.has(t)) && !shadowed(t)) used.add(t);
+      if ((bindings.has(t) || functions.has(t) || workgroupVars.has(t)) && !shadowed(t)) used.add(t);
     });
     direct.set(name, used);
   }
   const entryPoints = new Map<string, string[]>();
+  const entryWorkgroupVars = new Map<string, string[]>();
   for (const [name, fn] of functions) {
     if (!fn.entry) continue;
     const seen = new Set<string>([name]);
     const stack = [name];
     const used = new Set<string>();
+    const workgroup = new Set<string>();
     while (stack.length) {
       for (const ref of direct.get(stack.pop()!) ?? []) {
         if (bindings.has(ref)) used.add(ref);
+        else if (workgroupVars.has(ref)) workgroup.add(ref);
         else if (!seen.has(ref)) {
           seen.add(ref);
           stack.push(ref);
@@ -450,8 +476,9 @@ export function parseKernel(source: string, kernel: string): KernelContract {
       }
     }
     entryPoints.set(name, ordered);
+    entryWorkgroupVars.set(name, [...workgroup]);
   }
-  return { kernel, bindings, structs, entryPoints, overrides };
+  return { kernel, bindings, structs, entryPoints, overrides, scalars, workgroupVars, entryWorkgroupVars };
 }
 
 /** Whether `body[k]` is the '>' closing a `var<...>` template. */

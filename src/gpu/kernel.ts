@@ -14,6 +14,7 @@
  */
 import { type KernelContract, type UniformValue, packUniform, parseKernel, typeName } from './kernel-contract.js';
 import type { BufferBinding, GpuRuntime } from './runtime.js';
+import { type WorkgroupUsage, checkWorkgroupUsage, workgroupUsage } from './workgroup-memory.js';
 
 /** A storage binding: a GPU buffer, or anything holding one (a `Tensor`). */
 export type StorageValue = GPUBuffer | { readonly buffer: GPUBuffer };
@@ -82,6 +83,8 @@ export function kernelModule(name: string, ...parts: string[]): KernelModule {
 
 export class KernelEntry {
   private readonly used: Set<string>;
+  /** Workgroup memory by override values (JSON), computed once per specialisation. */
+  private readonly usageByConstants = new Map<string, WorkgroupUsage>();
 
   constructor(
     readonly module: KernelModule,
@@ -102,6 +105,7 @@ export class KernelEntry {
    * an unknown override constant.
    */
   run(target: DispatchTarget, bindings: KernelBindings, workgroups: readonly [number, number?, number?], constants?: Record<string, number>): void {
+    const gpu = 'gpu' in target ? target.gpu : target;
     const where = `kernel ${this.module.name}.${this.entryPoint}`;
     const contract = this.module.contract;
     for (const [name, value] of Object.entries(bindings)) {
@@ -129,8 +133,25 @@ export class KernelEntry {
       }
       list[r.binding] = r.space === 'uniform' ? { uniform: packUniform(where, r.type, value, name) } : storageBuffer(where, name, value);
     }
-    const gpu = 'gpu' in target ? target.gpu : target;
+    checkWorkgroupUsage(this.label, this.workgroupUsage(constants), gpu.limits.maxComputeWorkgroupStorageSize, constants);
     gpu.dispatch({ name: this.label, id: this.module.name, source: this.module.source, entryPoint: this.entryPoint, constants }, list, workgroups);
+  }
+
+  /**
+   * The workgroup memory this entry point needs with override values `constants` (the rest at
+   * their defaults): each statically used var<workgroup>, rounded to 16 bytes as WebGPU counts
+   * it. `run` refuses a dispatch whose total exceeds the device's maxComputeWorkgroupStorageSize.
+   */
+  workgroupUsage(constants: Record<string, number> = {}): WorkgroupUsage {
+    // Most entry points use none: no key to build on every dispatch.
+    if (this.module.contract.entryWorkgroupVars.get(this.entryPoint)!.length === 0) return { total: 0, variables: [] };
+    const key = JSON.stringify(constants);
+    let usage = this.usageByConstants.get(key);
+    if (!usage) {
+      usage = workgroupUsage(this.module.contract, this.entryPoint, constants);
+      this.usageByConstants.set(key, usage);
+    }
+    return usage;
   }
 }
 

@@ -29,6 +29,14 @@ export interface RuntimeOptions {
   disableFeatures?: GPUFeatureName[];
   /** Dawn toggles for the Node instance, e.g. `disable_timestamp_query_conversion`. */
   dawnFlags?: string[];
+  /**
+   * Caps the workgroups per dispatch dimension below the device's
+   * maxComputeWorkgroupsPerDimension (never above it), so that tests reach the grid splitting of
+   * ops that read `GpuRuntime.maxWorkgroupsPerDimension` (routing's projections) at small
+   * shapes. Ops that size their grids by the WebGPU minimum (gridFor's default) ignore it and
+   * fail at dispatch when they exceed it.
+   */
+  maxWorkgroupsPerDimension?: number;
 }
 
 export interface RuntimeStats {
@@ -59,6 +67,8 @@ export class GpuRuntime {
   readonly pipelines: PipelineCache;
   readonly stats: RuntimeStats = { submits: 0, dispatches: 0, dispatchesByKernel: new Map() };
   readonly profiler: Profiler | undefined;
+  /** Workgroups allowed per dispatch dimension: the device's limit, or the lower test cap (RuntimeOptions). */
+  readonly maxWorkgroupsPerDimension: number;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private kernelsInEncoder = new Set<string>();
@@ -73,13 +83,19 @@ export class GpuRuntime {
     readonly features: { subgroups: boolean; f16: boolean; timestamps: boolean },
     private readonly ownsDevice: boolean,
     profile: boolean,
+    workgroupCap: number | undefined,
   ) {
+    this.maxWorkgroupsPerDimension = Math.min(device.limits.maxComputeWorkgroupsPerDimension, workgroupCap ?? Infinity);
     this.pool = new BufferPool(device, device.limits.maxStorageBufferBindingSize);
     this.pipelines = new PipelineCache(device);
     if (profile && features.timestamps) this.profiler = new Profiler(device);
   }
 
   static async create(options: RuntimeOptions = {}): Promise<GpuRuntime> {
+    const cap = options.maxWorkgroupsPerDimension;
+    if (cap !== undefined && (!Number.isInteger(cap) || cap < 1)) {
+      throw new Error(`GpuRuntime: maxWorkgroupsPerDimension must be an integer ≥ 1, got ${cap}`);
+    }
     const disabled = new Set(options.disableFeatures ?? []);
     let device = options.device;
     let info = { vendor: 'unknown', architecture: '', device: '', description: 'caller-provided device' };
@@ -101,7 +117,7 @@ export class GpuRuntime {
     }
     const has = (f: GPUFeatureName) => device.features.has(f) && !disabled.has(f);
     const features = { subgroups: has('subgroups' as GPUFeatureName), f16: has('shader-f16'), timestamps: has('timestamp-query') };
-    const runtime = new GpuRuntime(device, info, features, !options.device, options.profile ?? false);
+    const runtime = new GpuRuntime(device, info, features, !options.device, options.profile ?? false, cap);
     device.addEventListener('uncapturederror', (ev) => {
       console.error(`mind-webgpu: uncaptured WebGPU error: ${(ev as GPUUncapturedErrorEvent).error.message}`);
     });
@@ -163,10 +179,14 @@ export class GpuRuntime {
   dispatch(spec: KernelSpec, bindings: (BufferBinding | undefined)[], workgroups: readonly [number, number?, number?]): void {
     this.ensureLive();
     const [x, y = 1, z = 1] = workgroups;
-    for (const n of [x, y, z]) {
-      if (!Number.isInteger(n) || n < 0 || n > this.device.limits.maxComputeWorkgroupsPerDimension) {
-        throw new Error(`kernel ${spec.name}: workgroup count ${n} is out of range`);
-      }
+    for (let axis = 0; axis < 3; axis++) {
+      const n = [x, y, z][axis];
+      if (Number.isInteger(n) && n >= 0 && n <= this.maxWorkgroupsPerDimension) continue;
+      const where = `kernel ${spec.name}: workgroup count ${n} along ${'xyz'[axis]} (grid [${x}, ${y}, ${z}])`;
+      if (!Number.isInteger(n) || n < 0) throw new Error(`${where} is not an integer ≥ 0`);
+      const limit = this.device.limits.maxComputeWorkgroupsPerDimension;
+      const cap = this.maxWorkgroupsPerDimension < limit ? `, capped to ${this.maxWorkgroupsPerDimension} by RuntimeOptions.maxWorkgroupsPerDimension` : '';
+      throw new Error(`${where} exceeds this device's maxComputeWorkgroupsPerDimension (${limit}${cap}); the op must split its grid or its input`);
     }
     if (x * y * z === 0) return;
     if (this.recording) {
@@ -346,9 +366,14 @@ export class GpuRuntime {
   }
 }
 
-/** Splits `count` workgroups over x and y so that neither exceeds the per-dimension limit. */
-export function gridFor(count: number): [number, number] {
-  if (count <= MAX_WORKGROUPS_PER_DIM) return [count, 1];
-  const y = Math.ceil(count / MAX_WORKGROUPS_PER_DIM);
+/**
+ * Splits `count` workgroups over two dimensions [a, b], a·b ≥ count, neither above `limit`
+ * (default the WebGPU minimum every device supports; pass GpuRuntime.maxWorkgroupsPerDimension
+ * to follow the device). The kernel rebuilds the flat index as first + second · (first's
+ * count), e.g. `wid.x + wid.y * nwg.x`, and skips indices ≥ count. Up to limit² workgroups.
+ */
+export function gridFor(count: number, limit = MAX_WORKGROUPS_PER_DIM): [number, number] {
+  if (count <= limit) return [count, 1];
+  const y = Math.ceil(count / limit);
   return [Math.ceil(count / y), y];
 }

@@ -125,6 +125,38 @@ function manifestFor(options: TrainingRunOptions, config: MindConfig, training: 
 }
 
 /**
+ * Refuses a run whose parameter tables do not fit the device, before the first step: every
+ * parameter of every model the run trains (parameterSpecs; the item table is [items + feature
+ * rows, d]) must fit one storage binding, since it is one buffer, and so must its Adam moments
+ * and evaluation's item vectors [items, d], which are never larger. The error names the table,
+ * its shape, its bytes and the limit; the hint gives the widest --dim that fits. Then checks the
+ * batch size (checkBatchSize). Throws UserError.
+ */
+export function checkDeviceFit(
+  limits: { maxStorageBufferBindingSize: number; maxBufferSize: number },
+  config: MindConfig,
+  dataset: Dataset,
+  settings: Pick<TrainingSettings, 'batchSize' | 'baseline'>,
+): void {
+  const limit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+  for (const run of runsOf(config, { epochs: 1, ...settings })) {
+    for (const spec of parameterSpecs(run.config, modelShapeOf(dataset))) {
+      const bytes = spec.shape.reduce((a, b) => a * b, 4);
+      if (bytes <= limit) continue;
+      const [rows, width] = spec.shape;
+      const widest = Math.floor(limit / (4 * rows));
+      throw new UserError(
+        `${run.name}'s ${spec.name} table [${spec.shape.join(', ')}] would take ${bytes} bytes, over this device's storage binding limit of ${limit} bytes (maxStorageBufferBindingSize)`,
+        spec.shape.length === 2 && spec.embedding && widest >= 1
+          ? `at width ${width} one binding holds ${Math.floor(limit / (4 * width))} rows; use --${spec.name === 'profile_embedding' ? 'profile-dim' : 'dim'} ${widest} or less, or a smaller catalogue`
+          : 'use a smaller model or catalogue',
+      );
+    }
+  }
+  checkBatchSize(limits, config, dataset, settings.batchSize);
+}
+
+/**
  * Refuses a batch size whose per-step buffers exceed the device's limits, naming `--batch-size`
  * and the largest size that fits, before the first step rather than inside a kernel. The buffers
  * counted are the largest a step creates, per sample: the history vectors [L, d], the routing

@@ -112,6 +112,11 @@ export async function topKInnerProduct(queries: Tensor, items: Tensor, k: number
           constants,
         );
       });
+      // The block's scores are released when its tidy ends, but the pool hands a released
+      // buffer out again only once the submit that used it has completed: recorded into one
+      // submit, every block would keep its own Q × blockRows scores (64 MiB each) and device
+      // memory would grow with N. Waiting for each block keeps one block's buffers in use.
+      if (block + 1 < blocks) await ctx.gpu.sync();
     }
     if (blocks > 1) {
       const merged = ctx.empty([Q, 1, k], 'f32', 'topk.scores');

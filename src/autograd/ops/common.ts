@@ -2,9 +2,9 @@
 import { gridFor } from '../../gpu/runtime.js';
 import { type DType, Tensor, formatShape } from '../tensor.js';
 
-/** Workgroups for one thread per element with 256-wide workgroups (the kernels' flat_index). */
-export function flatGrid(n: number, workgroupSize = 256): [number, number] {
-  return gridFor(Math.ceil(n / workgroupSize));
+/** Workgroups for one thread per element with 256-wide workgroups (the kernels' flat_index), split as gridFor(…, limit) does. */
+export function flatGrid(n: number, workgroupSize = 256, limit?: number): [number, number] {
+  return gridFor(Math.ceil(n / workgroupSize), limit);
 }
 
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {

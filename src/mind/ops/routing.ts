@@ -131,12 +131,23 @@ function gemmParams(s: GemmShape, mChunk = 0, parts = 1) {
   return { m: s.m, k: s.k, n: s.n, n4: Math.ceil(s.n / 4), m_chunk: mChunk, parts };
 }
 
+/**
+ * The grid of project / input_grad for `s`: ceil(n4/16) column tiles along x, and the ceil(m/32)
+ * row tiles split over y and z (the kernels' row_tile), so that m = B·L beyond 32 times the
+ * per-dimension limit (2,097,120 rows at 65,535) still runs. The split only renumbers workgroups:
+ * every output is computed by the same code from the same inputs, bit for bit.
+ */
+export function projectionGrid(s: { m: number; n: number }, limit: number): [number, number, number] {
+  const [y, z] = gridFor(Math.ceil(s.m / 32), limit);
+  return [Math.ceil(Math.ceil(s.n / 4) / 16), y, z];
+}
+
 /** Ê `[m, d4]` vec4 = E `[m, k]` · S `[k, n]`, padded with zero columns. */
 function project(E: Tensor, S: Tensor, ehat: Tensor, s: GemmShape): void {
   kernels.entry('project', 'routing.project').run(
     E.ctx,
     { gp: gemmParams(s), mat_a: E, mat_a4: E, mat_b: S, mat_b4: S, out4: ehat },
-    [Math.ceil(Math.ceil(s.n / 4) / 16), Math.ceil(s.m / 32)],
+    projectionGrid(s, E.ctx.gpu.maxWorkgroupsPerDimension),
     { A_VEC4: +(s.k % 4 === 0), S_VEC4: +(s.n % 4 === 0) },
   );
 }
@@ -150,7 +161,7 @@ function inputGrad(dEhat: Tensor, S: Tensor, s: GemmShape, shape: readonly numbe
   kernels.entry('transpose_s', 'routing.transpose').run(
     ctx,
     { gp: gemmParams(transposed), mat_a: S, out4: St },
-    flatGrid(d4 * Math.ceil(s.k / 4), WORKGROUP),
+    flatGrid(d4 * Math.ceil(s.k / 4), WORKGROUP, ctx.gpu.maxWorkgroupsPerDimension),
   );
   // dE[m, dIn] = Σ over the padded d of dÊ[m, c] St[c, dIn].
   const gemm = { m: s.m, k: d4, n: s.k };
@@ -158,7 +169,7 @@ function inputGrad(dEhat: Tensor, S: Tensor, s: GemmShape, shape: readonly numbe
   kernels.entry('input_grad', 'routing.input_grad').run(
     ctx,
     { gp: gemmParams(gemm), mat_a: dEhat, mat_a4: dEhat, mat_b: St, mat_b4: St, out: dE },
-    [Math.ceil(Math.ceil(gemm.n / 4) / 16), Math.ceil(gemm.m / 32)],
+    projectionGrid(gemm, ctx.gpu.maxWorkgroupsPerDimension),
     { A_VEC4: 1, S_VEC4: 1 },
   );
   St.dispose();
@@ -182,7 +193,7 @@ function weightGrad(E: Tensor, dEhat: Tensor, s: GemmShape): Tensor {
   kernels.entry('reduce_parts', 'routing.weight_grad_reduce').run(
     ctx,
     { gp: gemmParams(s, mChunk, parts), mat_a: partial, out: dS },
-    flatGrid(s.k * s.n, WORKGROUP),
+    flatGrid(s.k * s.n, WORKGROUP, ctx.gpu.maxWorkgroupsPerDimension),
   );
   partial.dispose();
   return dS;
@@ -358,7 +369,7 @@ export function b2iRouting(behaviors: Tensor, lengths: Tensor, S: Tensor, opts: 
       vglobal: matrix,
       out: U,
     },
-    gridFor(B),
+    gridFor(B, ctx.gpu.maxWorkgroupsPerDimension),
     routeConstants(layout),
   );
   matrix.dispose();
@@ -384,7 +395,7 @@ export function b2iRouting(behaviors: Tensor, lengths: Tensor, S: Tensor, opts: 
         grad_u: gU!,
         grad_logits: gradLogits,
       },
-      gridFor(B),
+      gridFor(B, ctx.gpu.maxWorkgroupsPerDimension),
       routeConstants(bl),
     );
     const dE = behaviors.requiresGrad ? inputGrad(dEhat, S, shape, behaviors.shape) : null;
@@ -434,7 +445,7 @@ export function sampleInitialLogits(
       }),
       out,
     },
-    flatGrid(batch * kMax * length, WORKGROUP),
+    flatGrid(batch * kMax * length, WORKGROUP, ctx.gpu.maxWorkgroupsPerDimension),
   );
   return out;
 }
