@@ -24,6 +24,13 @@ export const modules = {
     mutate: ['src/train/adam.ts', 'src/train/trainer.ts', 'src/train/checkpoint.ts'],
     tests: ['test/train/checkpoint.test.ts', 'test/train/checkpoint-model.test.ts', 'test/train/resume.test.ts', 'test/train/trainer-options.test.ts', 'test/ops/adam.test.ts', 'test/ops/adam-steps.test.ts'],
   },
+  // The checkpoint files (safetensors, manifest, the two files of a model, the pointer file) with
+  // their fast tests only: not the CLI tests nor test/node/checkpoint-store (25 SIGKILLed child
+  // processes, whose code Stryker's active mutant does not reach).
+  checkpoint: {
+    mutate: ['src/train/checkpoint.ts', 'src/train/model-files.ts', 'src/train/checkpoint-pointer.ts'],
+    tests: ['test/train/checkpoint.test.ts', 'test/train/checkpoint-model.test.ts'],
+  },
   // The optimiser alone: a quick run (the train module's 852 mutants take hours here).
   adam: {
     mutate: ['src/train/adam.ts'],
