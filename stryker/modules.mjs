@@ -32,6 +32,13 @@ export const modules = {
     mutate: ['src/train/checkpoint.ts', 'src/train/model-files.ts', 'src/train/checkpoint-pointer.ts'],
     tests: ['test/train/checkpoint.test.ts', 'test/train/checkpoint-files.test.ts'],
   },
+  // The training loop alone, with test/train/trainer-small (a 4-wide model on 24 users, its
+  // steps checked against the same steps by hand and its bookkeeping against a scripted
+  // validation callback): trainer-options and resume train larger models several times a mutant.
+  trainer: {
+    mutate: ['src/train/trainer.ts'],
+    tests: ['test/train/trainer-small.test.ts'],
+  },
   // The optimiser alone: a quick run (the train module's 852 mutants take hours here).
   adam: {
     mutate: ['src/train/adam.ts'],
