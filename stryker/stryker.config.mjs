@@ -29,8 +29,9 @@ export default {
   // Re-runs test only the mutants whose code or tests changed since the module's last run.
   incremental: true,
   incrementalFile: `reports/mutation/${module}/incremental.json`,
-  tempDirName: '.stryker-tmp',
+  // One sandbox directory per module, so that two modules can run at once.
+  tempDirName: `.stryker-tmp/${module}`,
   cleanTempDir: 'always',
-  ignorePatterns: ['runs', 'bench/out', 'test/out', 'dist', 'reports', 'scratch', 'mind-model', 'web/dist'],
+  ignorePatterns: ['.stryker-tmp', 'runs', 'bench/out', 'test/out', 'dist', 'reports', 'scratch', 'mind-model', 'web/dist'],
   thresholds: { high: 90, low: 80, break: null },
 };
