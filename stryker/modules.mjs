@@ -21,8 +21,8 @@ export const modules = {
     tests: ['test/mind/model.test.ts', 'test/mind/wiring.test.ts'],
   },
   train: {
-    mutate: ['src/train/adam.ts', 'src/train/trainer.ts', 'src/train/checkpoint.ts'],
-    tests: ['test/train/checkpoint.test.ts', 'test/train/checkpoint-model.test.ts', 'test/train/resume.test.ts', 'test/train/trainer-options.test.ts', 'test/ops/adam.test.ts', 'test/ops/adam-steps.test.ts'],
+    mutate: ['src/train/adam.ts', 'src/train/trainer.ts', 'src/train/checkpoint.ts', 'src/train/model-files.ts', 'src/train/checkpoint-pointer.ts'],
+    tests: ['test/train/checkpoint.test.ts', 'test/train/checkpoint-files.test.ts', 'test/train/checkpoint-model.test.ts', 'test/train/trainer-small.test.ts', 'test/train/resume.test.ts', 'test/train/trainer-options.test.ts', 'test/ops/adam.test.ts', 'test/ops/adam-steps.test.ts'],
   },
   // The checkpoint files (safetensors, manifest, the two files of a model, the pointer file) with
   // their CPU-only tests: not the CLI tests, not test/node/checkpoint-store (25 SIGKILLed child
