@@ -148,6 +148,7 @@ describe('config.json cross-checks', () => {
       [(m) => (m.itemNames = 'abc'), 'c.json: field "itemNames" must be 5 strings (shape.numItems), got "abc"'],
       [(m) => (m.maxLength = 2.5), 'c.json: field "maxLength" must be a positive integer, got 2.5'],
       [(m) => (m.data = null), 'c.json: field "data" must be an object describing the data set, got null'],
+      [(m) => (m.data = 3), 'c.json: field "data" must be an object describing the data set, got 3'],
       [(m) => (m.itemFeatures.numRows = 3), 'c.json: field "itemFeatures.numRows" is 3, shape.numFeatureRows is 2'],
       [(m) => (m.itemFeatures.offsets = [0, 0, 1, 1, 3]), 'c.json: field "itemFeatures.offsets" must be 6 non-decreasing integers >= 0'],
       [(m) => (m.itemFeatures.offsets = [0, 1, 0, 1, 3, 3]), 'c.json: field "itemFeatures.offsets" must be 6 non-decreasing integers >= 0'],
@@ -162,6 +163,15 @@ describe('config.json cross-checks', () => {
     ];
     for (const [patch, message] of cases) expect(() => decodeManifest(text(patch), 'c.json'), message).toThrow(message);
     for (const top of ['null', '[1]', '"x"', '3']) expect(() => decodeManifest(top, 'c.json'), top).toThrow(`c.json: expected a JSON object, got ${top}`);
+    // A long array is quoted to 80 characters.
+    const long = JSON.stringify(Array.from({ length: 60 }, (_, i) => i));
+    let message = '';
+    try {
+      decodeManifest(long, 'c.json');
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toBe(`c.json: expected a JSON object, got ${long.slice(0, 80)}`);
     // Errors are CheckpointFormatError, so callers can tell a bad file from a bug.
     expect(() => decodeManifest('{', 'c.json')).toThrow(CheckpointFormatError);
   });
@@ -236,6 +246,93 @@ describe('safetensors details', () => {
   });
 });
 
+/** A safetensors file with a hand-written header text and `dataBytes` zero bytes of data. */
+function rawFile(header: string | object, dataBytes: number): Uint8Array {
+  const json = typeof header === 'string' ? new TextEncoder().encode(header) : new TextEncoder().encode(JSON.stringify(header));
+  const out = new Uint8Array(8 + json.length + dataBytes);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  return out;
+}
+
+/** The message of what `run` throws (to compare whole messages, not a substring). */
+function messageOf(run: () => unknown): string {
+  try {
+    run();
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error('expected an error');
+}
+
+describe('safetensors layouts the encoder never writes', () => {
+  test('tensors listed out of offset order, and an empty tensor sharing its offset with the next, decode', () => {
+    // Header order w, e, v; data order v [0, 8), e [8, 8) (shape [0]), w [8, 16).
+    const header = {
+      w: { dtype: 'F32', shape: [2], data_offsets: [8, 16] },
+      e: { dtype: 'F32', shape: [0], data_offsets: [8, 8] },
+      v: { dtype: 'F32', shape: [1, 2], data_offsets: [0, 8] },
+    };
+    const bytes = rawFile(header, 16);
+    const data = new Float32Array(bytes.buffer.slice(bytes.length - 16));
+    data.set([1, 2, 3, 4]);
+    bytes.set(new Uint8Array(data.buffer), bytes.length - 16);
+    const { weights, shapes } = decodeSafetensors(bytes);
+    expect(Array.from(weights.get('v')!)).toEqual([1, 2]);
+    expect(Array.from(weights.get('w')!)).toEqual([3, 4]);
+    expect(weights.get('e')!.length).toBe(0);
+    expect(shapes.get('e')).toEqual([0]);
+    expect(shapes.get('v')).toEqual([1, 2]);
+  });
+
+  test('each malformed entry is named precisely', () => {
+    const at = (header: object, data: number) => messageOf(() => decodeSafetensors(rawFile(header, data), 'f.st'));
+    expect(at({ w: null }, 0)).toBe('f.st: tensor "w": expected {dtype, shape, data_offsets}, got null');
+    expect(at({ w: { dtype: 'F32', shape: [2, -1], data_offsets: [0, 8] } }, 8)).toBe('f.st: tensor "w": shape [2,-1] is not a list of non-negative integers');
+    expect(at({ w: { dtype: 'F32', shape: [1.5], data_offsets: [0, 6] } }, 6)).toBe('f.st: tensor "w": shape [1.5] is not a list of non-negative integers');
+    expect(at({ w: { dtype: 'F32', shape: [2], data_offsets: [0, 8, 16] } }, 16)).toBe('f.st: tensor "w": data_offsets [0,8,16] must be two non-negative integers [begin, end] with begin <= end');
+    expect(at({ w: { dtype: 'F32', shape: [2], data_offsets: 'ab' } }, 8)).toBe('f.st: tensor "w": data_offsets "ab" must be two non-negative integers [begin, end] with begin <= end');
+    expect(at({ w: { dtype: 'F32', shape: [2], data_offsets: [0.5, 8.5] } }, 9)).toBe('f.st: tensor "w": data_offsets [0.5,8.5] must be two non-negative integers [begin, end] with begin <= end');
+    // The size check names the bytes a tensor holds, for one that does not start at 0.
+    expect(at({ v: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, w: { dtype: 'F32', shape: [2], data_offsets: [8, 12] } }, 12)).toBe('f.st: tensor "w": data_offsets [8, 12] hold 4 bytes, shape [2] of F32 needs 8');
+    // A header that is a JSON number, or a long array: the message quotes at most 80 characters.
+    expect(messageOf(() => decodeSafetensors(rawFile('3', 0), 'f.st'))).toBe('f.st: the header must be a JSON object, got 3');
+    const long = JSON.stringify(Array.from({ length: 60 }, (_, i) => i));
+    expect(messageOf(() => decodeSafetensors(rawFile(long, 0), 'f.st'))).toBe(`f.st: the header must be a JSON object, got ${long.slice(0, 80)}`);
+  });
+
+  test('a header length just past the end of the file is refused as such; invalid UTF-8 inside a JSON string is refused', () => {
+    // 20 bytes: 12 after the length field; a header declared 13 bytes long runs past the end.
+    const bytes = rawFile('{"a":1,"b":2}', 0).subarray(0, 20);
+    expect(messageOf(() => decodeSafetensors(bytes, 'f.st'))).toBe('f.st: header length 13 runs past the end of the file (20 bytes): truncated, or not a safetensors file');
+    // Bytes 0xff 0xfe inside a string: a lenient decoder would read U+FFFD and accept the header.
+    const text = new TextEncoder().encode('{"__metadata__":{"x":"??"}}');
+    const invalid = rawFile('{"__metadata__":{"x":"??"}}', 0);
+    invalid.set([0xff, 0xfe], 8 + text.indexOf(0x3f));
+    expect(() => decodeSafetensors(invalid, 'f.st')).toThrow('f.st: the header is not valid JSON');
+  });
+
+  test('a header of exactly 100 MiB is allowed, one byte more is not', () => {
+    const limit = 100 * 1024 * 1024;
+    const bytes = new Uint8Array(8 + limit).fill(0x20);
+    bytes.set(new TextEncoder().encode('{}'), 8);
+    new DataView(bytes.buffer).setBigUint64(0, BigInt(limit), true);
+    expect(decodeSafetensors(bytes).weights.size).toBe(0);
+  });
+
+  test('checkWeights: a NaN at the first element, a shape with an extra axis of 1, and the list of expected tensors', async () => {
+    const { checkWeights } = await import('../../src/train/checkpoint.js');
+    const data = new Float32Array(6);
+    data[0] = Number.NaN;
+    expect(() => checkWeights('f', new Map([['t', data]]), new Map([['t', [2, 3]]]), new Map([['t', [2, 3]]]))).toThrow('f: tensor "t" holds NaN at [0, 0]; weights must be finite');
+    // The same element count in another rank is refused.
+    const ok = new Float32Array(6);
+    expect(() => checkWeights('f', new Map([['t', ok]]), new Map([['t', [2, 3]]]), new Map([['t', [2, 3, 1]]]))).toThrow('f: tensor "t" has shape [2, 3], the configuration needs [2, 3, 1]');
+    const extra = new Map([['t', ok], ['u', ok]]);
+    expect(messageOf(() => checkWeights('f', extra, new Map([['t', [6]], ['u', [6]]]), new Map([['t', [6]]])))).toBe('f: tensor "u" is not a parameter of this configuration (expected t)');
+  });
+});
+
 describe('the pointer file checkpoint.json (checkpoint-pointer.ts)', () => {
   const sha = 'ab'.repeat(32);
   const good = { format: POINTER_FORMAT, version: 'run-m3k9z-0f3a', files: { 'config.json': { bytes: 120, sha256: sha }, 'model.safetensors': { bytes: 0, sha256: sha } } };
@@ -268,6 +365,9 @@ describe('the pointer file checkpoint.json (checkpoint-pointer.ts)', () => {
       [text((p) => (p.version = 'run-A-1')), `${at}: field "version" is "run-A-1", not a version directory name`],
       [text((p) => (p.version = 'run-a-xyz')), `${at}: field "version" is "run-a-xyz", not a version directory name`],
       [text((p) => (p.version = 'run--1')), `${at}: field "version" is "run--1", not a version directory name`],
+      // Not strings, though their text would match.
+      [text((p) => (p.version = ['run-a-1'])), `${at}: field "version" is ["run-a-1"], not a version directory name`],
+      [text((p) => (p.files.x = { bytes: 1, sha256: [sha] })), `${at}: files["x"] must be {bytes, sha256}, got {"bytes":1,"sha256":["`],
       [text((p) => (p.files = null)), `${at}: field "files" must be an object of name → {bytes, sha256}, got null`],
       [text((p) => (p.files = [])), `${at}: field "files" must be an object of name → {bytes, sha256}, got []`],
       [text((p) => (p.files = 'x')), `${at}: field "files" must be an object of name → {bytes, sha256}, got "x"`],
