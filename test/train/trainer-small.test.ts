@@ -15,6 +15,7 @@ import { resolveConfig } from '../../src/mind/config.js';
 import { MindModel, modelShapeOf } from '../../src/mind/model.js';
 import { Adam } from '../../src/train/adam.js';
 import type { TrainState } from '../../src/train/train-state.js';
+import { NonFiniteError } from '../../src/train/non-finite.js';
 import { snapshotWeights, train, type RankingMetrics, type TrainProgress, type ValidationCallback } from '../../src/train/trainer.js';
 import { useContext } from '../helpers/gpu.js';
 
@@ -201,6 +202,8 @@ describe('the training loop on a tiny model', () => {
     const run = await train(ctx, dataset, partial, { epochs: 2, batchSize: 16, evaluate, validate: false, onEpochEnd: (s) => void states.push(s) });
     expect(evaluate.calls.length).toBe(1);
     expect(run.validation).toEqual([{ epoch: 2, metrics: { 'recall@50': 0.1 } }]);
+    // No epoch validated yet when epoch 1 ends: the state's best epoch is 0 (none).
+    expect(states.map((st) => st.bestEpoch)).toEqual([0, 2]);
     expect(run.bestEpoch).toBe(2);
     expect(same(await snapshotWeights(run.model), states[1].weights)).toBe(true);
     expect(same(run.bestWeights, states[1].weights)).toBe(true);
@@ -244,5 +247,106 @@ describe('the training loop on a tiny model', () => {
     expect(none.losses).toEqual([]);
     expect(same(none.state.weights, initial)).toBe(true);
     none.model.dispose();
+  });
+
+  test('a warm start begins from initialWeights; a loss that is not finite stops the run with NonFiniteError at its step', async () => {
+    const ctx = getCtx();
+    const config = resolveConfig(partial);
+    const fresh = new MindModel(ctx, config, modelShapeOf(dataset), dataset.itemFeatures);
+    const initial = await snapshotWeights(fresh);
+    fresh.dispose();
+    const warm = new Map([...initial].map(([name, w]) => [name, w.map((x) => x + 0.5)]));
+    const aborted = new AbortController();
+    aborted.abort();
+    const run = await train(ctx, dataset, partial, { epochs: 1, batchSize: BATCH, initialWeights: warm, signal: aborted.signal });
+    expect(same(run.state.weights, warm)).toBe(true);
+    expect(same(await snapshotWeights(run.model), warm)).toBe(true);
+    run.model.dispose();
+    // maxSteps 1 is a legal budget.
+    const one = await train(ctx, dataset, partial, { epochs: 1, batchSize: BATCH, maxSteps: 1 });
+    expect(one.steps).toBe(1);
+    one.model.dispose();
+
+    // Item vectors near the f32 limit: the first loss overflows.
+    const huge = new Map(initial);
+    huge.set('item_embedding', huge.get('item_embedding')!.map((x) => Math.sign(x) * 3e38));
+    const error = await train(ctx, dataset, partial, { epochs: 1, batchSize: BATCH, initialWeights: huge }).catch((e) => e);
+    expect(error).toBeInstanceOf(NonFiniteError);
+    expect(error.step).toBe(1);
+    expect(Number.isFinite(error.loss)).toBe(false);
+  });
+
+  test('resumed at the end of epoch 1 (aborted there) and in the middle of epoch 2 (cut by maxSteps): the losses, validation, best epoch and weights of the run never stopped', async () => {
+    const ctx = getCtx();
+    const perEpoch = Math.ceil(SAMPLES / 16);
+    const m1 = { 'recall@50': 0.4 };
+    const m2 = { 'recall@50': 0.3 };
+    const options = { epochs: 2, batchSize: 16, logEvery: 1 };
+    const whole = await train(ctx, dataset, partial, { ...options, evaluate: scripted([m1, m2]) });
+    expect(whole.bestEpoch).toBe(1);
+    const expectSame = async (run: Awaited<ReturnType<typeof train>>) => {
+      expect(run.losses).toEqual(whole.losses);
+      expect(run.validation).toEqual(whole.validation);
+      expect(run.bestEpoch).toBe(1);
+      expect(run.steps).toBe(2 * perEpoch);
+      expect(same(run.state.weights, whole.state.weights)).toBe(true);
+      expect(same(await snapshotWeights(run.model), await snapshotWeights(whole.model))).toBe(true);
+      expect(run.state.optimizers.map((o) => o.stepCount)).toEqual([2 * perEpoch, 2 * perEpoch]);
+    };
+
+    // Aborted when the last step of epoch 1 is reported: before that epoch's validation.
+    const controller = new AbortController();
+    const first = await train(ctx, dataset, partial, {
+      ...options, evaluate: scripted([]), signal: controller.signal,
+      onProgress: (p) => p.phase === 'train' && p.epoch === 1 && p.step === perEpoch && controller.abort(),
+    });
+    expect(first.stopped).toBe('aborted');
+    expect([first.state.epoch, first.state.batchesDone, first.state.step]).toEqual([1, perEpoch, perEpoch]);
+    const second = await train(ctx, dataset, partial, { ...options, evaluate: scripted([m1, m2]), resume: first.state });
+    await expectSame(second);
+
+    // Cut by maxSteps one step into epoch 2 (its provisional validation is not in the state).
+    const cut = await train(ctx, dataset, partial, { ...options, evaluate: scripted([m1, { 'recall@50': 0.9 }]), maxSteps: perEpoch + 1 });
+    expect(cut.validation.length).toBe(2);
+    expect([cut.state.epoch, cut.state.batchesDone, cut.state.validation.length, cut.state.bestEpoch]).toEqual([2, 1, 1, 1]);
+    const third = await train(ctx, dataset, partial, { ...options, evaluate: scripted([m2]), resume: cut.state });
+    await expectSame(third);
+    for (const r of [whole, first, second, cut, third]) r.model.dispose();
+  });
+
+  test('maxSteps at an epoch\'s end stops before the next epoch; no validation users means no validation', async () => {
+    const ctx = getCtx();
+    const perEpoch = Math.ceil(SAMPLES / 16);
+    const evaluate = scripted([{ 'recall@50': 0.2 }]);
+    const run = await train(ctx, dataset, partial, { epochs: 3, batchSize: 16, evaluate, maxSteps: perEpoch });
+    expect(run.stopped).toBe('maxSteps');
+    expect(run.steps).toBe(perEpoch);
+    expect(evaluate.calls.length).toBe(1);
+    expect(run.validation.map((v) => v.epoch)).toEqual([1]);
+    expect([run.state.epoch, run.state.batchesDone, run.bestEpoch]).toEqual([2, 0, 1]);
+    run.model.dispose();
+
+    const noValidation = { ...dataset, split: { ...dataset.split, validation: [] } };
+    const never = scripted([]);
+    const plain = await train(ctx, noValidation, partial, { epochs: 2, batchSize: 16, evaluate: never });
+    expect(never.calls.length).toBe(0);
+    expect(plain.validation).toEqual([]);
+    expect(plain.bestEpoch).toBe(2);
+    plain.model.dispose();
+  });
+
+  test('the reported duration and rates lie within what the caller measured', async () => {
+    const ctx = getCtx();
+    const reports: TrainProgress[] = [];
+    const started = performance.now();
+    const run = await train(ctx, dataset, partial, { epochs: 1, batchSize: BATCH, logEvery: 2, onProgress: (p) => reports.push(p) });
+    const seconds = (performance.now() - started) / 1000;
+    expect(run.seconds).toBeGreaterThan(0);
+    expect(run.seconds).toBeLessThanOrEqual(seconds);
+    // A window's rate is at least its samples over the whole call's time (each window is shorter).
+    const train_ = reports.filter((p) => p.phase === 'train');
+    expect(train_.length).toBe(Math.ceil(STEPS_PER_EPOCH / 2));
+    for (const p of train_) expect(p.samplesPerSecond!).toBeGreaterThanOrEqual(1 / seconds);
+    run.model.dispose();
   });
 });
