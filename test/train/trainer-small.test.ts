@@ -335,9 +335,12 @@ describe('the training loop on a tiny model', () => {
     plain.model.dispose();
   });
 
-  test('the reported duration and rates lie within what the caller measured', async () => {
+  test('the reported duration and rates lie within what the caller measured; no GPU buffer is left in use', async () => {
     const ctx = getCtx();
     const reports: TrainProgress[] = [];
+    // Every GPU buffer the run takes (Adam's moments included) is back once its model is disposed.
+    await ctx.sync();
+    const inUse = ctx.gpu.pool.stats().inUse;
     const started = performance.now();
     const run = await train(ctx, dataset, partial, { epochs: 1, batchSize: BATCH, logEvery: 2, onProgress: (p) => reports.push(p) });
     const seconds = (performance.now() - started) / 1000;
@@ -348,5 +351,7 @@ describe('the training loop on a tiny model', () => {
     expect(train_.length).toBe(Math.ceil(STEPS_PER_EPOCH / 2));
     for (const p of train_) expect(p.samplesPerSecond!).toBeGreaterThanOrEqual(1 / seconds);
     run.model.dispose();
+    await ctx.sync();
+    expect(ctx.gpu.pool.stats().inUse).toBe(inUse);
   });
 });
