@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Context } from '../src/autograd/context.js';
 import type { KernelTiming } from '../src/gpu/profiler.js';
-import { type BenchCase, type BenchShape, CASES, type Instance, type Outputs, SHAPES, type TfInstance, describeShape } from './cases.js';
+import { type BenchCase, type BenchShape, CASES, type Instance, type Outputs, SHAPES, type StepSplit, type TfInstance, describeShape } from './cases.js';
 import { type Runner, type Timing, type TimingBudget, summarize, timeAlternating } from './harness.js';
 import { type Platform, type TfBackend, setUpPlatform } from './platform.js';
 import { type Peak, type RooflinePoint, type Work, measurePeak, rooflinePoint } from './roofline.js';
@@ -99,6 +99,22 @@ export interface AgreementRow {
   agrees: boolean;
 }
 
+/** A training step taken apart (medians over the split iterations; see StepSplit). */
+export interface StepSplitRow {
+  shape: string;
+  /** Batch building and negatives, as the trainer does them, ms. */
+  batchMs: number;
+  /** Recording the step (loss, backward, Adam) and submitting it, ms. */
+  hostMs: number;
+  /** Submit to the loss readback, ms. */
+  gpuMs: number;
+  /** (batchMs + hostMs) / (batchMs + hostMs + gpuMs). */
+  hostShare: number;
+  dispatches: number;
+  submits: number;
+  iterations: number;
+}
+
 export interface BenchResults {
   adapter: Platform['adapter'];
   peak: Peak;
@@ -106,6 +122,8 @@ export interface BenchResults {
   agreement: AgreementRow[];
   roofline: RooflineRow[];
   profiles: CaseProfile[];
+  /** train.step taken apart into host and GPU time, with its dispatch count, per shape. */
+  steps: StepSplitRow[];
   shapes: Record<string, string>;
   budget: TimingBudget;
   date: string;
@@ -175,6 +193,21 @@ async function profileTfjsWebgpu(compute: () => tf.TensorContainer): Promise<{ k
     byName.set(k.name, entry);
   }
   return [...byName].map(([kernel, e]) => ({ kernel, ...e })).sort((a, b) => b.ms - a.ms);
+}
+
+/** Medians of `iterations` split steps (after one untimed). */
+async function splitStep(split: () => Promise<StepSplit>, shape: BenchShape, iterations: number): Promise<StepSplitRow> {
+  await split();
+  const runs: StepSplit[] = [];
+  for (let i = 0; i < iterations; i++) runs.push(await split());
+  const median = (key: keyof StepSplit) => summarize(runs.map((r) => r[key])).median;
+  const batchMs = median('batchMs');
+  const hostMs = median('hostMs');
+  const gpuMs = median('gpuMs');
+  return {
+    shape: shape.name, batchMs, hostMs, gpuMs, hostShare: (batchMs + hostMs) / (batchMs + hostMs + gpuMs),
+    dispatches: median('dispatches'), submits: median('submits'), iterations,
+  };
 }
 
 /** One row per implementation: ours first, then each tfjs backend (timed or skipped). */
@@ -293,6 +326,12 @@ async function runCase(platform: Platform, benchCase: BenchCase, shape: BenchSha
       log(`  ${r.impl}/${r.backend}: ${time}${r.note ?? ''}`);
     }
 
+    if (ours.split) {
+      const row = await splitStep(ours.split.bind(ours), shape, Math.max(options.budget.minIterations, Math.min(options.budget.iterations, 10)));
+      results.steps.push(row);
+      log(`  host ${row.batchMs.toFixed(2)} ms batch + ${row.hostMs.toFixed(2)} ms recording and submit, GPU ${row.gpuMs.toFixed(2)} ms: host ${(100 * row.hostShare).toFixed(1)}%; ${row.dispatches} dispatches`);
+    }
+
     const profile: CaseProfile = { name: benchCase.name, shape: shape.name, ours: [] };
     if (profiled) {
       const instance = prepared.ours(profiled);
@@ -341,6 +380,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
       agreement: [],
       roofline: [],
       profiles: [],
+      steps: [],
       shapes: Object.fromEntries(options.shapes.map((s) => [s, describeShape(SHAPES[s])])),
       budget: options.budget,
       date: new Date().toISOString(),

@@ -11,7 +11,10 @@ import { b2iRouting, sampleInitialLogits } from '../src/mind/ops/routing.js';
 import { sampledSoftmaxLoss } from '../src/mind/ops/sampled-softmax.js';
 import { type Grad, RowGrad, type Tensor } from '../src/autograd/tensor.js';
 import { Random } from '../src/data/random.js';
+import { batches } from '../src/data/batches.js';
+import type { Dataset } from '../src/data/dataset.js';
 import { createSampler } from '../src/data/samplers.js';
+import { generateSynthetic } from '../src/data/synthetic.js';
 import { type MindConfig, resolveConfig } from '../src/mind/config.js';
 import { MindModel, type UserBatch } from '../src/mind/model.js';
 import { type ModelShape, parameterSpecs } from '../src/mind/parameters.js';
@@ -59,9 +62,26 @@ export type Outputs = Map<string, Float32Array>;
 /** Called by our instances at the start of each phase ('forward', 'backward', 'optimizer'). */
 export type Boundary = (phase: string) => Promise<void>;
 
+/**
+ * One training step taken apart (train.step only): wall ms of building the batch as the trainer
+ * does (src/data/batches.ts over a synthetic data set of the shape's N, L and B) and drawing its
+ * negatives; of the host side of the step (MindModel.loss, backward and both Adams recorded,
+ * row-gradient plans built, uploads queued, then the submit); and of the GPU side (submit to
+ * the loss readback, the host idle); and the dispatches and submits the step made.
+ */
+export interface StepSplit {
+  batchMs: number;
+  hostMs: number;
+  gpuMs: number;
+  dispatches: number;
+  submits: number;
+}
+
 export interface Instance {
   /** One complete iteration: returns once the device has finished it. */
   iterate(boundary?: Boundary): Promise<void>;
+  /** train.step: one more iteration, timed in parts. */
+  split?(): Promise<StepSplit>;
   /** The outputs compared across implementations (one untimed run). */
   outputs(): Promise<Outputs>;
   dispose(): void;
@@ -423,6 +443,17 @@ export function retrievalCase(sizes: RetrievalSizes): BenchCase {
   };
 }
 
+const synthetic = new Map<string, Dataset>();
+/** The default synthetic data set (as `mind train` uses) with the shape's catalogue and window, made once. */
+function syntheticFor(shape: BenchShape): Dataset {
+  let dataset = synthetic.get(shape.name);
+  if (!dataset) {
+    dataset = generateSynthetic({ seed: 1, numItems: shape.N - 1, maxLength: shape.L });
+    synthetic.set(shape.name, dataset);
+  }
+  return dataset;
+}
+
 /** Host weights exactly as createParameters initialises them for `config.seed`. */
 function initialWeights(config: MindConfig, shape: ModelShape): Map<string, { data: Float32Array; shape: number[] }> {
   const rng = new Random(config.seed).fork('parameters');
@@ -435,112 +466,147 @@ function initialWeights(config: MindConfig, shape: ModelShape): Map<string, { da
 }
 
 /**
- * One training step as the trainer runs it (src/train/trainer.ts): MindModel.loss, backward,
+ * One training step as the trainer runs it (src/train/trainer.ts), for the default model
+ * configuration with `overrides` (test/bench/tfjs-baseline checks others): MindModel.loss, backward,
  * the two Adams (embedding tables, dense weights), and the loss read back. The agreement check
  * compares the loss and every parameter's gradient of step 0, before any update; the tfjs model
  * gets the routing logits MindModel draws for that step (sampleInitialLogits with the seed
  * MindModel.loss derives from config.seed and the step), so both compute the same function.
  */
-const stepCase: BenchCase = {
-  name: 'train.step',
-  // Histories, targets (twice: attention and the loss) and negatives.
-  skip: skipSlowCpuGather(({ B, L, S }) => B * L + 2 * B + S),
-  async prepare(shape, ctx) {
-    const { B, L, d, K, R, S, N } = shape;
-    const config = resolveConfig({ dim: d, kMax: K, iterations: R, numSampled: S });
-    const modelShape: ModelShape = { numItems: N, numFeatureRows: 0, profileSpaces: shape.profileSpaces, profileDense: 0 };
-    const weights = initialWeights(config, modelShape);
-    const rng = new Random(14).fork(`step/${shape.name}`);
-    const lengths = randomLengths(rng, B, L, 1);
-    const histories = new Int32Array(B * L);
-    lengths.forEach((len, b) => {
-      for (let i = 0; i < len; i++) histories[b * L + i] = 1 + rng.int(N - 1);
-    });
-    const batch: StepBatch & UserBatch = {
-      histories,
-      lengths,
-      profileCategorical: Int32Array.from({ length: B * shape.profileSpaces.length }, (_, at) => rng.int(shape.profileSpaces[at % shape.profileSpaces.length])),
-      profileDense: new Float32Array(0),
-      targets: Int32Array.from({ length: B }, () => 1 + rng.int(N - 1)),
-      negatives: createSampler('logUniform', { numItems: N }).sample(S, rng),
-    };
-    const sampler = createSampler('logUniform', { numItems: N });
-    const candidates = { negatives: batch.negatives, logExpectedCount: (ids: Int32Array) => sampler.logExpectedCount(ids, S) };
-    const routingSeed = new Random(config.seed).fork('step').fork(0).uint32();
-    const b0 = ctx.noGrad(() => sampleInitialLogits(ctx, { batch: B, kMax: K, length: L, seed: routingSeed, initStd: config.initStd }));
-    const initialLogits = (await b0.read()) as Float32Array;
-    b0.dispose();
-    const logQ = logQTable(N, S);
+export function trainStepCase(overrides: Partial<MindConfig> = {}): BenchCase {
+  return {
+    name: 'train.step',
+    // Histories, targets (twice: attention and the loss) and negatives.
+    skip: skipSlowCpuGather(({ B, L, S }) => B * L + 2 * B + S),
+    async prepare(shape, ctx) {
+      const { B, L, d, K, R, S, N } = shape;
+      const config = resolveConfig({ ...overrides, dim: d, kMax: K, iterations: R, numSampled: S });
+      const modelShape: ModelShape = { numItems: N, numFeatureRows: 0, profileSpaces: shape.profileSpaces, profileDense: 0 };
+      const weights = initialWeights(config, modelShape);
+      const rng = new Random(14).fork(`step/${shape.name}`);
+      const lengths = randomLengths(rng, B, L, 1);
+      const histories = new Int32Array(B * L);
+      lengths.forEach((len, b) => {
+        for (let i = 0; i < len; i++) histories[b * L + i] = 1 + rng.int(N - 1);
+      });
+      const batch: StepBatch & UserBatch = {
+        histories,
+        lengths,
+        profileCategorical: Int32Array.from({ length: B * shape.profileSpaces.length }, (_, at) => rng.int(shape.profileSpaces[at % shape.profileSpaces.length])),
+        profileDense: new Float32Array(0),
+        targets: Int32Array.from({ length: B }, () => 1 + rng.int(N - 1)),
+        negatives: createSampler('logUniform', { numItems: N }).sample(S, rng),
+      };
+      const sampler = createSampler('logUniform', { numItems: N });
+      const candidates = { negatives: batch.negatives, logExpectedCount: (ids: Int32Array) => sampler.logExpectedCount(ids, S) };
+      const routingSeed = new Random(config.seed).fork('step').fork(0).uint32();
+      const b0 = ctx.noGrad(() => sampleInitialLogits(ctx, { batch: B, kMax: K, length: L, seed: routingSeed, initStd: config.initStd }));
+      const initialLogits = (await b0.read()) as Float32Array;
+      b0.dispose();
+      const logQ = logQTable(N, S);
 
-    return {
-      work: {},
-      ours(ctx) {
-        const model = new MindModel(ctx, config, modelShape, undefined, new Map([...weights].map(([name, w]) => [name, w.data])));
-        const params = [...model.params.entries()];
-        const embeddings = ['item_embedding', 'profile_embedding'];
-        const optimizers = [
-          new Adam(ctx, params.filter(([name]) => embeddings.includes(name)).map(([, p]) => p), { lr: config.learningRate }),
-          new Adam(ctx, params.filter(([name]) => !embeddings.includes(name)).map(([, p]) => p), { lr: config.learningRate }),
-        ];
-        let step = 0;
-        return {
-          async iterate(boundary) {
-            await ctx.tidy(async () => {
-              await boundary?.('forward');
-              const loss = model.loss(batch, candidates, step++);
-              await boundary?.('backward');
-              await loss.backward();
-              await boundary?.('optimizer');
-              for (const opt of optimizers) opt.step();
-              await loss.read();
-            });
-          },
-          outputs() {
-            return ctx.tidy(async () => {
-              const loss = model.loss(batch, candidates, 0);
-              await loss.backward();
-              const out: Outputs = new Map([['loss', (await loss.read()) as Float32Array]]);
-              for (const [name, p] of params) {
-                out.set(`d${name}`, await denseGrad(p.grad, p.size));
-                p.grad?.dispose();
-                p.grad = null;
-              }
-              return out;
-            });
-          },
-          dispose() {
-            for (const opt of optimizers) opt.dispose();
-            model.dispose();
-          },
-        };
-      },
-      tf() {
-        const model = new TfMind(config, modelShape, weights);
-        const x = model.inputs(batch, logQ);
-        const init = tf.tensor3d(initialLogits, [B, K, L]);
-        const names = [...model.variables.keys()];
-        return {
-          async iterate() {
-            // The readback comes after the Adam updates in queue order, so it ends the step.
-            const loss = model.step(x);
-            await loss.data();
-            loss.dispose();
-          },
-          async outputs() {
-            const { value, grads } = model.gradients(x, init);
-            const variableNames = names.map((name) => model.variables.get(name)!.name);
-            return tfOutputs(['loss', ...names.map((n) => `d${n}`)], [value, ...variableNames.map((v) => grads[v])]);
-          },
-          compute: () => model.step(x),
-          dispose() {
-            disposeInputs(x);
-            init.dispose();
-            model.dispose();
-          },
-        };
-      },
-    };
-  },
-};
+      return {
+        work: {},
+        ours(ctx) {
+          const model = new MindModel(ctx, config, modelShape, undefined, new Map([...weights].map(([name, w]) => [name, w.data])));
+          const params = [...model.params.entries()];
+          const embeddings = ['item_embedding', 'profile_embedding'];
+          const optimizers = [
+            new Adam(ctx, params.filter(([name]) => embeddings.includes(name)).map(([, p]) => p), { lr: config.learningRate }),
+            new Adam(ctx, params.filter(([name]) => !embeddings.includes(name)).map(([, p]) => p), { lr: config.learningRate }),
+          ];
+          let step = 0;
+          let trainerBatches: Iterator<unknown> | undefined;
+          const nextTrainerBatch = () => {
+            const next = trainerBatches?.next();
+            if (next && !next.done) return;
+            trainerBatches = batches(syntheticFor(shape), { batchSize: B, seed: 1, epoch: step + 1 });
+            trainerBatches.next();
+          };
+          return {
+            async split() {
+              nextTrainerBatch(); // the data set is built once, outside the timing
+              const start = performance.now();
+              nextTrainerBatch();
+              sampler.sample(S, new Random(14).fork('negatives').fork(step));
+              const built = performance.now();
+              const before = { dispatches: ctx.gpu.stats.dispatches, submits: ctx.gpu.stats.submits };
+              const read = await ctx.tidy(async () => {
+                const loss = model.loss(batch, candidates, step++);
+                await loss.backward();
+                for (const opt of optimizers) opt.step();
+                ctx.submit();
+                return { submitted: performance.now(), loss: loss.read() };
+              });
+              await read.loss;
+              const done = performance.now();
+              return {
+                batchMs: built - start,
+                hostMs: read.submitted - built,
+                gpuMs: done - read.submitted,
+                dispatches: ctx.gpu.stats.dispatches - before.dispatches,
+                // The readback's copy is a second, small submit here (the timed step has one).
+                submits: ctx.gpu.stats.submits - before.submits,
+              };
+            },
+            async iterate(boundary) {
+              await ctx.tidy(async () => {
+                await boundary?.('forward');
+                const loss = model.loss(batch, candidates, step++);
+                await boundary?.('backward');
+                await loss.backward();
+                await boundary?.('optimizer');
+                for (const opt of optimizers) opt.step();
+                await loss.read();
+              });
+            },
+            outputs() {
+              return ctx.tidy(async () => {
+                const loss = model.loss(batch, candidates, 0);
+                await loss.backward();
+                const out: Outputs = new Map([['loss', (await loss.read()) as Float32Array]]);
+                for (const [name, p] of params) {
+                  out.set(`d${name}`, await denseGrad(p.grad, p.size));
+                  p.grad?.dispose();
+                  p.grad = null;
+                }
+                return out;
+              });
+            },
+            dispose() {
+              for (const opt of optimizers) opt.dispose();
+              model.dispose();
+            },
+          };
+        },
+        tf() {
+          const model = new TfMind(config, modelShape, weights);
+          const x = model.inputs(batch, logQ);
+          const init = tf.tensor3d(initialLogits, [B, K, L]);
+          const names = [...model.variables.keys()];
+          return {
+            async iterate() {
+              // The readback comes after the Adam updates in queue order, so it ends the step.
+              const loss = model.step(x);
+              await loss.data();
+              loss.dispose();
+            },
+            async outputs() {
+              const { value, grads } = model.gradients(x, init);
+              const variableNames = names.map((name) => model.variables.get(name)!.name);
+              return tfOutputs(['loss', ...names.map((n) => `d${n}`)], [value, ...variableNames.map((v) => grads[v])]);
+            },
+            compute: () => model.step(x),
+            dispose() {
+              disposeInputs(x);
+              init.dispose();
+              model.dispose();
+            },
+          };
+        },
+      };
+    },
+  };
+}
 
-export const CASES: BenchCase[] = [routingCase(false), routingCase(true), attentionCase, sampledSoftmaxCase, stepCase, retrievalCase({ queries: () => RETRIEVAL.Q, items: retrievalItems })];
+export const CASES: BenchCase[] = [routingCase(false), routingCase(true), attentionCase, sampledSoftmaxCase, trainStepCase(), retrievalCase({ queries: () => RETRIEVAL.Q, items: retrievalItems })];

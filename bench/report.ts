@@ -26,6 +26,10 @@ function targets(results: BenchResults): string[] {
       }
     }
   }
+  for (const row of results.steps ?? []) {
+    const pct = row.hostShare * 100;
+    lines.push(`- train.step @ ${row.shape}: host ${fmt(pct, 1)}% of the step (target < 10%): ${pct < 10 ? 'met' : 'missed'}`);
+  }
   for (const row of results.roofline.filter((r) => r.timing === 'timestamps')) {
     const pct = row.fraction * 100;
     lines.push(`- ${row.kernel} @ ${row.shape} (case ${row.case}): ${fmt(pct, 1)}% of roofline (target ≥ 50%): ${pct >= 50 ? 'met' : 'missed'}`);
@@ -79,6 +83,25 @@ export function markdownReport(results: BenchResults): string {
     ),
   );
   out.push('');
+  if ((results.steps ?? []).length > 0) {
+    out.push('## Training step: host and GPU');
+    out.push('');
+    out.push(
+      'One train.step taken apart (medians): building the batch as the trainer does (src/data/batches.ts on a synthetic ' +
+        "data set of the shape's N and L) and drawing the negatives; recording the step (loss, backward, both Adams: " +
+        'row-gradient plans, uploads, encoding) up to its submit; then the GPU, from the submit to the loss readback ' +
+        '(the host idle). Dispatches and submits per step from GpuRuntime.stats (the readback adds one small submit ' +
+        'here); test/engine/dispatch-count.test.ts keeps the dispatch count from growing.',
+    );
+    out.push('');
+    out.push(
+      table(
+        ['shape', 'batch ms', 'record + submit ms', 'GPU ms', 'host share', 'dispatches', 'submits', 'n'],
+        results.steps.map((r) => [r.shape, fmt(r.batchMs), fmt(r.hostMs), fmt(r.gpuMs), `${fmt(100 * r.hostShare, 1)}%`, fmt(r.dispatches, 0), fmt(r.submits, 0), String(r.iterations)]),
+      ),
+    );
+    out.push('');
+  }
   out.push('## Targets');
   out.push('');
   out.push(...targets(results));

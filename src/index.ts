@@ -2,6 +2,7 @@
 export { createContext, Context, type ContextOptions, type TensorOptions } from './autograd/context.js';
 export { Tensor, RowGrad, type DType, type Grad } from './autograd/tensor.js';
 export { add, mul, scale, relu, fill } from './autograd/ops/elementwise.js';
+export { dropout, dropoutThreshold, type DropoutOptions } from './autograd/ops/dropout.js';
 export { embeddingBag, embeddingMean, type Bags } from './autograd/ops/embedding.js';
 export { GpuRuntime, type RuntimeOptions } from './gpu/runtime.js';
 export { KernelModule, KernelEntry, kernelModule, type KernelBindings, type StorageValue, type UniformFields, type DispatchTarget } from './gpu/kernel.js';
@@ -27,7 +28,7 @@ export { type TrainingConfig, type TrainingSchedule, TRAINING_FIELDS, SCHEDULE_F
 export { type Field, type Fields, defaultsOf, resolveFields } from './config/fields.js';
 export { type InterestExtractor, type HistoryInput, type ExtractedInterests } from './mind/extractors/extractor.js';
 export { extractorNames, getExtractor } from './mind/extractors/registry.js';
-export { MindModel, modelShapeOf, type UserBatch, type UserInterests, type SampledCandidates, type TrainingDraws } from './mind/model.js';
+export { MindModel, modelShapeOf, stepDraws, type UserBatch, type UserInterests, type SampledCandidates, type TrainingDraws } from './mind/model.js';
 export { type ModelShape, parameterSpecs } from './mind/parameters.js';
 export { train, snapshotWeights, type TrainOptions, type TrainProgress, type TrainResult, type ValidationCallback } from './train/trainer.js';
 export { type TrainState, encodeTrainState, decodeTrainState } from './train/train-state.js';

@@ -2,16 +2,20 @@
  * MIND (SPEC §4) in TensorFlow.js with the same parameters, names and sizes as src/mind
  * (MindModel): item table → B2I routing → profile concat tiled per interest → per-interest DNN
  * → label-aware attention → sampled softmax, trained with tf.variableGrads and tf.train.adam.
+ * With config.globalInterest the history's mean is interest 0, ahead of the K capsules; with
+ * candidateScore 'maxInterest' (the default) every candidate is scored by the best active interest
+ * instead of through label-aware attention, as MindModel.loss does.
  *
  * It covers the configuration the benchmark trains: item ids without side features (so an item
- * vector is its table row), categorical user features, no dropout, no L2. Differences that are
+ * vector is its table row), categorical user features, no dropout, no L2, no hard-negative
+ * weights. Differences that are
  * tfjs's own and stay: tf.gather's gradient is a dense `[N, d]` tensor, and tf.train.adam
  * updates every row of every table each step (ours updates only the rows a step touched).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { MindConfig } from '../../src/mind/config.js';
 import type { ModelShape } from '../../src/mind/parameters.js';
-import { activeInterests, interestPenalty, labelAttentionTf, routingMasks, routingTf, sampledSoftmaxTf } from './ops.js';
+import { activeInterests, interestPenalty, labelAttentionTf, maxInterestSoftmaxTf, routingMasks, routingTf, sampledSoftmaxTf } from './ops.js';
 
 /** One training batch on the host, as MindModel.loss takes it plus the step's negatives. */
 export interface StepBatch {
@@ -36,10 +40,13 @@ export interface StepInputsTf {
   negatives: tf.Tensor1D;
   /** `[N]` log expected count of every id among the S draws. */
   logQ: tf.Tensor1D;
+  /** Routing's masks over the K = config.kMax capsules. */
   routingMasks: ReturnType<typeof routingMasks>;
-  /** `[B, K]` 0 for active interests, EXCLUDED otherwise (attention). */
+  /** `[B, L, 1]` 1/len at a row's valid positions, 0 elsewhere: the history mean's weights. */
+  meanWeights: tf.Tensor3D;
+  /** `[B, K']` 0 for active interests, EXCLUDED otherwise (attention, max-interest scores); K' = K + 1 with the global interest. */
   interestPenalty: tf.Tensor2D;
-  /** `[B, K, 1]` 1 for active interests, 0 otherwise (zeros the DNN output of inactive ones). */
+  /** `[B, K', 1]` 1 for active interests, 0 otherwise (zeros the DNN output of inactive ones). */
   interestMask: tf.Tensor3D;
   B: number;
   L: number;
@@ -55,8 +62,8 @@ export class TfMind {
     readonly shape: ModelShape,
     weights: Map<string, { data: Float32Array; shape: number[] }>,
   ) {
-    if (config.extractor !== 'mind' || config.dropout !== 0 || config.l2Embedding !== 0 || shape.numFeatureRows !== 0 || shape.profileDense !== 0) {
-      throw new Error("TfMind covers the 'mind' extractor without dropout, L2, item side features or dense profile features");
+    if (config.extractor !== 'mind' || config.dropout !== 0 || config.l2Embedding !== 0 || config.hardNegativeBeta !== 0 || shape.numFeatureRows !== 0 || shape.profileDense !== 0) {
+      throw new Error("TfMind covers the 'mind' extractor without dropout, L2, hard-negative weights, item side features or dense profile features");
     }
     for (const [name, w] of weights) this.variables.set(name, tf.variable(tf.tensor(w.data, w.shape), true, `${name}.${tf.getBackend()}`));
     this.optimizer = tf.train.adam(config.learningRate, 0.9, 0.999, 1e-8);
@@ -75,11 +82,16 @@ export class TfMind {
     const L = batch.histories.length / B;
     const K = config.kMax;
     const activeK = activeInterests(batch.lengths, K, config.dynamicK);
+    const global = config.globalInterest ? 1 : 0;
+    const allK = K + global;
+    const activeAll = activeK.map((k) => k + global);
+    const meanWeights = new Float32Array(B * L);
+    batch.lengths.forEach((len, b) => meanWeights.fill(1 / len, b * L, b * L + len));
     const spaces = shape.profileSpaces.length;
     const offsets = shape.profileSpaces.map((_, c) => shape.profileSpaces.slice(0, c).reduce((a, b) => a + b, 0));
     const profileRows = Int32Array.from(batch.profileCategorical, (id, at) => offsets[at % spaces] + id);
-    const interestMask = new Float32Array(B * K);
-    activeK.forEach((k, b) => interestMask.fill(1, b * K, b * K + k));
+    const interestMask = new Float32Array(B * allK);
+    activeAll.forEach((k, b) => interestMask.fill(1, b * allK, b * allK + k));
     return {
       histories: tf.tensor1d(batch.histories, 'int32'),
       profileRows: tf.tensor2d(profileRows, [B, spaces], 'int32'),
@@ -87,8 +99,9 @@ export class TfMind {
       negatives: tf.tensor1d(batch.negatives, 'int32'),
       logQ: tf.tensor1d(logQ),
       routingMasks: routingMasks(batch.lengths, L, activeK, K, config.softmaxOver),
-      interestPenalty: interestPenalty(activeK, K),
-      interestMask: tf.tensor3d(interestMask, [B, K, 1]),
+      meanWeights: tf.tensor3d(meanWeights, [B, L, 1]),
+      interestPenalty: interestPenalty(activeAll, allK),
+      interestMask: tf.tensor3d(interestMask, [B, allK, 1]),
       B,
       L,
     };
@@ -98,15 +111,19 @@ export class TfMind {
   loss(x: StepInputsTf, initialLogits: tf.Tensor3D): tf.Scalar {
     const { config } = this;
     const { B, L } = x;
-    const K = config.kMax;
     const d = config.dim;
     const table = this.v('item_embedding') as tf.Tensor2D;
     const behaviors = tf.reshape(tf.gather(table, x.histories), [B, L, d]) as tf.Tensor3D;
-    const capsules = routingTf(behaviors, this.v('routing.bilinear') as tf.Tensor2D, initialLogits, x.routingMasks, {
+    let capsules = routingTf(behaviors, this.v('routing.bilinear') as tf.Tensor2D, initialLogits, x.routingMasks, {
       iterations: config.iterations,
       softmaxOver: config.softmaxOver,
       gradient: config.routingGradient,
     });
+    if (config.globalInterest) {
+      const mean = tf.sum(tf.mul(behaviors, x.meanWeights), 1, true) as tf.Tensor3D;
+      capsules = tf.concat([mean, capsules], 1);
+    }
+    const K = capsules.shape[1];
     let h: tf.Tensor2D = tf.reshape(capsules, [B * K, d]);
     if (this.shape.profileSpaces.length > 0) {
       const profile = tf.reshape(tf.gather(this.v('profile_embedding'), x.profileRows), [B, 1, -1]);
@@ -119,16 +136,13 @@ export class TfMind {
       if (layer < layers - 1 && config.activation === 'relu') h = tf.relu(h);
     }
     const interests = tf.mul(tf.reshape(h, [B, K, d]), x.interestMask) as tf.Tensor3D;
+    const softmaxInputs = { labels: x.targets, negatives: x.negatives, logQ: x.logQ, removeAccidentalHits: true };
+    if (config.candidateScore === 'maxInterest') return maxInterestSoftmaxTf(interests, x.interestPenalty, table, softmaxInputs);
     const user = labelAttentionTf(interests, tf.gather(table, x.targets) as tf.Tensor2D, x.interestPenalty, {
       p: config.attentionPower,
       mode: config.attentionMode,
     });
-    return sampledSoftmaxTf(user, table, {
-      labels: x.targets,
-      negatives: x.negatives,
-      logQ: x.logQ,
-      removeAccidentalHits: true,
-    });
+    return sampledSoftmaxTf(user, table, softmaxInputs);
   }
 
   /** Fresh N(0, initStd²) routing logits, as SPEC §1 draws them on every call. */
@@ -159,5 +173,5 @@ export class TfMind {
 
 /** Disposes every tensor of a StepInputsTf. */
 export function disposeInputs(x: StepInputsTf): void {
-  tf.dispose([x.histories, x.profileRows, x.targets, x.negatives, x.logQ, x.routingMasks.penalty, x.routingMasks.keep, x.interestPenalty, x.interestMask]);
+  tf.dispose([x.histories, x.profileRows, x.targets, x.negatives, x.logQ, x.routingMasks.penalty, x.routingMasks.keep, x.meanWeights, x.interestPenalty, x.interestMask]);
 }

@@ -164,13 +164,35 @@ export interface SampledSoftmaxTfInputs {
  * in tfjs is a dense `[N, d]` tensor.
  */
 export function sampledSoftmaxTf(user: tf.Tensor2D, table: tf.Tensor2D, inputs: SampledSoftmaxTfInputs): tf.Scalar {
-  const { labels, negatives, logQ, bias } = inputs;
+  const { labels, negatives, bias } = inputs;
   let positive = tf.sum(tf.mul(user, tf.gather(table, labels)), 1) as tf.Tensor1D;
   let sampled = tf.matMul(user, tf.gather(table, negatives), false, true);
   if (bias) {
     positive = tf.add(positive, tf.gather(bias, labels));
     sampled = tf.add(sampled, tf.gather(bias, negatives));
   }
+  return sampledLogitsLossTf(positive, sampled as tf.Tensor2D, inputs);
+}
+
+/**
+ * The sampled softmax with every candidate scored by the user's best active interest, the
+ * serving score of SPEC §5 (MindConfig.candidateScore = 'maxInterest', src/mind/ops/interest-max.ts
+ * and candidate-softmax.ts): interests `[B, K, d]`, penalty `[B, K]` (0 active, EXCLUDED
+ * inactive), item table rows `[N, d]` → mean loss. tf.max's gradient goes to every interest that
+ * attains the max; ties between two interests' scores do not occur on random inputs.
+ */
+export function maxInterestSoftmaxTf(interests: tf.Tensor3D, penalty: tf.Tensor2D, table: tf.Tensor2D, inputs: SampledSoftmaxTfInputs): tf.Scalar {
+  const [B, K, d] = interests.shape;
+  const labelRows = tf.reshape(tf.gather(table, inputs.labels), [B, d, 1]);
+  const positive = tf.max(tf.add(tf.reshape(tf.matMul(interests, labelRows), [B, K]), penalty), 1) as tf.Tensor1D;
+  const perInterest = tf.reshape(tf.matMul(tf.reshape(interests, [B * K, d]), tf.gather(table, inputs.negatives), false, true), [B, K, -1]);
+  const sampled = tf.max(tf.add(perInterest, tf.expandDims(penalty, 2)), 1) as tf.Tensor2D;
+  return sampledLogitsLossTf(positive, sampled, inputs);
+}
+
+/** mean_b logsumexp(l_b0, l_b1..l_bS) − l_b0 from the label logits `[B]` and negative logits `[B, S]` (SPEC §3). */
+function sampledLogitsLossTf(positive: tf.Tensor1D, sampled: tf.Tensor2D, inputs: SampledSoftmaxTfInputs): tf.Scalar {
+  const { labels, negatives, logQ } = inputs;
   if (logQ) {
     positive = tf.sub(positive, tf.gather(logQ, labels));
     sampled = tf.sub(sampled, tf.gather(logQ, negatives));

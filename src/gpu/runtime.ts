@@ -64,6 +64,8 @@ export class GpuRuntime {
   private kernelsInEncoder = new Set<string>();
   private readonly submitErrors: Promise<string | null>[] = [];
   private destroyed = false;
+  /** While `recordKernels` runs: the kernels dispatched so far, by pipeline key. */
+  private recording: Map<string, KernelSpec> | null = null;
 
   private constructor(
     readonly device: GPUDevice,
@@ -167,6 +169,10 @@ export class GpuRuntime {
       }
     }
     if (x * y * z === 0) return;
+    if (this.recording) {
+      this.recording.set(this.pipelines.keyOf(spec), spec);
+      return;
+    }
     const pipeline = this.pipelines.get(spec);
     const uniforms: GPUBuffer[] = [];
     const entries: GPUBindGroupEntry[] = [];
@@ -207,7 +213,7 @@ export class GpuRuntime {
   /** Records a buffer-to-buffer copy into the step's encoder. */
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
     this.ensureLive();
-    if (bytes === 0) return;
+    if (bytes === 0 || this.recording) return;
     this.endPass();
     this.currentEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   }
@@ -215,7 +221,7 @@ export class GpuRuntime {
   /** Records a zero fill of `bytes` bytes (a multiple of 4) from the start of `buffer`. */
   clear(buffer: GPUBuffer, bytes: number): void {
     this.ensureLive();
-    if (bytes === 0) return;
+    if (bytes === 0 || this.recording) return;
     this.endPass();
     this.currentEncoder().clearBuffer(buffer, 0, Math.ceil(bytes / 4) * 4);
   }
@@ -274,9 +280,9 @@ export class GpuRuntime {
    */
   async read(buffer: GPUBuffer, bytes: number, offsetBytes = 0): Promise<ArrayBuffer> {
     this.ensureLive();
-    if (bytes === 0) {
+    if (bytes === 0 || this.recording) {
       this.submit();
-      return new ArrayBuffer(0);
+      return new ArrayBuffer(bytes);
     }
     const padded = Math.ceil(bytes / 4) * 4;
     const staging = this.pool.acquire(padded, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'readback');
@@ -288,6 +294,40 @@ export class GpuRuntime {
     this.pool.recycle(staging);
     await this.checkErrors();
     return out;
+  }
+
+  /**
+   * Runs `work` as a dry run and returns the kernels it dispatches, one spec per pipeline, in
+   * first-use order: while it runs, dispatches, copies and clears are recorded or skipped, not
+   * encoded, so the GPU computes nothing and no buffer's contents change except by uploads
+   * (`upload`, `Context.tensor`), and reads resolve to zeros. Host-side effects of `work` happen
+   * as usual. Work pending before the call is submitted first. Nothing else may use this
+   * runtime until the returned promise settles. Throws what `work` throws, and when called
+   * while a recording runs.
+   */
+  async recordKernels(work: () => unknown): Promise<KernelSpec[]> {
+    this.ensureLive();
+    if (this.recording) throw new Error('recordKernels: a recording is already running on this runtime');
+    this.submit();
+    const recorded = new Map<string, KernelSpec>();
+    this.recording = recorded;
+    try {
+      await work();
+    } finally {
+      this.recording = null;
+    }
+    return [...recorded.values()];
+  }
+
+  /**
+   * Compiles ahead, all together with createComputePipelineAsync, every pipeline that `work`
+   * dispatches (found by a dry run, `recordKernels`), so that running the same work afterwards
+   * compiles nothing. Returns the kernels found and how many were compiled (the others were
+   * cached). Throws what `work` or the compilation throws.
+   */
+  async compileAhead(work: () => unknown): Promise<{ kernels: number; compiled: number }> {
+    const specs = await this.recordKernels(work);
+    return { kernels: specs.length, compiled: await this.pipelines.compileAhead(specs) };
   }
 
   /** Per-kernel GPU times collected so far (empty unless created with `profile`). */

@@ -9,7 +9,8 @@ import type { Context } from '../autograd/context.js';
 import { concatLast } from '../autograd/ops/concat.js';
 import { embeddingBag } from '../autograd/ops/embedding.js';
 import { biasAdd } from '../autograd/ops/bias.js';
-import { mul, relu, scale } from '../autograd/ops/elementwise.js';
+import { dropout } from '../autograd/ops/dropout.js';
+import { mul, relu } from '../autograd/ops/elementwise.js';
 import { labelAwareAttention } from './ops/label-attention.js';
 import { matmul } from '../autograd/ops/matmul.js';
 import { reshape } from '../autograd/ops/reshape.js';
@@ -45,12 +46,15 @@ export interface UserInterests {
   activeK: Int32Array;
 }
 
-/** What a training step's user tower draws: the routing seed and the dropout masks. */
+/** What a training step's user tower draws: the routing seed and the dropout masks' seed. */
 export interface TrainingDraws {
   /** Seed of the routing's per-sample initial logits (an integer in [0, 2^53)). */
   seed: number;
-  /** Dropout masks come from this generator; no dropout without it. */
-  dropoutRng?: Random;
+  /**
+   * Seed of the dropout masks (an integer in [0, 2^53)), drawn on the GPU by `dropout` with the
+   * hidden layer's index as the stream; no dropout without it.
+   */
+  dropoutSeed?: number;
 }
 
 /** What one training step needs beyond the batch: the shared negatives and their log-Q. */
@@ -113,10 +117,10 @@ export class MindModel {
    * per-row sums.
    */
   private historyItems(histories: Int32Array): { vectors: Tensor; rows: Int32Array } {
-    const distinct = Int32Array.from(new Set(histories)).sort();
-    const rowOf = new Map<number, number>();
-    distinct.forEach((id, row) => rowOf.set(id, row));
-    return { vectors: this.itemVectors(distinct), rows: Int32Array.from(histories, (id) => rowOf.get(id)!) };
+    const distinct = sortedDistinct(histories);
+    const rows = new Int32Array(histories.length);
+    for (let i = 0; i < histories.length; i++) rows[i] = indexInSorted(distinct, histories[i]);
+    return { vectors: this.itemVectors(distinct), rows };
   }
 
   /** Behaviours `[B, L, d]`: each position's item vector (padding positions get the zero vector of id 0). */
@@ -199,7 +203,7 @@ export class MindModel {
    * multi-interest extractor, the history's mean is prepended as interest 0.
    *
    * With `training`, random extractors (MIND's routing) draw fresh per-sample initial logits from
-   * `training.seed` (SPEC 1.3) and dropout is on when `training.dropoutRng` is given. Without it
+   * `training.seed` (SPEC 1.3) and dropout is on when `training.dropoutSeed` is given. Without it
    * (serving and evaluation) MIND's initial logits are the model's fixed serving draw, keyed by
    * (config.seed, interest, history position) and never by the row ('shared' in b2iRouting),
    * and there is no dropout: a user's interests are then a pure function of the weights and
@@ -233,12 +237,8 @@ export class MindModel {
       x = biasAdd(matmul(x, this.param(`dnn.${layer}.weight`)), this.param(`dnn.${layer}.bias`));
       if (layer === layers - 1) break;
       if (config.activation === 'relu') x = relu(x);
-      const dropoutRng = training?.dropoutRng;
-      if (dropoutRng && config.dropout > 0) {
-        const keep = 1 - config.dropout;
-        const mask = Float32Array.from({ length: x.size }, () => (dropoutRng.next() < keep ? 1 : 0));
-        x = scale(mul(x, ctx.tensor(mask, x.shape)), 1 / keep);
-      }
+      const dropoutSeed = training?.dropoutSeed;
+      if (dropoutSeed !== undefined && config.dropout > 0) x = dropout(x, { rate: config.dropout, seed: dropoutSeed, stream: layer });
     }
     // Inactive interests carry the DNN's bias; SPEC §4 keeps them exact zeros.
     const mask = new Float32Array(size * K * d);
@@ -257,8 +257,7 @@ export class MindModel {
   loss(batch: UserBatch & { targets: Int32Array }, candidates: SampledCandidates, step: number): Tensor {
     const { ctx, config } = this;
     const size = batch.lengths.length;
-    const rng = new Random(config.seed).fork('step').fork(step);
-    const { interests, activeK } = this.userInterests(batch, { seed: rng.uint32(), dropoutRng: rng.fork('dropout') });
+    const { interests, activeK } = this.userInterests(batch, stepDraws(config.seed, step));
 
     const unique = Int32Array.from(new Set([...batch.targets, ...candidates.negatives])).sort();
     const local = new Map<number, number>();
@@ -291,6 +290,46 @@ export class MindModel {
   dispose(): void {
     for (const p of this.params.values()) p.dispose();
   }
+}
+
+/**
+ * The draws of training step `step` (an integer ≥ 0) for a model seeded `seed`, as `loss` makes
+ * them: from the generator g = Random(seed).fork('step').fork(step), the routing seed is
+ * g.uint32(), and the dropout seed is 53 bits of d = g.fork('dropout'):
+ * (d.uint32() mod 2^21)·2^32 + d.uint32(). Only (seed, step) matter, so a resumed run draws the
+ * masks an uninterrupted one would. 53 bits rather than 32 keep the masks of different steps
+ * apart: among a million steps, 32-bit seeds would repeat about a hundred times.
+ */
+export function stepDraws(seed: number, step: number): Required<TrainingDraws> {
+  const rng = new Random(seed).fork('step').fork(step);
+  const routingSeed = rng.uint32();
+  const drops = rng.fork('dropout');
+  const high = drops.uint32() % 2 ** 21;
+  return { seed: routingSeed, dropoutSeed: high * 2 ** 32 + drops.uint32() };
+}
+
+/**
+ * The distinct values of `ids`, ascending. A typed-array sort and one pass: a step's history has
+ * B·L ids (25,600 at B=512, L=50), where a Set and a Map of them were the largest host cost of the
+ * step (bench/results.md, "Training step: host and GPU").
+ */
+function sortedDistinct(ids: Int32Array): Int32Array {
+  const sorted = Int32Array.from(ids).sort();
+  let count = 0;
+  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) sorted[count++] = sorted[i];
+  return sorted.slice(0, count);
+}
+
+/** Position of `id` in the ascending `sorted`, which holds it (binary search). */
+function indexInSorted(sorted: Int32Array, id: number): number {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Model shape from a data set's sizes. */

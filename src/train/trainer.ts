@@ -21,6 +21,7 @@ import { MindModel, modelShapeOf } from '../mind/model.js';
 import { Adam } from './adam.js';
 import { NonFiniteError, findNonFinite } from './non-finite.js';
 import type { TrainState } from './train-state.js';
+import { type WarmUpResult, compilePipelinesAhead } from './warm-up.js';
 
 /** Metrics by name (e.g. 'recall@50'), as a validation callback reports them. */
 export type RankingMetrics = Record<string, number>;
@@ -65,6 +66,12 @@ export interface TrainOptions {
   onEpochEnd?: (state: TrainState) => Promise<void> | void;
   /** Stops training after the current step; the result holds the weights reached so far. */
   signal?: AbortSignal;
+  /**
+   * Compile every pipeline of a step, and of `evaluate`, ahead of the first step, all at once
+   * with createComputePipelineAsync (warm-up.ts); default true. `evaluate` then runs once dry
+   * (every GPU read zeros, its result discarded), so it must have no other effect.
+   */
+  warmUp?: boolean;
 }
 
 export interface TrainProgress {
@@ -97,6 +104,8 @@ export interface TrainResult {
   stopped: 'completed' | 'maxSteps' | 'aborted';
   /** The state to resume from: the weights reached (before the best epoch's were restored). */
   state: TrainState;
+  /** What the pipeline warm-up found and compiled, and its wall time; absent when it did not run. */
+  warmUp?: WarmUpResult;
 }
 
 /** Reads every parameter to the host (a snapshot for checkpoints and best-epoch keeping). */
@@ -223,7 +232,24 @@ export async function train(ctx: Context, dataset: Dataset, partialConfig: Parti
     windowSamples = 0;
   };
 
+  const negativesFor = (at: number) => sampler.sample(numSampled, new Random(config.seed).fork('negatives').fork(at));
+  const candidatesOf = (negatives: Int32Array) => ({ negatives, logExpectedCount: (ids: Int32Array) => sampler.logExpectedCount(ids, numSampled) });
+  let warmUp: WarmUpResult | undefined;
+
   try {
+    if (options.warmUp !== false && step < totalSteps && !options.signal?.aborted) {
+      const upcoming = batches(dataset, { batchSize: options.batchSize, seed: config.seed, epoch });
+      for (let skipped = 0; skipped < batchesDone; skipped++) upcoming.next();
+      const first = upcoming.next();
+      if (!first.done) {
+        warmUp = await compilePipelinesAhead(ctx, {
+          model, batch: first.value, candidates: candidatesOf(negativesFor(step)), step, parameterGroups: [sparse, dense],
+          evaluate: evaluate && validationUsers ? () => evaluate(model, validationUsers) : undefined,
+        });
+      }
+      // samples/s measures steps, not the compilation.
+      windowStart = performance.now();
+    }
     for (; epoch <= options.epochs; epoch++, batchesDone = 0) {
       if (step >= totalSteps) {
         stopped = 'maxSteps';
@@ -233,11 +259,10 @@ export async function train(ctx: Context, dataset: Dataset, partialConfig: Parti
       for (let skipped = 0; skipped < batchesDone; skipped++) epochBatches.next();
       for (const batch of epochBatches) {
         if (step >= totalSteps || options.signal?.aborted) break;
-        const negativesRng = new Random(config.seed).fork('negatives').fork(step);
-        const negatives = sampler.sample(numSampled, negativesRng);
+        const negatives = negativesFor(step);
         const logged = (step + 1) % logEvery === 0 || step + 1 === totalSteps;
         const read = await ctx.tidy(async () => {
-          const loss = model.loss(batch, { negatives, logExpectedCount: (ids) => sampler.logExpectedCount(ids, numSampled) }, step);
+          const loss = model.loss(batch, candidatesOf(negatives), step);
           await loss.backward();
           for (const opt of optimizers) opt.step();
           // The copy rides in this step's one submit; the value is awaited a step later.
@@ -292,7 +317,7 @@ export async function train(ctx: Context, dataset: Dataset, partialConfig: Parti
     report({ phase: 'done', epoch: bestEpoch, epochs: options.epochs, step: 0, stepsPerEpoch, totalSteps });
     return {
       model, config, losses, validation, bestEpoch, bestWeights, steps: step,
-      seconds: (performance.now() - started) / 1000, stopped, state,
+      seconds: (performance.now() - started) / 1000, stopped, state, ...(warmUp ? { warmUp } : {}),
     };
   } catch (err) {
     // The model is the caller's only on success.

@@ -1,6 +1,7 @@
 /**
- * The TensorFlow.js baseline (bench/tf) against the float64 references, on tfjs-cpu and tiny
- * shapes: if the baseline computed something else, the benchmark's speed-ups would mean nothing.
+ * The TensorFlow.js baseline (bench/tf) against the float64 references, and the whole TfMind
+ * step against MindModel's, on tfjs-cpu and tiny shapes: if the baseline computed something
+ * else, the benchmark's speed-ups would mean nothing.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -10,7 +11,10 @@ import { routingForwardReference, routingStopGradientReference } from '../../src
 import { sampledSoftmaxGrads, sampledSoftmaxLoss } from '../../src/reference/sampled-softmax.js';
 import { loadTfjs } from '../../bench/platform.js';
 import { activeInterests, interestPenalty, labelAttentionTf, routingMasks, routingTf, sampledSoftmaxTf } from '../../bench/tf/ops.js';
-import { maxRelativeError, randomArray } from '../helpers/gpu.js';
+import { relativeDifference } from '../../bench/bench.js';
+import { SHAPES, trainStepCase } from '../../bench/cases.js';
+import type { MindConfig } from '../../src/mind/config.js';
+import { maxRelativeError, randomArray, useContext } from '../helpers/gpu.js';
 
 beforeAll(async () => {
   await loadTfjs(['cpu']);
@@ -154,5 +158,32 @@ describe('sampledSoftmaxTf', () => {
     const ref = sampledSoftmaxGrads(refInputs);
     expect(maxRelativeError(grads[0].dataSync(), ref.gradUser)).toBeLessThan(1);
     expect(maxRelativeError(grads[1].dataSync(), ref.gradTable)).toBeLessThan(1);
+  });
+});
+
+// The whole baseline model against ours: the benchmark's speed-ups compare the same function only
+// if TfMind's loss and every gradient equal MindModel's (once they did not: TfMind had neither
+// the global interest nor the max-interest candidate score after both became the defaults).
+describe('TfMind against MindModel (one training step, tiny shape, tfjs-cpu)', () => {
+  const getCtx = useContext();
+  test.each([
+    ['the defaults (global interest, max-interest scores)', {}],
+    ['the paper (label-aware attention, no global interest)', { globalInterest: false, candidateScore: 'labelAware' }],
+    ['label-aware attention with the global interest', { candidateScore: 'labelAware' }],
+    ['max-interest scores, no global interest, all K active', { globalInterest: false, dynamicK: false }],
+  ] as const)('%s: loss and every gradient agree', async (_, overrides) => {
+    const prepared = await trainStepCase(overrides as Partial<MindConfig>).prepare(SHAPES.tiny, getCtx());
+    const ours = prepared.ours(getCtx());
+    const theirs = prepared.tf(async () => {});
+    const want = await ours.outputs();
+    const got = await theirs.outputs();
+    ours.dispose();
+    theirs.dispose();
+    expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+    expect(want.size).toBeGreaterThan(5);
+    for (const [name, values] of want) {
+      expect(values.some((v) => v !== 0), name).toBe(true);
+      expect(relativeDifference(values, got.get(name)!), name).toBeLessThan(1e-4);
+    }
   });
 });

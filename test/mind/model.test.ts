@@ -6,7 +6,7 @@ import { createSampler } from '../../src/data/samplers.js';
 import { generateSynthetic } from '../../src/data/synthetic.js';
 import { RowGrad } from '../../src/autograd/tensor.js';
 import { resolveConfig } from '../../src/mind/config.js';
-import { MindModel, modelShapeOf } from '../../src/mind/model.js';
+import { MindModel, modelShapeOf, stepDraws } from '../../src/mind/model.js';
 import * as candRef from '../../src/reference/candidate-softmax.js';
 import * as maxRef from '../../src/reference/interest-max.js';
 import { Adam } from '../../src/train/adam.js';
@@ -110,9 +110,8 @@ describe('MIND model', () => {
     const step = 3;
     await ctx.tidy(async () => {
       const loss = (await ctx.noGrad(() => model.loss(batch, cands, step)).read())[0];
-      // The same per-sample draw the loss makes for this step (model.loss's seeding).
-      const rng = new Random(config.seed).fork('step').fork(step);
-      const { interests, activeK } = ctx.noGrad(() => model.userInterests(batch, { seed: rng.uint32(), dropoutRng: rng.fork('dropout') }));
+      // The same per-sample draws the loss makes for this step (model.loss's seeding).
+      const { interests, activeK } = ctx.noGrad(() => model.userInterests(batch, stepDraws(config.seed, step)));
       const K = model.numInterests;
       expect(K).toBe(globalInterest ? 5 : 4);
       const unique = Int32Array.from(new Set([...batch.targets, ...cands.negatives])).sort();

@@ -12,6 +12,7 @@ import { generateSynthetic } from '../../src/data/synthetic.js';
 import { batches } from '../../src/data/batches.js';
 import { candidateSoftmaxLoss as candidateSoftmaxRef } from '../../src/reference/candidate-softmax.js';
 import { labelAwareAttention as attentionRef } from '../../src/reference/label-attention.js';
+import { dropoutMaskReference } from '../../src/reference/dropout.js';
 import { initialLogitsReference } from '../../src/reference/rng.js';
 import { routingForwardReference } from '../../src/reference/routing.js';
 import { sampledSoftmaxLoss as sampledSoftmaxRef } from '../../src/reference/sampled-softmax.js';
@@ -308,27 +309,35 @@ describe('model wiring against a float64 composition of SPEC §4', () => {
     const batch = { ...userBatch(), targets: Int32Array.from([3, 9, 2, 11, 10, 1]) };
     const negatives = Int32Array.from([4, 9, 7, 1, 6]);
     const candidates = { negatives, logExpectedCount: (ids: Int32Array) => new Float32Array(ids.length).fill(Math.log(0.5)) };
-    const step = 2;
+    const step = 3;
     const got = await ctx.tidy(async () => (await ctx.noGrad(() => model.loss(batch, candidates, step)).read())[0]);
 
-    // MindModel.loss's draws for the step: the routing seed, then the dropout stream, one draw per
-    // hidden activation of every [B·K] row, layer after layer.
+    // MindModel.loss's draws for the step (stepDraws): the routing seed, then a 53-bit dropout
+    // seed from the 'dropout' fork; each hidden layer's mask over every [B·K] row is the Philox
+    // draw of that seed with the layer's index as the stream.
     const rng = new Random(config.seed).fork('step').fork(step);
     const seed = rng.uint32();
     const drops = rng.fork('dropout');
+    const dropoutSeed = (drops.uint32() % 2 ** 21) * 2 ** 32 + drops.uint32();
     const rows = batch.lengths.length * (config.kMax + 1);
-    const masks = config.hiddenUnits.map((units) => Float32Array.from({ length: rows * units }, () => (drops.next() < 0.6 ? 1 : 0)));
+    const masks = config.hiddenUnits.map((units, layer) => Float32Array.from(dropoutMaskReference({ n: rows * units, rate: 0.4, seed: dropoutSeed, stream: layer })));
     const tower = userTowerReference(config, weights, batch, { seed, kind: 'perSample' }, { masks, keep: 0.6 });
     const d = config.dim;
     const { table, targetVectors } = itemVectorsFor(weights.get('item_embedding')!, d, batch.targets);
     const user = attentionRef(tower.interests, targetVectors, { B: batch.targets.length, K: tower.K, d }, { p: 1, mode: 'pow', activeK: tower.activeK });
     const expected = sampledSoftmaxRef({ user, itemTable: table, labels: batch.targets, negatives, d, logQ: new Float64Array(NUM_ITEMS).fill(Math.log(0.5)) });
     expect(Math.abs(got - expected)).toBeLessThan(1e-4 * Math.abs(expected) + 1e-5);
-    // Without dropout the loss differs: the masks matter here.
-    const plain = userTowerReference(config, weights, batch, { seed, kind: 'perSample' });
-    const plainUser = attentionRef(plain.interests, targetVectors, { B: batch.targets.length, K: plain.K, d }, { p: 1, mode: 'pow', activeK: plain.activeK });
-    const plainLoss = sampledSoftmaxRef({ user: plainUser, itemTable: table, labels: batch.targets, negatives, d, logQ: new Float64Array(NUM_ITEMS).fill(Math.log(0.5)) });
-    expect(Math.abs(plainLoss - expected)).toBeGreaterThan(1e-3);
+    // Without dropout, or with another step's masks, the loss differs: the masks matter here.
+    const lossWith = (masks?: Float32Array[]) => {
+      const t = userTowerReference(config, weights, batch, { seed, kind: 'perSample' }, masks && { masks, keep: 0.6 });
+      const u = attentionRef(t.interests, targetVectors, { B: batch.targets.length, K: t.K, d }, { p: 1, mode: 'pow', activeK: t.activeK });
+      return sampledSoftmaxRef({ user: u, itemTable: table, labels: batch.targets, negatives, d, logQ: new Float64Array(NUM_ITEMS).fill(Math.log(0.5)) });
+    };
+    expect(Math.abs(lossWith() - expected)).toBeGreaterThan(1e-3);
+    const next = new Random(config.seed).fork('step').fork(step + 1).fork('dropout');
+    const nextSeed = (next.uint32() % 2 ** 21) * 2 ** 32 + next.uint32();
+    const nextMasks = config.hiddenUnits.map((units, layer) => Float32Array.from(dropoutMaskReference({ n: rows * units, rate: 0.4, seed: nextSeed, stream: layer })));
+    expect(Math.abs(lossWith(nextMasks) - expected)).toBeGreaterThan(1e-3);
     model.dispose();
   });
 });

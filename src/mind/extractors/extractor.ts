@@ -7,15 +7,15 @@
  */
 import type { Context } from '../../autograd/context.js';
 import type { Tensor } from '../../autograd/tensor.js';
-import type { Random } from '../../data/random.js';
 import type { MindConfig } from '../config.js';
 import type { ModelShape, ParameterSpec } from '../parameters.js';
 
-/** What a training step draws for the extractor: a seed for random initial logits and a dropout generator. */
+/** What a training step draws for the extractor: a seed for random initial logits and one for dropout masks. */
 export interface ExtractorDraws {
   /** Seed of per-sample random draws (an integer in [0, 2^53)). */
   seed: number;
-  dropoutRng?: Random;
+  /** Seed of the dropout masks (an integer in [0, 2^53)); the model's DNN uses it. */
+  dropoutSeed?: number;
 }
 
 /** One batch of histories as an extractor reads it. Tensors are built lazily and shared. */
