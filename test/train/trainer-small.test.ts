@@ -34,7 +34,11 @@ function same(a: Map<string, Float32Array>, b: Map<string, Float32Array>): boole
   });
 }
 
-/** A validation callback returning the scripted metrics of each call in turn, and recording its calls. */
+/**
+ * A validation callback returning the scripted metrics of each call in turn, and recording its
+ * calls. Runs that use one turn the pipeline warm-up off (`warmUp: false`): the warm-up calls the
+ * callback once more, dry, before the first step.
+ */
 function scripted(script: RankingMetrics[]): ValidationCallback & { calls: { users: number; weights: Map<string, Float32Array> }[] } {
   const calls: { users: number; weights: Map<string, Float32Array> }[] = [];
   const callback = async (model: MindModel, users: { lengths: Int32Array }) => {
@@ -156,7 +160,7 @@ describe('the training loop on a tiny model', () => {
     const states: TrainState[] = [];
     const reports: TrainProgress[] = [];
     const evaluate = scripted(script);
-    const run = await train(ctx, dataset, partial, { epochs: 4, batchSize: 16, evaluate, onEpochEnd: (s) => void states.push(s), onProgress: (p) => reports.push(p) });
+    const run = await train(ctx, dataset, partial, { epochs: 4, batchSize: 16, warmUp: false, evaluate, onEpochEnd: (s) => void states.push(s), onProgress: (p) => reports.push(p) });
     const perEpoch = Math.ceil(SAMPLES / 16);
     expect(run.stopped).toBe('completed');
     expect(run.steps).toBe(4 * perEpoch);
@@ -185,21 +189,21 @@ describe('the training loop on a tiny model', () => {
     run.model.dispose();
 
     // The same training selected by another metric: epoch 3. Training does not depend on selectBy.
-    const byNdcg = await train(ctx, dataset, partial, { epochs: 4, batchSize: 16, evaluate: scripted(script), selectBy: 'ndcg@50' });
+    const byNdcg = await train(ctx, dataset, partial, { epochs: 4, batchSize: 16, warmUp: false, evaluate: scripted(script), selectBy: 'ndcg@50' });
     expect(byNdcg.bestEpoch).toBe(3);
     expect(same(await snapshotWeights(byNdcg.model), states[2].weights)).toBe(true);
     expect(same(byNdcg.state.weights, states[3].weights)).toBe(true);
     byNdcg.model.dispose();
 
     // A metric the callback does not report.
-    await expect(train(ctx, dataset, partial, { epochs: 2, batchSize: 16, evaluate: scripted(script), selectBy: 'recall@5' })).rejects.toThrow('selectBy: no metric named recall@5');
+    await expect(train(ctx, dataset, partial, { epochs: 2, batchSize: 16, warmUp: false, evaluate: scripted(script), selectBy: 'recall@5' })).rejects.toThrow('selectBy: no metric named recall@5');
   });
 
   test('validate: false validates only after the last epoch; the last epoch best keeps the model as reached; no callback keeps the last epoch', async () => {
     const ctx = getCtx();
     const evaluate = scripted([{ 'recall@50': 0.1 }]);
     const states: TrainState[] = [];
-    const run = await train(ctx, dataset, partial, { epochs: 2, batchSize: 16, evaluate, validate: false, onEpochEnd: (s) => void states.push(s) });
+    const run = await train(ctx, dataset, partial, { epochs: 2, batchSize: 16, warmUp: false, evaluate, validate: false, onEpochEnd: (s) => void states.push(s) });
     expect(evaluate.calls.length).toBe(1);
     expect(run.validation).toEqual([{ epoch: 2, metrics: { 'recall@50': 0.1 } }]);
     // No epoch validated yet when epoch 1 ends: the state's best epoch is 0 (none).
@@ -222,7 +226,7 @@ describe('the training loop on a tiny model', () => {
     const evaluate = scripted([{ 'recall@50': 0.9 }, { 'recall@50': 0.1 }]);
     const perEpoch = Math.ceil(SAMPLES / 16);
     const run = await train(ctx, dataset, partial, {
-      epochs: 3, batchSize: 16, logEvery: 1, evaluate, signal: controller.signal,
+      epochs: 3, batchSize: 16, logEvery: 1, warmUp: false, evaluate, signal: controller.signal,
       // Reported a step late: the report of step perEpoch + 1 comes when step perEpoch + 2 is done.
       onProgress: (p) => p.phase === 'train' && p.epoch === 2 && p.step === 1 && controller.abort(),
     });
@@ -281,7 +285,7 @@ describe('the training loop on a tiny model', () => {
     const perEpoch = Math.ceil(SAMPLES / 16);
     const m1 = { 'recall@50': 0.4 };
     const m2 = { 'recall@50': 0.3 };
-    const options = { epochs: 2, batchSize: 16, logEvery: 1 };
+    const options = { epochs: 2, batchSize: 16, logEvery: 1, warmUp: false };
     const whole = await train(ctx, dataset, partial, { ...options, evaluate: scripted([m1, m2]) });
     expect(whole.bestEpoch).toBe(1);
     const expectSame = async (run: Awaited<ReturnType<typeof train>>) => {
@@ -318,7 +322,7 @@ describe('the training loop on a tiny model', () => {
     const ctx = getCtx();
     const perEpoch = Math.ceil(SAMPLES / 16);
     const evaluate = scripted([{ 'recall@50': 0.2 }]);
-    const run = await train(ctx, dataset, partial, { epochs: 3, batchSize: 16, evaluate, maxSteps: perEpoch });
+    const run = await train(ctx, dataset, partial, { epochs: 3, batchSize: 16, warmUp: false, evaluate, maxSteps: perEpoch });
     expect(run.stopped).toBe('maxSteps');
     expect(run.steps).toBe(perEpoch);
     expect(evaluate.calls.length).toBe(1);
@@ -328,7 +332,7 @@ describe('the training loop on a tiny model', () => {
 
     const noValidation = { ...dataset, split: { ...dataset.split, validation: [] } };
     const never = scripted([]);
-    const plain = await train(ctx, noValidation, partial, { epochs: 2, batchSize: 16, evaluate: never });
+    const plain = await train(ctx, noValidation, partial, { epochs: 2, batchSize: 16, warmUp: false, evaluate: never });
     expect(never.calls.length).toBe(0);
     expect(plain.validation).toEqual([]);
     expect(plain.bestEpoch).toBe(2);
