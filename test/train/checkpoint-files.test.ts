@@ -312,7 +312,7 @@ describe('safetensors layouts the encoder never writes', () => {
     expect(() => decodeSafetensors(invalid, 'f.st')).toThrow('f.st: the header is not valid JSON');
   });
 
-  test('a header of exactly 100 MiB is allowed, one byte more is not', () => {
+  test('a header of exactly 100 MiB is allowed (one byte more is refused: the test above)', () => {
     const limit = 100 * 1024 * 1024;
     const bytes = new Uint8Array(8 + limit).fill(0x20);
     bytes.set(new TextEncoder().encode('{}'), 8);
