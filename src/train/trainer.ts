@@ -203,7 +203,7 @@ export async function train(ctx: Context, dataset: Dataset, partialConfig: Parti
 
   // One step stays in flight: the CPU prepares step t+1 while the GPU runs step t; waiting for
   // step t-1 (through its loss readback) lets the pool recycle its buffers, so memory stays flat.
-  let inFlight: { step: number; epoch: number; inEpoch: number; logged: boolean; loss: Promise<ArrayLike<number>> } | undefined;
+  let inFlight: { step: number; epoch: number; inEpoch: number; samples: number; logged: boolean; loss: Promise<ArrayLike<number>> } | undefined;
   let lossSum = 0;
   let lossCount = 0;
   let windowStart = performance.now();
@@ -216,6 +216,9 @@ export async function train(ctx: Context, dataset: Dataset, partialConfig: Parti
     if (!Number.isFinite(loss)) throw new NonFiniteError(done.step, done.epoch, loss, findNonFinite(await snapshotWeights(model)));
     lossSum += loss;
     lossCount++;
+    // Counted when the step is done, so a report's rate covers exactly the steps it reports
+    // (counted at submit, the step in flight went to the window before and was lost at its reset).
+    windowSamples += done.samples;
     if (!done.logged) return;
     losses.push({ step: done.step, loss });
     const now = performance.now();
@@ -270,9 +273,8 @@ export async function train(ctx: Context, dataset: Dataset, partialConfig: Parti
         read.loss.catch(() => {});
         step++;
         batchesDone++;
-        windowSamples += batch.lengths.length;
         await settle();
-        inFlight = { step, epoch, inEpoch: batchesDone, logged, loss: read.loss };
+        inFlight = { step, epoch, inEpoch: batchesDone, samples: batch.lengths.length, logged, loss: read.loss };
       }
       await settle();
       if (options.signal?.aborted) {

@@ -10,6 +10,7 @@ import { describe, expect, test } from 'vitest';
 import { createSampler, MindModel, Random, resolveConfig, snapshotWeights, train, modelShapeOf, type ItemFeatures, type MindConfig, type ModelShape, type UserBatch } from '../../src/index.js';
 import { generateSynthetic } from '../../src/data/synthetic.js';
 import { batches } from '../../src/data/batches.js';
+import { candidateSoftmaxLoss as candidateSoftmaxRef } from '../../src/reference/candidate-softmax.js';
 import { labelAwareAttention as attentionRef } from '../../src/reference/label-attention.js';
 import { dropoutMaskReference } from '../../src/reference/dropout.js';
 import { initialLogitsReference } from '../../src/reference/rng.js';
@@ -94,7 +95,7 @@ function itemVectorsFor(W: Float32Array, d: number, targets: Int32Array): { tabl
  * The whole user tower in float64. `dropout` gives, per hidden layer, the keep mask over all
  * `[B·K, units]` rows (inactive interests included) and the keep probability.
  */
-function userTowerReference(config: MindConfig, weights: Map<string, Float32Array>, batch: UserBatch, draw: { seed: number; kind: 'shared' | 'perSample' }, dropout?: { masks: Float32Array[]; keep: number }) {
+function userTowerReference(config: MindConfig, weights: Map<string, Float32Array>, batch: UserBatch, draw: { seed: number; kind: 'shared' | 'perSample' }, dropout?: { masks: Float32Array[]; keep: number }, shape: ModelShape = SHAPE) {
   const d = config.dim;
   const B = batch.lengths.length;
   const W = weights.get('item_embedding')!;
@@ -126,12 +127,12 @@ function userTowerReference(config: MindConfig, weights: Map<string, Float32Arra
   const profile = (b: number) => {
     const out: number[] = [];
     let offset = 0;
-    SHAPE.profileSpaces.forEach((size, c) => {
-      const row = offset + batch.profileCategorical[b * SHAPE.profileSpaces.length + c];
+    shape.profileSpaces.forEach((size, c) => {
+      const row = offset + batch.profileCategorical[b * shape.profileSpaces.length + c];
       out.push(...P.subarray(row * pd, (row + 1) * pd));
       offset += size;
     });
-    out.push(...batch.profileDense.subarray(b * SHAPE.profileDense, (b + 1) * SHAPE.profileDense));
+    out.push(...batch.profileDense.subarray(b * shape.profileDense, (b + 1) * shape.profileDense));
     return out;
   };
   const layers = config.hiddenUnits.length + 1;
@@ -164,13 +165,13 @@ describe('model wiring against a float64 composition of SPEC §4', () => {
   const getCtx = useContext();
   const base = { dim: 8, kMax: 3, hiddenUnits: [6], profileDim: 3, numSampled: 10, seed: 7 };
 
-  async function modelWithWeights(partial: Partial<MindConfig>) {
+  async function modelWithWeights(partial: Partial<MindConfig>, shape: ModelShape = SHAPE) {
     const ctx = getCtx();
     const config = resolveConfig({ ...base, ...partial });
-    const init = new MindModel(ctx, config, SHAPE, itemFeatures());
+    const init = new MindModel(ctx, config, shape, itemFeatures());
     const weights = perturbed(await snapshotWeights(init), 11);
     init.dispose();
-    return { ctx, config, weights, model: new MindModel(ctx, config, SHAPE, itemFeatures(), weights) };
+    return { ctx, config, weights, model: new MindModel(ctx, config, shape, itemFeatures(), weights) };
   }
 
   test('item vectors: each item\'s own row and the mean of each field\'s values, averaged (SPEC §4)', async () => {
@@ -197,6 +198,67 @@ describe('model wiring against a float64 composition of SPEC §4', () => {
     const ref = userTowerReference(config, weights, batch, { seed: config.seed, kind: 'shared' });
     expect(Array.from(activeK)).toEqual(config.dynamicK ? ref.activeK : HISTORIES.map(() => config.kMax + (config.globalInterest ? 1 : 0)));
     expect(maxRelativeError(interests, ref.interests, 1e-4, 1e-5)).toBeLessThanOrEqual(1);
+    model.dispose();
+  });
+
+  test('a model without user profile features: the DNN reads the interests alone', async () => {
+    const noProfile: ModelShape = { ...SHAPE, profileSpaces: [], profileDense: 0 };
+    const { ctx, config, weights, model } = await modelWithWeights({}, noProfile);
+    expect(weights.has('profile_embedding')).toBe(false);
+    // The first layer's input is the interest alone: d rows.
+    expect(weights.get('dnn.0.weight')!.length).toBe(config.dim * config.hiddenUnits[0]);
+    const batch = { ...userBatch(), profileCategorical: new Int32Array(0), profileDense: new Float32Array(0) };
+    const { interests, activeK } = await ctx.tidy(async () => {
+      const out = ctx.noGrad(() => model.userInterests(batch));
+      return { interests: await out.interests.read(), activeK: out.activeK };
+    });
+    const ref = userTowerReference(config, weights, batch, { seed: config.seed, kind: 'shared' }, undefined, noProfile);
+    expect(Array.from(activeK)).toEqual(ref.activeK);
+    expect(maxRelativeError(interests, ref.interests, 1e-4, 1e-5)).toBeLessThanOrEqual(1);
+    model.dispose();
+  });
+
+  test('a batch of no users: interests [0, K, d] and no active counts, for serving and for training draws', async () => {
+    const { ctx, config, model } = await modelWithWeights({});
+    const empty: UserBatch = { histories: new Int32Array(0), lengths: new Int32Array(0), profileCategorical: new Int32Array(0), profileDense: new Float32Array(0) };
+    for (const training of [undefined, { seed: 5 }]) {
+      const out = await ctx.tidy(async () => {
+        const { interests, activeK } = ctx.noGrad(() => model.userInterests(empty, training));
+        return { shape: interests.shape, values: await interests.read(), activeK };
+      });
+      expect(out.shape).toEqual([0, config.kMax + 1, config.dim]);
+      expect(out.values.length).toBe(0);
+      expect(out.activeK.length).toBe(0);
+    }
+    model.dispose();
+  });
+
+  test('training loss with REMI hard negatives through label-aware attention equals the float64 candidate softmax over user·item logits', async () => {
+    const beta = 1.5;
+    const { ctx, config, weights, model } = await modelWithWeights({ candidateScore: 'labelAware', hardNegativeBeta: beta, attentionPower: 2 });
+    const batch = { ...userBatch(), targets: Int32Array.from([3, 9, 2, 11, 10, 1]) };
+    const negatives = Int32Array.from([4, 9, 7, 4, 1, 6, 5]); // 9 and 1 are accidental hits for some rows; 4 is drawn twice
+    const logExpected = (id: number) => Math.log(0.2 + 0.05 * id);
+    const candidates = { negatives, logExpectedCount: (ids: Int32Array) => Float32Array.from(ids, logExpected) };
+    const step = 3;
+    const got = await ctx.tidy(async () => (await ctx.noGrad(() => model.loss(batch, candidates, step)).read())[0]);
+
+    const seed = new Random(config.seed).fork('step').fork(step).uint32();
+    const tower = userTowerReference(config, weights, batch, { seed, kind: 'perSample' });
+    const d = config.dim;
+    const B = batch.targets.length;
+    const { table, targetVectors } = itemVectorsFor(weights.get('item_embedding')!, d, batch.targets);
+    const user = attentionRef(tower.interests, targetVectors, { B, K: tower.K, d }, { p: 2, mode: 'pow', activeK: tower.activeK });
+    // Candidate columns: every item id (the loss is the same over any set of columns holding the
+    // targets and the negatives: a column neither label nor negative never enters it).
+    const logits = new Float64Array(B * NUM_ITEMS);
+    for (let b = 0; b < B; b++) for (let i = 0; i < NUM_ITEMS; i++) for (let c = 0; c < d; c++) logits[b * NUM_ITEMS + i] += user[b * d + c] * table[i * d + c];
+    const logQ = Float64Array.from({ length: NUM_ITEMS }, (_, i) => logExpected(i));
+    const expected = candidateSoftmaxRef(logits, B, NUM_ITEMS, batch.targets, negatives, { logQ, hardNegativeBeta: beta });
+    expect(Math.abs(got - expected)).toBeLessThan(1e-4 * Math.abs(expected) + 1e-5);
+    // The hard-negative weights matter here: without them the loss is another value.
+    const plain = candidateSoftmaxRef(logits, B, NUM_ITEMS, batch.targets, negatives, { logQ });
+    expect(Math.abs(plain - expected)).toBeGreaterThan(1e-2);
     model.dispose();
   });
 

@@ -6,7 +6,8 @@
  * through Recommender.recommend.
  */
 import { describe, expect, test } from 'vitest';
-import { MindModel, recommendForUsers, Recommender, resolveConfig, snapshotWeights, type UserBatch } from '../../src/index.js';
+import { evaluateModel, MindModel, recommendForUsers, Recommender, resolveConfig, retrievePerInterest, snapshotWeights, type UserBatch } from '../../src/index.js';
+import type { HeldOutSet } from '../../src/data/batches.js';
 import { Random } from '../../src/data/random.js';
 import { useContext } from '../helpers/gpu.js';
 
@@ -139,6 +140,113 @@ describe('recommendations against a brute-force max over interests', () => {
     });
     expect(compared).toBeGreaterThan(0.9 * chosen.length * N);
     recommender.dispose();
+    model.dispose();
+  });
+
+  test('evaluateModel scores the list of max(ns) items against each user\'s own targets (a hand-worked case)', async () => {
+    const { model, batch } = await setUp();
+    const U = 12;
+    const first: HeldOutSet = {
+      users: Int32Array.from({ length: U }, (_, u) => u),
+      histories: batch.histories.slice(0, U * L),
+      lengths: batch.lengths.slice(0, U),
+      targets: new Int32Array(0),
+      targetOffsets: new Int32Array(U + 1),
+      profileCategorical: new Int32Array(0),
+      profileDense: new Float32Array(0),
+    };
+    /**
+     * User u's targets: the items at ranks u % 3 (inside the top 3) and 3 + u % 4 (inside the
+     * top 7, past the top 3) of its list of `n`, and one item outside that list. Then per user
+     * recall@3 = 1/3, recall@N = 2/3 for N ≥ 7, hitrate 1, and NDCG@N = the hits' 1/log2(rank + 2)
+     * over the ideal DCG of 3 targets.
+     */
+    const withTargets = async (n: number): Promise<HeldOutSet> => {
+      const lists = await recommendForUsers(model, first, n);
+      const targets: number[] = [];
+      const targetOffsets = new Int32Array(U + 1);
+      lists.forEach(({ ids }, u) => {
+        expect(ids.length).toBe(n);
+        const outside = Array.from({ length: NUM_ITEMS - 1 }, (_, i) => i + 1).find((id) => !ids.includes(id))!;
+        targets.push(ids[u % 3], outside, ids[3 + (u % 4)]);
+        targetOffsets[u + 1] = targets.length;
+      });
+      return { ...first, targets: Int32Array.from(targets), targetOffsets };
+    };
+    const idcg = 1 + 1 / Math.log2(3) + 1 / Math.log2(4);
+    const mean = (f: (u: number) => number) => Array.from({ length: U }, (_, u) => f(u)).reduce((a, b) => a + b, 0) / U;
+    const ndcgTop3 = mean((u) => 1 / Math.log2((u % 3) + 2) / idcg);
+    const ndcgBoth = mean((u) => (1 / Math.log2((u % 3) + 2) + 1 / Math.log2(3 + (u % 4) + 2)) / idcg);
+    const expectMetrics = (got: Record<string, number>, want: Record<string, number>) => {
+      expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
+      for (const [key, value] of Object.entries(want)) expect(got[key], key).toBeCloseTo(value, 12);
+    };
+
+    const small = await withTargets(7);
+    expectMetrics(await evaluateModel(model, small, [3, 7]), {
+      'recall@3': 1 / 3, 'hitrate@3': 1, 'ndcg@3': ndcgTop3,
+      'recall@7': 2 / 3, 'hitrate@7': 1, 'ndcg@7': ndcgBoth,
+    });
+    // The default cut-offs, 20 and 50.
+    const large = await withTargets(50);
+    expectMetrics(await evaluateModel(model, large), {
+      'recall@20': 2 / 3, 'hitrate@20': 1, 'ndcg@20': ndcgBoth,
+      'recall@50': 2 / 3, 'hitrate@50': 1, 'ndcg@50': ndcgBoth,
+    });
+    model.dispose();
+  });
+
+  test('chunkSize must be an integer >= 1: the error names it and the value', async () => {
+    const { model } = await setUp();
+    // No users: a chunk size let through returns at once (with users, a chunk of 0 loops forever).
+    const none: UserBatch = { histories: new Int32Array(0), lengths: new Int32Array(0), profileCategorical: new Int32Array(0), profileDense: new Float32Array(0) };
+    expect(await retrievePerInterest(model, none, N, { chunkSize: 1 })).toEqual([]);
+    for (const chunkSize of [0, -3, 1.5, 0.5, Number.NaN]) {
+      await expect(retrievePerInterest(model, none, N, { chunkSize })).rejects.toThrow(`retrievePerInterest: chunkSize must be an integer ≥ 1, got ${chunkSize}`);
+    }
+    model.dispose();
+  });
+});
+
+describe('recommendations of a model with categorical and dense user profiles, in chunks', () => {
+  const getCtx = useContext();
+
+  test('7 users in chunks of 3 (the last one partial) equal the brute force over the whole batch\'s interests', async () => {
+    const ctx = getCtx();
+    const profiled = { ...shape, profileSpaces: [3], profileDense: 2 };
+    const config = resolveConfig({ dim: 8, kMax: 3, hiddenUnits: [8], profileDim: 3, seed: 5 });
+    const fresh = new MindModel(ctx, config, profiled);
+    const weights = await snapshotWeights(fresh);
+    fresh.dispose();
+    weights.set('item_embedding', weights.get('item_embedding')!.map((x) => x * 10));
+    const model = new MindModel(ctx, config, profiled, undefined, weights);
+    const all = users();
+    const U = 7;
+    const batch: UserBatch = {
+      histories: all.histories.slice(0, U * L),
+      lengths: all.lengths.slice(0, U),
+      profileCategorical: Int32Array.from({ length: U }, (_, u) => u % 3),
+      // Each user's own dense values, far apart: a row read from another user changes the list.
+      profileDense: Float32Array.from({ length: U * 2 }, (_, k) => (k % 2 === 0 ? 3 : -2) * ((k >> 1) - 3)),
+    };
+    const interestsOf = (b: UserBatch) =>
+      ctx.tidy(async () => {
+        const out = ctx.noGrad(() => model.userInterests(b));
+        return { V: (await out.interests.read()) as Float32Array, activeK: out.activeK };
+      });
+    const { V, activeK } = await interestsOf(batch);
+    const E = (await ctx.tidy(() => ctx.noGrad(() => model.itemVectors(Int32Array.from({ length: NUM_ITEMS }, (_, i) => i))).read())) as Float32Array;
+    const K = model.numInterests;
+    const want = bruteForce(V, activeK, E, K, config.dim, N);
+    const recs = await recommendForUsers(model, batch, N, { chunkSize: 3 });
+    expect(recs).toHaveLength(U);
+    let compared = 0;
+    recs.forEach((rec, u) => (compared += expectSameList(rec, want[u], `user ${u}`)));
+    expect(compared).toBeGreaterThan(0.9 * U * N);
+    // The dense values matter: with every user's set to zero, most lists change.
+    const zeroed = await interestsOf({ ...batch, profileDense: new Float32Array(U * 2) });
+    const other = bruteForce(zeroed.V, zeroed.activeK, E, K, config.dim, N);
+    expect(other.filter((list, u) => list.map((w) => w.id).join() !== want[u].map((w) => w.id).join()).length).toBeGreaterThanOrEqual(5);
     model.dispose();
   });
 });
