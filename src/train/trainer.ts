@@ -178,6 +178,9 @@ export async function train(ctx: Context, dataset: Dataset, partialConfig: Parti
   let bestEpoch = resume?.bestEpoch ?? 0;
   let bestScore = resume?.bestScore ?? -Infinity;
   let bestWeights = resume?.bestWeights;
+  // Whether the model holds bestWeights right now: only just after they were snapshotted. A
+  // resumed run's model holds the state's weights, which may be later than its best epoch's.
+  let modelHoldsBest = false;
   // What a resumable state holds: completed epochs only. A validation of an epoch cut short by
   // maxSteps is provisional: the same run continued would not have validated there.
   let committed = { validations: validation.length, bestEpoch, bestScore, bestWeights };
@@ -273,6 +276,7 @@ export async function train(ctx: Context, dataset: Dataset, partialConfig: Parti
         read.loss.catch(() => {});
         step++;
         batchesDone++;
+        modelHoldsBest = false;
         await settle();
         inFlight = { step, epoch, inEpoch: batchesDone, samples: batch.lengths.length, logged, loss: read.loss };
       }
@@ -294,6 +298,7 @@ export async function train(ctx: Context, dataset: Dataset, partialConfig: Parti
           bestScore = score;
           bestEpoch = epoch;
           bestWeights = await snapshotWeights(model);
+          modelHoldsBest = true;
         }
       } else if (isLast) {
         bestEpoch = epoch;
@@ -312,7 +317,7 @@ export async function train(ctx: Context, dataset: Dataset, partialConfig: Parti
       bestEpoch = epoch;
       bestWeights = undefined;
     }
-    if (bestWeights && validation[validation.length - 1]?.epoch !== bestEpoch) restoreWeights(model, bestWeights);
+    if (bestWeights && !modelHoldsBest) restoreWeights(model, bestWeights);
     bestWeights ??= state.weights;
     report({ phase: 'done', epoch: bestEpoch, epochs: options.epochs, step: 0, stepsPerEpoch, totalSteps });
     return {

@@ -315,7 +315,15 @@ describe('the training loop on a tiny model', () => {
     expect([cut.state.epoch, cut.state.batchesDone, cut.state.validation.length, cut.state.bestEpoch]).toEqual([2, 1, 1, 1]);
     const third = await train(ctx, dataset, partial, { ...options, evaluate: scripted([m2]), resume: cut.state });
     await expectSame(third);
-    for (const r of [whole, first, second, cut, third]) r.model.dispose();
+
+    // Resumed from the cut state with no step left to take: the model must hold epoch 1's
+    // weights (the best), not the cut's, although epoch 1's is the last validation in the state.
+    const idle = await train(ctx, dataset, partial, { ...options, evaluate: scripted([]), resume: cut.state, maxSteps: perEpoch + 1 });
+    expect(idle.bestEpoch).toBe(1);
+    expect(same(idle.bestWeights, cut.state.bestWeights!)).toBe(true);
+    expect(same(idle.bestWeights, idle.state.weights)).toBe(false);
+    expect(same(await snapshotWeights(idle.model), idle.bestWeights)).toBe(true);
+    for (const r of [whole, first, second, cut, third, idle]) r.model.dispose();
   });
 
   test('maxSteps at an epoch\'s end stops before the next epoch; no validation users means no validation', async () => {
