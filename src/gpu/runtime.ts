@@ -29,6 +29,15 @@ export interface RuntimeOptions {
   disableFeatures?: GPUFeatureName[];
   /** Dawn toggles for the Node instance, e.g. `disable_timestamp_query_conversion`. */
   dawnFlags?: string[];
+  /**
+   * Cap, in bytes, on each buffer of a row table split over several buffers (Context.table:
+   * item tables, their Adam moments, all item vectors). The shard size is always at most the
+   * device's maxStorageBufferBindingSize and maxBufferSize; this lowers it further. A test hook:
+   * a small cap splits small tables, so the sharded path runs (and is compared bit for bit with
+   * one buffer) on any device. Nothing else is affected: every other tensor keeps the device's
+   * limits. Must be an integer ≥ 4.
+   */
+  maxTableShardBytes?: number;
 }
 
 export interface RuntimeStats {
@@ -64,6 +73,11 @@ export class GpuRuntime {
   private kernelsInEncoder = new Set<string>();
   private readonly submitErrors: Promise<string | null>[] = [];
   private destroyed = false;
+  /**
+   * Largest buffer of one shard of a row-sharded table, in bytes: the smallest of the device's
+   * maxStorageBufferBindingSize, its maxBufferSize and RuntimeOptions.maxTableShardBytes.
+   */
+  readonly tableShardBytes: number;
 
   private constructor(
     readonly device: GPUDevice,
@@ -71,7 +85,9 @@ export class GpuRuntime {
     readonly features: { subgroups: boolean; f16: boolean; timestamps: boolean },
     private readonly ownsDevice: boolean,
     profile: boolean,
+    maxTableShardBytes: number,
   ) {
+    this.tableShardBytes = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize, maxTableShardBytes);
     this.pool = new BufferPool(device, device.limits.maxStorageBufferBindingSize);
     this.pipelines = new PipelineCache(device);
     if (profile && features.timestamps) this.profiler = new Profiler(device);
@@ -79,6 +95,10 @@ export class GpuRuntime {
 
   static async create(options: RuntimeOptions = {}): Promise<GpuRuntime> {
     const disabled = new Set(options.disableFeatures ?? []);
+    const shardCap = options.maxTableShardBytes ?? Infinity;
+    if (shardCap !== Infinity && !(Number.isSafeInteger(shardCap) && shardCap >= 4)) {
+      throw new RangeError(`maxTableShardBytes must be an integer ≥ 4, got ${shardCap}`);
+    }
     let device = options.device;
     let info = { vendor: 'unknown', architecture: '', device: '', description: 'caller-provided device' };
     if (!device) {
@@ -99,7 +119,7 @@ export class GpuRuntime {
     }
     const has = (f: GPUFeatureName) => device.features.has(f) && !disabled.has(f);
     const features = { subgroups: has('subgroups' as GPUFeatureName), f16: has('shader-f16'), timestamps: has('timestamp-query') };
-    const runtime = new GpuRuntime(device, info, features, !options.device, options.profile ?? false);
+    const runtime = new GpuRuntime(device, info, features, !options.device, options.profile ?? false, shardCap);
     device.addEventListener('uncapturederror', (ev) => {
       console.error(`mind-webgpu: uncaptured WebGPU error: ${(ev as GPUUncapturedErrorEvent).error.message}`);
     });
