@@ -8,8 +8,7 @@
  * A table split over several buffers (Context.table, Tensor.shards) is gathered shard by shard
  * into one buffer of the distinct rows the bags touch, then summed from there in the same entry
  * order: each output is then bitwise the output of the unsplit table. The row gradient is keyed
- * by global row whether the table is split or not. The host work per call is O(entries ·
- * log entries), never O(table rows).
+ * by global row whether the table is split or not.
  */
 import { RowGrad, type Tensor, formatShape, shapeSize } from '../tensor.js';
 import { expectTensor, flatGrid } from './common.js';
@@ -63,64 +62,32 @@ export function scatterAddRows(out: Tensor, rows: Int32Array, values: Tensor): v
 /**
  * Transposes bags into a per-row plan: for each touched table row (ascending), the entries that
  * read it, in ascending entry order. Summing the output gradient along this plan gives each row's
- * gradient deterministically without atomics. Sorts the entries (O(E log E) for E entries), so
- * the cost does not grow with the table; `numRows` only bounds the indices.
+ * gradient deterministically without atomics.
  */
 export function transposeBags(bags: Bags, numRows: number): { rows: Int32Array; plan: Bags } {
   const { offsets, indices } = bags;
   const weights = bags.weights ?? new Float32Array(indices.length).fill(1);
   const bagOf = new Int32Array(indices.length);
   for (let r = 0; r + 1 < offsets.length; r++) for (let k = offsets[r]; k < offsets[r + 1]; k++) bagOf[k] = r;
-  // Entries by (row, entry): each row's entries stay in ascending entry order.
-  const order = Int32Array.from({ length: indices.length }, (_, k) => k).sort((a, b) => indices[a] - indices[b] || a - b);
+  const counts = new Int32Array(numRows);
+  for (const i of indices) counts[i]++;
   const rowsList: number[] = [];
-  const planOffsets: number[] = [0];
+  for (let i = 0; i < numRows; i++) if (counts[i] > 0) rowsList.push(i);
+  const rows = Int32Array.from(rowsList);
+  const slot = new Int32Array(numRows);
+  const planOffsets = new Int32Array(rows.length + 1);
+  rows.forEach((row, u) => {
+    slot[row] = planOffsets[u];
+    planOffsets[u + 1] = planOffsets[u] + counts[row];
+  });
   const planIndices = new Int32Array(indices.length);
   const planWeights = new Float32Array(indices.length);
-  order.forEach((k, s) => {
-    const row = indices[k];
-    if (row < 0 || row >= numRows) throw new Error(`transposeBags: indices[${k}] = ${row} is outside [0, ${numRows})`);
-    if (rowsList.length === 0 || rowsList[rowsList.length - 1] !== row) {
-      if (rowsList.length > 0) planOffsets.push(s);
-      rowsList.push(row);
-    }
+  for (let k = 0; k < indices.length; k++) {
+    const s = slot[indices[k]]++;
     planIndices[s] = bagOf[k];
     planWeights[s] = weights[k];
-  });
-  if (rowsList.length > 0) planOffsets.push(indices.length);
-  return { rows: Int32Array.from(rowsList), plan: { offsets: Int32Array.from(planOffsets), indices: planIndices, weights: planWeights } };
-}
-
-/**
- * The rows of a table split over several buffers that `bags` read, gathered into one buffer:
- * `rows` `[U, ...row]` holds the distinct rows touched, ascending, and `bags` are the same bags
- * with each index replaced by its row's place in `rows` (weights and order unchanged). One
- * rows_gather dispatch per shard that holds a touched row, writing that shard's rows only.
- */
-function gatherShardRows(table: Tensor, bags: Bags, width: number): { rows: Tensor; bags: Bags } {
-  const ctx = table.ctx;
-  const distinct = Int32Array.from(new Set(bags.indices)).sort();
-  const rows = ctx.empty([distinct.length, ...table.shape.slice(1)], 'f32', 'embeddingBag.rows');
-  const perShard = table.rowsPerShard;
-  let from = 0;
-  table.shards.forEach((shard, s) => {
-    const base = s * perShard;
-    let to = from;
-    while (to < distinct.length && distinct[to] < base + shard.shape[0]) to++;
-    if (to === from) return;
-    const local = ctx.tensor(Int32Array.from(distinct.subarray(from, to), (row) => row - base), [to - from]);
-    embeddingKernels.entry('rows_gather').run(
-      ctx,
-      { params: { rows: to - from, width, first: from }, indices: local, source: shard, out: rows },
-      flatGrid((to - from) * width),
-    );
-    local.dispose();
-    from = to;
-  });
-  const place = new Map<number, number>();
-  distinct.forEach((row, i) => place.set(row, i));
-  const indices = Int32Array.from(bags.indices, (row) => place.get(row)!);
-  return { rows, bags: { offsets: bags.offsets, indices, ...(bags.weights ? { weights: bags.weights } : {}) } };
+  }
+  return { rows, plan: { offsets: planOffsets, indices: planIndices, weights: planWeights } };
 }
 
 function checkBags(bags: Bags, numRows: number, name: string): void {
@@ -197,4 +164,36 @@ export function embeddingMean(table: Tensor, offsets: Int32Array, indices: Int32
     for (let k = offsets[r]; k < offsets[r + 1]; k++) weights[k] = 1 / n;
   }
   return embeddingBag(table, { offsets, indices, weights }, outShape);
+}
+
+/**
+ * The rows of a table split over several buffers that `bags` read, gathered into one buffer:
+ * `rows` `[U, ...row]` holds the distinct rows touched, ascending, and `bags` are the same bags
+ * with each index replaced by its row's place in `rows` (weights and order unchanged). One
+ * rows_gather dispatch per shard that holds a touched row, writing that shard's rows only.
+ */
+function gatherShardRows(table: Tensor, bags: Bags, width: number): { rows: Tensor; bags: Bags } {
+  const ctx = table.ctx;
+  const distinct = Int32Array.from(new Set(bags.indices)).sort();
+  const rows = ctx.empty([distinct.length, ...table.shape.slice(1)], 'f32', 'embeddingBag.rows');
+  const perShard = table.rowsPerShard;
+  let from = 0;
+  table.shards.forEach((shard, s) => {
+    const base = s * perShard;
+    let to = from;
+    while (to < distinct.length && distinct[to] < base + shard.shape[0]) to++;
+    if (to === from) return;
+    const local = ctx.tensor(Int32Array.from(distinct.subarray(from, to), (row) => row - base), [to - from]);
+    embeddingKernels.entry('rows_gather').run(
+      ctx,
+      { params: { rows: to - from, width, first: from }, indices: local, source: shard, out: rows },
+      flatGrid((to - from) * width),
+    );
+    local.dispose();
+    from = to;
+  });
+  const place = new Map<number, number>();
+  distinct.forEach((row, i) => place.set(row, i));
+  const indices = Int32Array.from(bags.indices, (row) => place.get(row)!);
+  return { rows, bags: { offsets: bags.offsets, indices, ...(bags.weights ? { weights: bags.weights } : {}) } };
 }
