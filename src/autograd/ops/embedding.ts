@@ -63,31 +63,42 @@ export function scatterAddRows(out: Tensor, rows: Int32Array, values: Tensor): v
  * Transposes bags into a per-row plan: for each touched table row (ascending), the entries that
  * read it, in ascending entry order. Summing the output gradient along this plan gives each row's
  * gradient deterministically without atomics.
+ *
+ * The work is O(E log E) in the E = indices.length entries and independent of the table's
+ * `numRows`: it runs on every training step, so nothing here may be sized by the catalogue (a
+ * counting pass over [numRows] would cost a million-item table 8 MB and a million-long scan per
+ * step). `numRows` only bounds the row ids (checked by embeddingBag).
  */
 export function transposeBags(bags: Bags, numRows: number): { rows: Int32Array; plan: Bags } {
   const { offsets, indices } = bags;
-  const weights = bags.weights ?? new Float32Array(indices.length).fill(1);
-  const bagOf = new Int32Array(indices.length);
+  const E = indices.length;
+  const weights = bags.weights ?? new Float32Array(E).fill(1);
+  const bagOf = new Int32Array(E);
   for (let r = 0; r + 1 < offsets.length; r++) for (let k = offsets[r]; k < offsets[r + 1]; k++) bagOf[k] = r;
-  const counts = new Int32Array(numRows);
-  for (const i of indices) counts[i]++;
+  // Entries ordered by (row, entry): one key row·E + k per entry, exact in a double while
+  // numRows·E < 2^53, sorted numerically.
+  if (numRows * Math.max(E, 1) > Number.MAX_SAFE_INTEGER) {
+    throw new RangeError(`transposeBags: numRows (${numRows}) times entries (${E}) exceeds 2^53`);
+  }
+  const keys = new Float64Array(E);
+  for (let k = 0; k < E; k++) keys[k] = indices[k] * E + k;
+  keys.sort();
   const rowsList: number[] = [];
-  for (let i = 0; i < numRows; i++) if (counts[i] > 0) rowsList.push(i);
-  const rows = Int32Array.from(rowsList);
-  const slot = new Int32Array(numRows);
-  const planOffsets = new Int32Array(rows.length + 1);
-  rows.forEach((row, u) => {
-    slot[row] = planOffsets[u];
-    planOffsets[u + 1] = planOffsets[u] + counts[row];
-  });
-  const planIndices = new Int32Array(indices.length);
-  const planWeights = new Float32Array(indices.length);
-  for (let k = 0; k < indices.length; k++) {
-    const s = slot[indices[k]]++;
+  const planOffsets: number[] = [0];
+  const planIndices = new Int32Array(E);
+  const planWeights = new Float32Array(E);
+  for (let s = 0; s < E; s++) {
+    const k = keys[s] % E;
+    const row = indices[k];
+    if (s === 0 || row !== rowsList[rowsList.length - 1]) {
+      if (s > 0) planOffsets.push(s);
+      rowsList.push(row);
+    }
     planIndices[s] = bagOf[k];
     planWeights[s] = weights[k];
   }
-  return { rows, plan: { offsets: planOffsets, indices: planIndices, weights: planWeights } };
+  if (E > 0) planOffsets.push(E);
+  return { rows: Int32Array.from(rowsList), plan: { offsets: Int32Array.from(planOffsets), indices: planIndices, weights: planWeights } };
 }
 
 function checkBags(bags: Bags, numRows: number, name: string): void {
