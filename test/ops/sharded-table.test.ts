@@ -139,6 +139,16 @@ describe('row tables split over several buffers', () => {
     expect(bits(split.v)).toEqual(bits(one.v));
   });
 
+  test('Adam refuses a dense gradient for a split table, naming it', () => {
+    const ctx = getSplit();
+    const table = ctx.table([N, D], data, { requiresGrad: true, label: 'items' });
+    const opt = new Adam(ctx, [table]);
+    table.grad = ctx.zeros([N, D]);
+    expect(() => opt.step()).toThrow('Adam: items [31, 5] is split over 5 buffers and takes row gradients only, got a dense one');
+    opt.dispose();
+    table.dispose();
+  });
+
   test('exact top-k over a split table, in blocks inside the shards, is that of one buffer and of the float64 reference', async () => {
     const Q = 3;
     const k = 6;
