@@ -15,7 +15,7 @@ export class Storage {
 }
 
 /**
- * The storage of a row table split over several buffers (Context.table, Context.shardedRows):
+ * The storage of a row table split over several buffers (Context.table, Context.stackShards):
  * shard s is an ordinary tensor `[rows_s, ...row]` holding the table's rows
  * [s·rowsPerShard, s·rowsPerShard + rows_s); every shard but the last has rowsPerShard rows.
  * Why: a WebGPU storage binding is limited (often to 128 MiB, ~500k rows of 64 f32), and a
