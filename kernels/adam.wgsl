@@ -10,6 +10,7 @@
 struct Params {
   count: u32,   // adam_dense: elements; adam_rows: touched rows
   width: u32,   // adam_rows: elements per row
+  first: u32,   // adam_rows: row of grad holding the gradient of rows[0] (0 for adam_dense)
   lr: f32,
   beta1: f32,
   beta2: f32,
@@ -43,13 +44,15 @@ fn adam_dense(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
   if (i < params.count) { update(i, grad[i]); }
 }
 
-// Only the rows listed in `rows` (unique, so no two threads share an element), with grad the
-// [count, width] gradient of those rows. Other rows of param, m and v are not touched at all.
+// Only the rows listed in `rows` (unique, so no two threads share an element), with grad rows
+// first .. first + count - 1 their gradient. Other rows of param, m and v are not touched at
+// all. For a table split over several buffers, one dispatch per shard: param, m and v are that
+// shard's, `rows` are local to it, and `first` picks the shard's slice of the (global) gradient.
 @compute @workgroup_size(256)
 fn adam_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = flat_index(gid, nwg);
   if (i >= params.count * params.width) { return; }
   let r = i / params.width;
   let c = i % params.width;
-  update(u32(rows[r]) * params.width + c, grad[i]);
+  update(u32(rows[r]) * params.width + c, grad[params.first * params.width + i]);
 }

@@ -3,8 +3,9 @@
 // Bindings: 0 params, 1 offsets (i32), 2 indices (i32), 3 weights (f32), 4 source (f32), 5 out (f32).
 
 struct Params {
-  rows: u32,   // output rows (bag_sum) or source rows (rows_scatter_add)
+  rows: u32,   // output rows (bag_sum), source rows (rows_scatter_add) or rows copied (rows_gather)
   width: u32,
+  first: u32,  // rows_gather: the first output row written; 0 for the others
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -40,4 +41,17 @@ fn rows_scatter_add(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
   let c = i % params.width;
   let dst = u32(indices[r]) * params.width + c;
   out[dst] = out[dst] + source[i];
+}
+
+// out[first + r, c] = source[indices[r], c] for r < rows: copies rows of one shard of a table
+// (indices local to the shard) into consecutive rows of out, exactly (no arithmetic). A table
+// split over several buffers is gathered this way, shard by shard, into one buffer of the rows
+// a batch touches, which bag_sum then reads as it would read the unsplit table.
+@compute @workgroup_size(256)
+fn rows_gather(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_index(gid, nwg);
+  if (i >= params.rows * params.width) { return; }
+  let r = i / params.width;
+  let c = i % params.width;
+  out[(params.first + r) * params.width + c] = source[u32(indices[r]) * params.width + c];
 }

@@ -40,7 +40,7 @@ import { DEFAULT_ANN_SETTINGS } from './serve/ann-index.js';
 import { EXPORT_FORMATS, type ExportFormat } from './node/exports.js';
 import { exportTablesCommand, indexCommand, serveCommand } from './node/serve-commands.js';
 import { type SearchChoice, openItemIndex } from './node/serving.js';
-import { evaluateModel, popularityRecommendations, targetSets } from './serve/retrieval.js';
+import { allItemVectors, evaluateModel, popularityRecommendations, targetSets } from './serve/retrieval.js';
 
 
 /** `--columns`: every name matters, since position gives the column; an empty one is refused. */
@@ -474,8 +474,9 @@ async function exportCommand(flags: { model: string; out: string; format?: Expor
   try {
     const model = new MindModel(ctx, manifest.config, manifest.shape, manifest.itemFeatures, weights);
     const ids = Int32Array.from({ length: manifest.shape.numItems - 1 }, (_, i) => i + 1);
-    const vectors = (await ctx.tidy(() => ctx.noGrad(() => model.itemVectors(ids))).read()) as Float32Array;
     const d = manifest.config.dim;
+    // Built shard by shard past one storage binding (a million items); row 0 is the padding id.
+    const vectors = ((await ctx.tidy(() => allItemVectors(model)).read()) as Float32Array).subarray(d);
     // One JSON line per item: the item vectors an external ANN index (FAISS, hnswlib, ...) ingests.
     const lines = Array.from(ids, (id, i) => JSON.stringify({ id: manifest.itemNames[id], vector: Array.from(vectors.subarray(i * d, (i + 1) * d)) }));
     await writeFile(flags.out, `${lines.join('\n')}\n`);

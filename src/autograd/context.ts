@@ -4,7 +4,7 @@
  */
 import { GpuRuntime, type BufferBinding, type KernelSpec, type RuntimeOptions } from '../gpu/runtime.js';
 import { Tape } from './tape.js';
-import { type DType, type Grad, RowGrad, Storage, Tensor, formatShape, shapeSize } from './tensor.js';
+import { type DType, type Grad, RowGrad, RowShards, Storage, Tensor, formatShape, shapeSize } from './tensor.js';
 import { add, fill } from './ops/elementwise.js';
 import { addRowGrads, addRowsToDense, rowsToDense } from './ops/rows.js';
 
@@ -66,10 +66,102 @@ export class Context {
     return t;
   }
 
+  /**
+   * Rows per buffer of a row table `[N, ...row]` f32 (see `table`): as many whole rows as fit in
+   * `gpu.tableShardBytes` (the device's storage binding and buffer limits, or a test's lower
+   * cap). Throws when the shape has rank < 1 or one row alone exceeds that size.
+   */
+  rowsPerShard(shape: readonly number[], label = 'table'): number {
+    checkShape(shape, 'shape');
+    if (shape.length < 1) throw new Error(`${label}: a row table needs rank ≥ 1, got shape ${formatShape(shape)}`);
+    const rowBytes = shapeSize(shape.slice(1)) * 4;
+    const limit = this.gpu.tableShardBytes;
+    if (rowBytes > limit) {
+      throw new Error(`${label} ${formatShape(shape)}: one row is ${rowBytes} bytes, more than a buffer may hold (${limit} bytes)`);
+    }
+    return rowBytes === 0 ? Math.max(shape[0], 1) : Math.floor(limit / rowBytes);
+  }
+
+  /**
+   * A row table `[N, ...row]` f32: an embedding table, its Adam moments, every item's vector.
+   * When it fits in one storage binding it is an ordinary tensor, exactly what `tensor()` or
+   * `zeros()` would make; otherwise its rows are split over as few buffers as fit
+   * (`rowsPerShard(shape)` rows each, the last possibly fewer; `Tensor.shards`). Holds `data`
+   * (N·row finite values, row-major) or zeros. Only ops written for shards take a split table
+   * (embeddingBag, Adam, topKInnerProduct, Tensor.read and write); any other op throws when it
+   * binds it. Throws as `tensor()` and `rowsPerShard()`.
+   */
+  table(shape: readonly number[], data?: Float32Array, options: TensorOptions = {}): Tensor {
+    return this.tableOfRows(shape, this.rowsPerShard(shape, options.label), data, options);
+  }
+
+  /**
+   * A new f32 table with `like`'s shape and the same split into shards (Adam's moments of a
+   * table, a saved moment restored): `data` (like.size values) or zeros.
+   */
+  tableLike(like: Tensor, data?: Float32Array, options: TensorOptions = {}): Tensor {
+    return this.tableOfRows(like.shape, like.rowsPerShard, data, options);
+  }
+
+  private tableOfRows(shape: readonly number[], rowsPerShard: number, data: Float32Array | undefined, options: TensorOptions): Tensor {
+    const rows = shape[0];
+    if (data && data.length !== shapeSize(shape)) {
+      throw new Error(`table(): data has ${data.length} elements but shape ${formatShape(shape)} needs ${shapeSize(shape)}`);
+    }
+    if (shape.length === 0 || rows <= rowsPerShard) return data ? this.tensor(data, shape, options) : this.zeros(shape, options);
+    const width = shapeSize(shape.slice(1));
+    const label = options.label ?? 'table';
+    const parts: Tensor[] = [];
+    for (let first = 0; first < rows; first += rowsPerShard) {
+      const count = Math.min(rowsPerShard, rows - first);
+      const partShape = [count, ...shape.slice(1)];
+      const partLabel = `${label}.shard${parts.length}`;
+      parts.push(
+        data
+          ? this.tensor(data.subarray(first * width, (first + count) * width), partShape, { label: partLabel })
+          : this.zeros(partShape),
+      );
+    }
+    return this.stackShards(parts, options);
+  }
+
+  /**
+   * The row table made of `parts` stacked by rows, without copying: `[Σ rows_s, ...row]`, whose
+   * shards are the parts (they then belong to it: disposing it disposes them). A single part is
+   * returned as it is. Every part but the last must have the same number of rows, the last at
+   * most that many, and all the same dtype and row shape. Throws otherwise, naming the part.
+   */
+  stackShards(parts: readonly Tensor[], options: TensorOptions = {}): Tensor {
+    if (parts.length === 0) throw new Error('stackShards: needs at least one part');
+    const [first] = parts;
+    if (first.rank < 1) throw new Error(`stackShards: parts need rank ≥ 1, got ${formatShape(first.shape)}`);
+    if (parts.length === 1) return first;
+    const rowShape = first.shape.slice(1);
+    const rowsPerShard = first.shape[0];
+    parts.forEach((p, s) => {
+      const same = p.dtype === first.dtype && p.rank === first.rank && p.shape.slice(1).every((n, i) => n === rowShape[i]);
+      const rowsOk = s === parts.length - 1 ? p.shape[0] >= 1 && p.shape[0] <= rowsPerShard : p.shape[0] === rowsPerShard;
+      if (!same || !rowsOk || p.shards.length !== 1 || p.isDisposed) {
+        throw new Error(
+          `stackShards: part ${s} ${formatShape(p.shape)} ${p.dtype} does not follow part 0 ${formatShape(first.shape)} ${first.dtype} ` +
+            `(same row shape and dtype, ${rowsPerShard} rows in every part but the last, 1..${rowsPerShard} in the last, one live buffer each)`,
+        );
+      }
+    });
+    for (const p of parts) this.untrack(p);
+    const rows = parts.reduce((n, p) => n + p.shape[0], 0);
+    const table = new Tensor(this, new RowShards([...parts], rowsPerShard), [rows, ...rowShape], first.dtype, options.label ?? first.label);
+    table.requiresGrad = options.requiresGrad ?? false;
+    return this.track(table);
+  }
+
   /** A view of `t` with another shape of the same size, sharing its buffer. */
   view(t: Tensor, shape: readonly number[]): Tensor {
     if (shapeSize(shape) !== t.size) {
       throw new Error(`reshape: cannot view ${formatShape(t.shape)} as ${formatShape(shape)}`);
+    }
+    if (t.storage instanceof RowShards) {
+      throw new Error(`reshape: ${t.label} ${formatShape(t.shape)} is split over ${t.shards.length} buffers and has no views`);
     }
     t.storage.refs++;
     return this.track(new Tensor(this, t.storage, [...shape], t.dtype, t.label));

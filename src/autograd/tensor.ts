@@ -15,6 +15,21 @@ export class Storage {
 }
 
 /**
+ * The storage of a row table split over several buffers (Context.table, Context.stackShards):
+ * shard s is an ordinary tensor `[rows_s, ...row]` holding the table's rows
+ * [s·rowsPerShard, s·rowsPerShard + rows_s); every shard but the last has rowsPerShard rows.
+ * Why: a WebGPU storage binding is limited (often to 128 MiB, ~500k rows of 64 f32), and a
+ * catalogue's item table, its Adam moments and its item vectors grow past it. The table owns
+ * its shards (disposing it disposes them).
+ */
+export class RowShards {
+  constructor(
+    readonly shards: readonly Tensor[],
+    readonly rowsPerShard: number,
+  ) {}
+}
+
+/**
  * The gradient of a row-indexed table ([N, ...rowShape]) where a step touched only some rows:
  * `values[i]` is the gradient of row `rows[i]`, rows unique and ascending, every other row zero.
  * Embedding tables receive these, so a step never materialises a dense N×d gradient.
@@ -84,7 +99,7 @@ export class Tensor {
 
   constructor(
     readonly ctx: Context,
-    readonly storage: Storage,
+    readonly storage: Storage | RowShards,
     readonly shape: readonly number[],
     readonly dtype: DType,
     readonly label = 'tensor',
@@ -92,9 +107,35 @@ export class Tensor {
     this.size = shapeSize(shape);
   }
 
+  /**
+   * The GPU buffer. Throws after dispose(), and for a table split over several buffers (see
+   * `shards`): only ops written for shards (embeddingBag, Adam, topKInnerProduct, read, write)
+   * take those, so any other op fails here instead of reading a wrong buffer.
+   */
   get buffer(): GPUBuffer {
     if (this.disposed) throw new Error(`${this.label} ${formatShape(this.shape)} was used after dispose()`);
+    if (this.storage instanceof RowShards) {
+      throw new Error(
+        `${this.label} ${formatShape(this.shape)} is split over ${this.storage.shards.length} GPU buffers of at most ` +
+          `${this.storage.rowsPerShard} rows (one storage binding cannot hold it); this op does not take sharded tables ` +
+          `(embeddingBag, Adam, topKInnerProduct, read and write do)`,
+      );
+    }
     return this.storage.buffer;
+  }
+
+  /**
+   * The tensor's buffers as tensors, in row order: `[this]` for a tensor in one buffer; for a
+   * row table split over several buffers, its shards (see RowShards). Ops that take tables loop
+   * over these, so one code path serves both.
+   */
+  get shards(): readonly Tensor[] {
+    return this.storage instanceof RowShards ? this.storage.shards : [this];
+  }
+
+  /** Rows in every shard but the last (the first dimension when the tensor is one buffer). */
+  get rowsPerShard(): number {
+    return this.storage instanceof RowShards ? this.storage.rowsPerShard : (this.shape[0] ?? 1);
   }
 
   get isDisposed(): boolean {
@@ -105,10 +146,49 @@ export class Tensor {
     return this.shape.length;
   }
 
-  /** Copies the contents to the host (submitting pending work in the same submit). */
+  /**
+   * Copies the contents to the host (submitting pending work in the same submit). A sharded
+   * table comes back whole, row-major `[N, ...row]`, exactly as if it were one buffer.
+   */
   async read(): Promise<TypedArrayFor<this['dtype']>> {
+    if (this.storage instanceof RowShards) {
+      this.disposedCheck();
+      const out = this.dtype === 'i32' ? new Int32Array(this.size) : new Float32Array(this.size);
+      let offset = 0;
+      for (const shard of this.storage.shards) {
+        const part = await shard.read();
+        out.set(part, offset);
+        offset += part.length;
+      }
+      return out as TypedArrayFor<this['dtype']>;
+    }
     const bytes = await this.ctx.gpu.read(this.buffer, this.size * 4);
     return (this.dtype === 'i32' ? new Int32Array(bytes) : new Float32Array(bytes)) as TypedArrayFor<this['dtype']>;
+  }
+
+  /**
+   * Overwrites the whole tensor with host data (`size` values, row-major; a sharded table is
+   * given whole, as `read` returns it), ordered before the next submit. Throws when the length
+   * or the dtype's array type differs, or the tensor has been disposed.
+   */
+  write(data: Float32Array | Int32Array): void {
+    const expected = this.dtype === 'i32' ? Int32Array : Float32Array;
+    if (!(data instanceof expected) || data.length !== this.size) {
+      throw new Error(
+        `${this.label} ${formatShape(this.shape)}.write: needs a ${expected.name} of ${this.size} values, ` +
+          `got a ${data.constructor.name} of ${data.length}`,
+      );
+    }
+    let offset = 0;
+    for (const shard of this.disposedCheck().shards) {
+      this.ctx.gpu.upload(shard.buffer, data.subarray(offset, offset + shard.size));
+      offset += shard.size;
+    }
+  }
+
+  private disposedCheck(): this {
+    if (this.disposed) throw new Error(`${this.label} ${formatShape(this.shape)} was used after dispose()`);
+    return this;
   }
 
   /** Backpropagates from this tensor; `seed` defaults to 1 for a one-element tensor. */
@@ -149,7 +229,8 @@ export class Tensor {
       return;
     }
     this.disposed = true;
-    if (--this.storage.refs === 0) this.ctx.gpu.release(this.storage.buffer);
+    if (this.storage instanceof RowShards) for (const shard of this.storage.shards) shard.dispose();
+    else if (--this.storage.refs === 0) this.ctx.gpu.release(this.storage.buffer);
     if (this.grad) this.grad.dispose();
     this.grad = null;
   }

@@ -37,6 +37,15 @@ export interface RuntimeOptions {
    * fail at dispatch when they exceed it.
    */
   maxWorkgroupsPerDimension?: number;
+  /**
+   * Cap, in bytes, on each buffer of a row table split over several buffers (Context.table:
+   * item tables, their Adam moments, all item vectors). The shard size is always at most the
+   * device's maxStorageBufferBindingSize and maxBufferSize; this lowers it further. A test hook:
+   * a small cap splits small tables, so the sharded path runs (and is compared bit for bit with
+   * one buffer) on any device. Nothing else is affected: every other tensor keeps the device's
+   * limits. Must be an integer ≥ 4.
+   */
+  maxTableShardBytes?: number;
 }
 
 export interface RuntimeStats {
@@ -76,6 +85,11 @@ export class GpuRuntime {
   private destroyed = false;
   /** While `recordKernels` runs: the kernels dispatched so far, by pipeline key. */
   private recording: Map<string, KernelSpec> | null = null;
+  /**
+   * Largest buffer of one shard of a row-sharded table, in bytes: the smallest of the device's
+   * maxStorageBufferBindingSize, its maxBufferSize and RuntimeOptions.maxTableShardBytes.
+   */
+  readonly tableShardBytes: number;
 
   private constructor(
     readonly device: GPUDevice,
@@ -84,8 +98,10 @@ export class GpuRuntime {
     private readonly ownsDevice: boolean,
     profile: boolean,
     workgroupCap: number | undefined,
+    maxTableShardBytes: number,
   ) {
     this.maxWorkgroupsPerDimension = Math.min(device.limits.maxComputeWorkgroupsPerDimension, workgroupCap ?? Infinity);
+    this.tableShardBytes = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize, maxTableShardBytes);
     this.pool = new BufferPool(device, device.limits.maxStorageBufferBindingSize);
     this.pipelines = new PipelineCache(device);
     if (profile && features.timestamps) this.profiler = new Profiler(device);
@@ -97,6 +113,10 @@ export class GpuRuntime {
       throw new Error(`GpuRuntime: maxWorkgroupsPerDimension must be an integer ≥ 1, got ${cap}`);
     }
     const disabled = new Set(options.disableFeatures ?? []);
+    const shardCap = options.maxTableShardBytes ?? Infinity;
+    if (shardCap !== Infinity && !(Number.isSafeInteger(shardCap) && shardCap >= 4)) {
+      throw new RangeError(`maxTableShardBytes must be an integer ≥ 4, got ${shardCap}`);
+    }
     let device = options.device;
     let info = { vendor: 'unknown', architecture: '', device: '', description: 'caller-provided device' };
     if (!device) {
@@ -117,7 +137,7 @@ export class GpuRuntime {
     }
     const has = (f: GPUFeatureName) => device.features.has(f) && !disabled.has(f);
     const features = { subgroups: has('subgroups' as GPUFeatureName), f16: has('shader-f16'), timestamps: has('timestamp-query') };
-    const runtime = new GpuRuntime(device, info, features, !options.device, options.profile ?? false, cap);
+    const runtime = new GpuRuntime(device, info, features, !options.device, options.profile ?? false, cap, shardCap);
     device.addEventListener('uncapturederror', (ev) => {
       console.error(`mind-webgpu: uncaptured WebGPU error: ${(ev as GPUUncapturedErrorEvent).error.message}`);
     });

@@ -63,7 +63,11 @@ export function parameterSpecs(config: MindConfig, shape: ModelShape): Parameter
   return specs;
 }
 
-/** Creates every parameter, from `weights` when given (a checkpoint) or freshly initialised. */
+/**
+ * Creates every parameter, from `weights` when given (a checkpoint) or freshly initialised.
+ * Embedding tables are row tables (Context.table): split over several GPU buffers when larger
+ * than one storage binding, which only the embedding gather and Adam read.
+ */
 export function createParameters(
   ctx: Context,
   config: MindConfig,
@@ -83,7 +87,8 @@ export function createParameters(
       }
       data = saved;
     }
-    params.set(spec.name, ctx.tensor(data, spec.shape, { requiresGrad: true, label: spec.name }).keep());
+    const options = { requiresGrad: true, label: spec.name };
+    params.set(spec.name, (spec.embedding ? ctx.table(spec.shape, data, options) : ctx.tensor(data, spec.shape, options)).keep());
   }
   return params;
 }

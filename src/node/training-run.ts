@@ -125,12 +125,13 @@ function manifestFor(options: TrainingRunOptions, config: MindConfig, training: 
 }
 
 /**
- * Refuses a run whose parameter tables do not fit the device, before the first step: every
- * parameter of every model the run trains (parameterSpecs; the item table is [items + feature
- * rows, d]) must fit one storage binding, since it is one buffer, and so must its Adam moments
- * and evaluation's item vectors [items, d], which are never larger. The error names the table,
- * its shape, its bytes and the limit; the hint gives the widest --dim that fits. Then checks the
- * batch size (checkBatchSize). Throws UserError.
+ * Refuses a run whose parameters do not fit the device, before the first step. Embedding
+ * tables (the item table [items + feature rows, d], the profile table) are split over as many
+ * buffers as they need (Context.table), as are their Adam moments and evaluation's item vectors,
+ * so they only need one row to fit a storage binding; every other parameter is one buffer and
+ * must fit one binding whole. The error names the model, the parameter, its shape, its bytes and
+ * the limit (the smaller of maxStorageBufferBindingSize and maxBufferSize). Then checks the batch
+ * size (checkBatchSize). Throws UserError.
  */
 export function checkDeviceFit(
   limits: { maxStorageBufferBindingSize: number; maxBufferSize: number },
@@ -141,15 +142,19 @@ export function checkDeviceFit(
   const limit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
   for (const run of runsOf(config, { epochs: 1, ...settings })) {
     for (const spec of parameterSpecs(run.config, modelShapeOf(dataset))) {
+      const [rows, width = 1] = spec.shape;
       const bytes = spec.shape.reduce((a, b) => a * b, 4);
+      if (spec.embedding) {
+        if (4 * width <= limit) continue;
+        throw new UserError(
+          `${run.name}'s ${spec.name} table [${spec.shape.join(', ')}]: one row of ${4 * width} bytes is over this device's storage binding limit of ${limit} bytes (maxStorageBufferBindingSize)`,
+          `use --${spec.name === 'profile_embedding' ? 'profile-dim' : 'dim'} ${Math.floor(limit / 4)} or less`,
+        );
+      }
       if (bytes <= limit) continue;
-      const [rows, width] = spec.shape;
-      const widest = Math.floor(limit / (4 * rows));
       throw new UserError(
-        `${run.name}'s ${spec.name} table [${spec.shape.join(', ')}] would take ${bytes} bytes, over this device's storage binding limit of ${limit} bytes (maxStorageBufferBindingSize)`,
-        spec.shape.length === 2 && spec.embedding && widest >= 1
-          ? `at width ${width} one binding holds ${Math.floor(limit / (4 * width))} rows; use --${spec.name === 'profile_embedding' ? 'profile-dim' : 'dim'} ${widest} or less, or a smaller catalogue`
-          : 'use a smaller model or catalogue',
+        `${run.name}'s ${spec.name} [${spec.shape.join(', ')}] would take ${bytes} bytes, over this device's storage binding limit of ${limit} bytes (maxStorageBufferBindingSize)`,
+        rows > 0 ? 'use smaller --hidden widths or a smaller --dim' : 'use a smaller model',
       );
     }
   }

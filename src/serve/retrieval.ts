@@ -24,9 +24,23 @@ export interface RetrievalOptions {
   items?: Tensor;
 }
 
-/** Item vectors of every id `[N, d]` (row 0, the padding id, is zeros and never returned). */
+/**
+ * Item vectors of every id `[N, d]` f32 (SPEC §4 item tower; row 0, the padding id, is zeros and
+ * never returned). A row table (Context.table): past one storage binding (about 500k items at
+ * d = 64 on a 128 MiB limit) it is built and kept shard by shard, never as one buffer, and
+ * topKInnerProduct scores it shard by shard; each row is bitwise what one buffer would hold.
+ */
 export function allItemVectors(model: MindModel): Tensor {
-  return model.ctx.noGrad(() => model.itemVectors(Int32Array.from({ length: model.shape.numItems }, (_, i) => i)));
+  const { ctx } = model;
+  const N = model.shape.numItems;
+  const perShard = ctx.rowsPerShard([N, model.config.dim], 'item vectors');
+  return ctx.noGrad(() => {
+    const parts: Tensor[] = [];
+    for (let first = 0; first < N; first += perShard) {
+      parts.push(model.itemVectors(Int32Array.from({ length: Math.min(perShard, N - first) }, (_, i) => first + i)));
+    }
+    return ctx.stackShards(parts, { label: 'item vectors' });
+  });
 }
 
 /** Rows [from, to) of a user batch, as views of its arrays (no copy). */

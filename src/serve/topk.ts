@@ -45,8 +45,10 @@ export interface TopKResult {
  * The k items with the largest inner product with each query, ties to the lower id.
  * `queries` `[Q, d]` f32, `items` `[N, d]` f32 (item id = row). Returns `[Q, k]` ids (i32, best
  * first, −1 where fewer than k items were eligible) and their f32 scores. Items are scored in
- * blocks of at most SCORE_BLOCK_ELEMENTS / Q rows (each block's rows copied out when there are
- * several), so memory stays bounded at any N.
+ * blocks of at most SCORE_BLOCK_ELEMENTS / Q rows (each block's rows copied out when it is part
+ * of a buffer), so memory stays bounded at any N. `items` may be a table split over several
+ * buffers (Context.table, e.g. allItemVectors of a large catalogue): blocks then follow its
+ * shards, and the result is the same.
  * Throws when a tensor is not 2-D f32, the widths differ, k is outside [1, MAX_TOP_K], the
  * exclusion lists do not match Q, or Q exceeds the device's workgroup count per dimension.
  */
@@ -85,21 +87,29 @@ export async function topKInnerProduct(queries: Tensor, items: Tensor, k: number
     }
     const select = kernels.entry('select_top');
     const constants = { K: k };
+    // Blocks never span two shards of a table split over several buffers (Context.table).
     const blockRows = Math.max(1, Math.min(N, options.blockRows ?? Math.floor(SCORE_BLOCK_ELEMENTS / Q)));
-    const blocks = Math.max(1, Math.ceil(N / blockRows));
+    const plan: { shard: Tensor; begin: number; rows: number; baseId: number }[] = [];
+    items.shards.forEach((shard, s) => {
+      const shardRows = shard.shape[0];
+      for (let begin = 0; begin < shardRows; begin += blockRows) {
+        plan.push({ shard, begin, rows: Math.min(blockRows, shardRows - begin), baseId: s * items.rowsPerShard + begin });
+      }
+    });
+    if (plan.length === 0) plan.push({ shard: items, begin: 0, rows: 0, baseId: 0 });
+    const blocks = plan.length;
     let scores = ctx.empty([Q, blocks, k], 'f32', 'topk.scores');
     let ids = ctx.empty([Q, blocks, k], 'i32', 'topk.ids');
-    for (let block = 0; block < blocks; block++) {
-      const begin = block * blockRows;
-      const rows = Math.min(blockRows, N - begin);
+    for (const [block, { shard, begin, rows, baseId }] of plan.entries()) {
       ctx.tidy(() => {
-        const blockItems = blocks === 1 ? items : copyRows(items, begin, rows);
+        const whole = begin === 0 && rows === shard.shape[0];
+        const blockItems = whole ? shard : copyRows(shard, begin, rows);
         const blockScores = ctx.noGrad(() => matmul(queries, blockItems, { transB: true }));
         select.run(
           ctx,
           {
             params: {
-              n: rows, base_id: begin, first_item: firstItem, use_exclude: options.exclude ? 1 : 0,
+              n: rows, base_id: baseId, first_item: firstItem, use_exclude: options.exclude ? 1 : 0,
               exclude_words: words, has_ids: 0, block, blocks,
             },
             scores: blockScores,

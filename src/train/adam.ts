@@ -8,6 +8,10 @@
  * per-row count: a table then needs no per-row state beyond m and v, and a row's update after
  * a long pause is the plain Adam update of a gradient seen at step t. Weight decay is L2 added
  * to the gradient, so for row gradients it applies to the touched rows only.
+ *
+ * A table split over several buffers (Context.table) has moments split the same way, and its
+ * row update is one dispatch per shard the gradient touches, over that shard's rows only: the
+ * same arithmetic on every element, so the result is bitwise the unsplit table's.
  */
 import type { Context } from '../autograd/context.js';
 import { expectTensor, flatGrid, sameShape } from '../autograd/ops/common.js';
@@ -99,18 +103,11 @@ export class Adam {
       if (!(grad instanceof RowGrad)) {
         kernels.entry('adam_dense', 'adam.dense').run(
           this.ctx,
-          { params: { count: param.size, width: 0, ...header }, grad, param, m, v },
+          { params: { count: param.size, width: 0, first: 0, ...header }, grad, param, m, v },
           flatGrid(param.size),
         );
-      } else if (grad.rows.length > 0) {
-        const width = param.size / param.shape[0];
-        const rows = this.ctx.tensor(grad.rows, [grad.rows.length]);
-        kernels.entry('adam_rows', 'adam.rows').run(
-          this.ctx,
-          { params: { count: grad.rows.length, width, ...header }, grad: grad.values, rows, param, m, v },
-          flatGrid(grad.rows.length * width),
-        );
-        rows.dispose();
+      } else {
+        this.updateRows(param, grad, m, v, header);
       }
     }
     // Disposed only after every dispatch: one gradient tensor may be shared by two parameters.
@@ -120,10 +117,37 @@ export class Adam {
     }
   }
 
+  /**
+   * The lazy update of the rows `grad` touched, shard by shard: `grad.rows` are ascending, so
+   * each shard's rows are one slice of them (and of `grad.values`).
+   */
+  private updateRows(param: Tensor, grad: RowGrad, m: Tensor, v: Tensor, header: Record<string, number>): void {
+    const width = param.size / param.shape[0];
+    const perShard = param.rowsPerShard;
+    let from = 0;
+    param.shards.forEach((shard, s) => {
+      const base = s * perShard;
+      let to = from;
+      while (to < grad.rows.length && grad.rows[to] < base + shard.shape[0]) to++;
+      if (to === from) return;
+      const rows = this.ctx.tensor(base === 0 ? grad.rows.subarray(from, to) : Int32Array.from(grad.rows.subarray(from, to), (r) => r - base), [to - from]);
+      kernels.entry('adam_rows', 'adam.rows').run(
+        this.ctx,
+        {
+          params: { count: to - from, width, first: from, ...header },
+          grad: grad.values, rows, param: shard, m: m.shards[s], v: v.shards[s],
+        },
+        flatGrid((to - from) * width),
+      );
+      rows.dispose();
+      from = to;
+    });
+  }
+
   private moments(param: Tensor): Moments {
     let moments = this.state.get(param);
     if (!moments) {
-      moments = { m: this.ctx.zeros(param.shape).keep(), v: this.ctx.zeros(param.shape).keep() };
+      moments = { m: this.ctx.tableLike(param).keep(), v: this.ctx.tableLike(param).keep() };
       this.state.set(param, moments);
     }
     return moments;
@@ -165,7 +189,7 @@ export class Adam {
     this.stepCount = state.stepCount;
     for (const [label, { m, v }] of state.moments) {
       const param = byLabel.get(label)!;
-      this.state.set(param, { m: this.ctx.tensor(m, param.shape).keep(), v: this.ctx.tensor(v, param.shape).keep() });
+      this.state.set(param, { m: this.ctx.tableLike(param, m).keep(), v: this.ctx.tableLike(param, v).keep() });
     }
   }
 
@@ -183,4 +207,7 @@ function checkGrad(param: Tensor, grad: Tensor | RowGrad): void {
   const shape = grad instanceof RowGrad ? grad.tableShape : grad.shape;
   const fits = grad instanceof RowGrad ? sameShape(shape, param.shape) : grad.size === param.size;
   if (!fits) throw new Error(`Adam: gradient ${formatShape(shape)} for ${param.label} ${formatShape(param.shape)}`);
+  if (!(grad instanceof RowGrad) && param.shards.length > 1) {
+    throw new Error(`Adam: ${param.label} ${formatShape(param.shape)} is split over ${param.shards.length} buffers and takes row gradients only, got a dense one`);
+  }
 }

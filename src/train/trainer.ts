@@ -116,7 +116,7 @@ export async function snapshotWeights(model: MindModel): Promise<Map<string, Flo
 }
 
 function restoreWeights(model: MindModel, weights: Map<string, Float32Array>): void {
-  for (const [name, p] of model.params) model.ctx.gpu.upload(p.buffer, weights.get(name)!);
+  for (const [name, p] of model.params) p.write(weights.get(name)!);
 }
 
 function checkOptions(options: TrainOptions): void {

@@ -4,6 +4,11 @@
  * padding (an empty bag gives zeros and no gradient). The backward returns a `RowGrad`: the
  * touched rows only, each the sum of its occurrences in a fixed order, so it is bitwise
  * reproducible and never a dense N×d gradient.
+ *
+ * A table split over several buffers (Context.table, Tensor.shards) is gathered shard by shard
+ * into one buffer of the distinct rows the bags touch, then summed from there in the same entry
+ * order: each output is then bitwise the output of the unsplit table. The row gradient is keyed
+ * by global row whether the table is split or not.
  */
 import { RowGrad, type Tensor, formatShape, shapeSize } from '../tensor.js';
 import { expectTensor, flatGrid } from './common.js';
@@ -33,7 +38,7 @@ export function bagSum(sourceTable: Tensor, bags: Bags, outShape: readonly numbe
   const weightTensor = ctx.tensor(weights, [weights.length]);
   embeddingKernels.entry('bag_sum').run(
     ctx,
-    { params: { rows, width }, offsets, indices, weights: weightTensor, source: sourceTable, out },
+    { params: { rows, width, first: 0 }, offsets, indices, weights: weightTensor, source: sourceTable, out },
     flatGrid(rows * width),
   );
   // Safe right away: release is deferred until the submit that reads them has completed.
@@ -48,7 +53,7 @@ export function scatterAddRows(out: Tensor, rows: Int32Array, values: Tensor): v
   const rowTensor = ctx.tensor(rows, [rows.length]);
   embeddingKernels.entry('rows_scatter_add').run(
     ctx,
-    { params: { rows: rows.length, width }, indices: rowTensor, source: values, out },
+    { params: { rows: rows.length, width, first: 0 }, indices: rowTensor, source: values, out },
     flatGrid(rows.length * width),
   );
   rowTensor.dispose();
@@ -126,8 +131,12 @@ function checkBags(bags: Bags, numRows: number, name: string): void {
 }
 
 /**
- * Weighted bags of rows of `table` `[N, ...row]` → `[R, ...row]` (or `outShape`, same size).
- * The gradient to `table` is a RowGrad over the rows the bags touched.
+ * Weighted bags of rows of `table` `[N, ...row]` f32 → `[R, ...row]` f32 (or `outShape`, same
+ * size): out[r] = Σ_k weights[k]·table[indices[k]] over bag r, summed in entry order (SPEC §4's
+ * item-vector mean is such a bag). `table` may be split over several buffers (Context.table);
+ * the result is bitwise the same. The gradient to `table` is a RowGrad over the (global) rows the
+ * bags touched. Throws when the table is not f32 of rank ≥ 1, the bags are malformed (offsets,
+ * an index outside [0, N), a non-finite weight) or outShape does not hold R rows.
  */
 export function embeddingBag(table: Tensor, bags: Bags, outShape?: readonly number[]): Tensor {
   expectTensor('embeddingBag', 'table', table, 'f32');
@@ -141,7 +150,15 @@ export function embeddingBag(table: Tensor, bags: Bags, outShape?: readonly numb
   if (shape.reduce((a, b) => a * b, 1) !== rows * width) {
     throw new Error(`embeddingBag: outShape ${formatShape(shape)} does not hold ${rows} rows of ${width}`);
   }
-  const out = bagSum(table, bags, shape, 'embeddingBag');
+  // One buffer: read it directly (one dispatch, as before tables could be split).
+  let out: Tensor;
+  if (table.shards.length === 1) {
+    out = bagSum(table, bags, shape, 'embeddingBag');
+  } else {
+    const gathered = gatherShardRows(table, bags, width);
+    out = bagSum(gathered.rows, gathered.bags, shape, 'embeddingBag');
+    gathered.rows.dispose();
+  }
   table.ctx.tape.record('embeddingBag', [table], [out], ([g]) => {
     const { rows: touched, plan } = transposeBags(bags, numRows);
     const values = bagSum(g!, plan, [touched.length, ...rowShape], 'embeddingBag.grad');
@@ -158,4 +175,36 @@ export function embeddingMean(table: Tensor, offsets: Int32Array, indices: Int32
     for (let k = offsets[r]; k < offsets[r + 1]; k++) weights[k] = 1 / n;
   }
   return embeddingBag(table, { offsets, indices, weights }, outShape);
+}
+
+/**
+ * The rows of a table split over several buffers that `bags` read, gathered into one buffer:
+ * `rows` `[U, ...row]` holds the distinct rows touched, ascending, and `bags` are the same bags
+ * with each index replaced by its row's place in `rows` (weights and order unchanged). One
+ * rows_gather dispatch per shard that holds a touched row, writing that shard's rows only.
+ */
+function gatherShardRows(table: Tensor, bags: Bags, width: number): { rows: Tensor; bags: Bags } {
+  const ctx = table.ctx;
+  const distinct = Int32Array.from(new Set(bags.indices)).sort();
+  const rows = ctx.empty([distinct.length, ...table.shape.slice(1)], 'f32', 'embeddingBag.rows');
+  const perShard = table.rowsPerShard;
+  let from = 0;
+  table.shards.forEach((shard, s) => {
+    const base = s * perShard;
+    let to = from;
+    while (to < distinct.length && distinct[to] < base + shard.shape[0]) to++;
+    if (to === from) return;
+    const local = ctx.tensor(Int32Array.from(distinct.subarray(from, to), (row) => row - base), [to - from]);
+    embeddingKernels.entry('rows_gather').run(
+      ctx,
+      { params: { rows: to - from, width, first: from }, indices: local, source: shard, out: rows },
+      flatGrid((to - from) * width),
+    );
+    local.dispose();
+    from = to;
+  });
+  const place = new Map<number, number>();
+  distinct.forEach((row, i) => place.set(row, i));
+  const indices = Int32Array.from(bags.indices, (row) => place.get(row)!);
+  return { rows, bags: { offsets: bags.offsets, indices, ...(bags.weights ? { weights: bags.weights } : {}) } };
 }
