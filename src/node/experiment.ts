@@ -138,7 +138,23 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   return summarise(options, runs, users, userNames);
 }
 
-function summarise(options: ExperimentOptions, runs: ExperimentRun[], users: number[], userNames: Record<number, string[]>): ExperimentSummary {
+/**
+ * Mean ± std per variant and metric over `options.seeds`, and the paired differences of each
+ * reference against every other variant over the same seeds. Every (seed, variant) pair must have
+ * a run in `runs` (throws an Error naming the pair otherwise). Also used to combine the runs of
+ * several `mind experiment --json` files (scripts/combine-experiments.ts).
+ */
+export function summarise(
+  options: Pick<ExperimentOptions, 'part' | 'seeds' | 'references'> & { variants: readonly { name: string }[] },
+  runs: ExperimentRun[],
+  users: number[],
+  userNames: Record<number, string[]>,
+): ExperimentSummary {
+  for (const seed of options.seeds) {
+    for (const v of options.variants) {
+      if (!runs.some((r) => r.seed === seed && r.variant === v.name)) throw new Error(`summarise: no run of ${v.name} for seed ${seed}`);
+    }
+  }
   const metricNames = Object.keys(runs[0].metrics);
   const valuesOf = (variant: string, metric: string) =>
     options.seeds.map((seed) => runs.find((r) => r.seed === seed && r.variant === variant)!.metrics[metric]);
