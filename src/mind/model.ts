@@ -14,6 +14,7 @@ import { mul, relu } from '../autograd/ops/elementwise.js';
 import { labelAwareAttention } from './ops/label-attention.js';
 import { matmul } from '../autograd/ops/matmul.js';
 import { reshape } from '../autograd/ops/reshape.js';
+import { placesInSorted, sortedDistinct } from '../autograd/ops/sorted-ids.js';
 import { candidateSoftmaxLoss } from './ops/candidate-softmax.js';
 import { interestMax } from './ops/interest-max.js';
 import { sampledSoftmaxLoss } from './ops/sampled-softmax.js';
@@ -118,9 +119,7 @@ export class MindModel {
    */
   private historyItems(histories: Int32Array): { vectors: Tensor; rows: Int32Array } {
     const distinct = sortedDistinct(histories);
-    const rows = new Int32Array(histories.length);
-    for (let i = 0; i < histories.length; i++) rows[i] = indexInSorted(distinct, histories[i]);
-    return { vectors: this.itemVectors(distinct), rows };
+    return { vectors: this.itemVectors(distinct), rows: placesInSorted(distinct, histories) };
   }
 
   /** Behaviours `[B, L, d]`: each position's item vector (padding positions get the zero vector of id 0). */
@@ -259,10 +258,8 @@ export class MindModel {
     const size = batch.lengths.length;
     const { interests, activeK } = this.userInterests(batch, stepDraws(config.seed, step));
 
-    const unique = Int32Array.from(new Set([...batch.targets, ...candidates.negatives])).sort();
-    const local = new Map<number, number>();
-    unique.forEach((id, i) => local.set(id, i));
-    const remap = (ids: Int32Array) => Int32Array.from(ids, (id) => local.get(id)!);
+    const unique = sortedDistinct([...batch.targets, ...candidates.negatives]);
+    const remap = (ids: Int32Array) => placesInSorted(unique, ids);
     const candidateTable = this.itemVectors(unique);
     const labels = ctx.tensor(remap(batch.targets), [size]);
     const negatives = ctx.tensor(remap(candidates.negatives), [candidates.negatives.length]);
@@ -306,30 +303,6 @@ export function stepDraws(seed: number, step: number): Required<TrainingDraws> {
   const drops = rng.fork('dropout');
   const high = drops.uint32() % 2 ** 21;
   return { seed: routingSeed, dropoutSeed: high * 2 ** 32 + drops.uint32() };
-}
-
-/**
- * The distinct values of `ids`, ascending. A typed-array sort and one pass: a step's history has
- * B·L ids (25,600 at B=512, L=50), where a Set and a Map of them were the largest host cost of the
- * step (bench/results.md, "Training step: host and GPU").
- */
-function sortedDistinct(ids: Int32Array): Int32Array {
-  const sorted = Int32Array.from(ids).sort();
-  let count = 0;
-  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) sorted[count++] = sorted[i];
-  return sorted.slice(0, count);
-}
-
-/** Position of `id` in the ascending `sorted`, which holds it (binary search). */
-function indexInSorted(sorted: Int32Array, id: number): number {
-  let lo = 0;
-  let hi = sorted.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid] < id) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** Model shape from a data set's sizes. */

@@ -13,6 +13,7 @@
 import { RowGrad, type Tensor, formatShape, shapeSize } from '../tensor.js';
 import { expectTensor, flatGrid } from './common.js';
 import { embeddingKernels } from './kernels.js';
+import { placesInSorted, sortedDistinct } from './sorted-ids.js';
 
 /** Bags in CSR form: bag r holds entries `offsets[r] .. offsets[r+1]-1`. */
 export interface Bags {
@@ -185,7 +186,7 @@ export function embeddingMean(table: Tensor, offsets: Int32Array, indices: Int32
  */
 function gatherShardRows(table: Tensor, bags: Bags, width: number): { rows: Tensor; bags: Bags } {
   const ctx = table.ctx;
-  const distinct = Int32Array.from(new Set(bags.indices)).sort();
+  const distinct = sortedDistinct(bags.indices);
   const rows = ctx.empty([distinct.length, ...table.shape.slice(1)], 'f32', 'embeddingBag.rows');
   const perShard = table.rowsPerShard;
   let from = 0;
@@ -203,8 +204,6 @@ function gatherShardRows(table: Tensor, bags: Bags, width: number): { rows: Tens
     local.dispose();
     from = to;
   });
-  const place = new Map<number, number>();
-  distinct.forEach((row, i) => place.set(row, i));
-  const indices = Int32Array.from(bags.indices, (row) => place.get(row)!);
+  const indices = placesInSorted(distinct, bags.indices);
   return { rows, bags: { offsets: bags.offsets, indices, ...(bags.weights ? { weights: bags.weights } : {}) } };
 }
