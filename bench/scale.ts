@@ -183,47 +183,43 @@ const MiB = 2 ** 20;
 const fmt = (x: number | null, digits = 1) => (x === null ? '–' : x.toFixed(digits));
 const mib = (x: number | null) => (x === null ? '–' : (x / MiB).toFixed(1));
 
-function timePlot(points: ScalePoint[], maxSteps: number): vl.TopLevelSpec {
-  const rows = points.flatMap((p) => [
-    { n: p.items, series: 'training step (ms)', value: p.stepMs },
-    { n: p.items, series: 'evaluation, test users (ms)', value: p.evalSeconds === null ? null : p.evalSeconds * 1000 },
-  ]).filter((r) => r.n !== null && r.value !== null);
+/** A log-log line chart of `value` against the catalogue size, one line per series. */
+function againstN(title: string, subtitle: string, yTitle: string, rows: { n: number | null; series: string; value: number | null }[], legendColumns?: number): vl.TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: 'Time against catalogue size', subtitle: `mind train (median over 20-step windows of ${maxSteps} steps, B=${BATCH}, d=${DIM}) and mind eval (MIND on the test users)` },
+    title: { text: title, subtitle },
     width: 420,
     height: 260,
-    data: { values: rows },
+    data: { values: rows.filter((r) => r.n !== null && r.value !== null) },
     mark: { type: 'line', point: true },
     encoding: {
       x: { field: 'n', type: 'quantitative', title: 'N (items in the catalogue)', scale: { type: 'log', nice: false } },
-      y: { field: 'value', type: 'quantitative', title: 'ms (log)', scale: { type: 'log' } },
-      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 400 } },
+      y: { field: 'value', type: 'quantitative', title: yTitle, scale: { type: 'log' } },
+      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 400, ...(legendColumns ? { columns: legendColumns } : {}) } },
     },
   };
 }
 
-function memoryPlot(points: ScalePoint[]): vl.TopLevelSpec {
+function timePlot(points: ScalePoint[], maxSteps: number): vl.TopLevelSpec {
   const rows = points.flatMap((p) => [
-    { n: p.items, series: 'device, mind train (buffer pool)', mb: p.trainDeviceBytes },
-    { n: p.items, series: 'device, mind train: formula', mb: p.formulaTrainBytes },
-    { n: p.items, series: 'device, mind eval (buffer pool)', mb: p.evalDeviceBytes },
-    { n: p.items, series: 'host peak RSS, mind train', mb: p.trainPeakRssBytes },
-    { n: p.items, series: 'host peak RSS, mind eval', mb: p.evalPeakRssBytes },
-  ]).filter((r) => r.n !== null && r.mb !== null).map((r) => ({ ...r, mb: r.mb! / MiB }));
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: 'Memory against catalogue size', subtitle: `formula: ${bytesPerItem(DIM).train} bytes per item in training at d=${DIM} (table, Adam m and v, item vectors, bags)` },
-    width: 420,
-    height: 260,
-    data: { values: rows },
-    mark: { type: 'line', point: true },
-    encoding: {
-      x: { field: 'n', type: 'quantitative', title: 'N (items in the catalogue)', scale: { type: 'log', nice: false } },
-      y: { field: 'mb', type: 'quantitative', title: 'MiB (log)', scale: { type: 'log' } },
-      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 400, columns: 2 } },
-    },
-  };
+    { n: p.items, series: 'training step (ms)', value: p.stepMs },
+    { n: p.items, series: 'evaluation, test users (ms)', value: p.evalSeconds === null ? null : p.evalSeconds * 1000 },
+  ]);
+  const subtitle = `mind train (median over 20-step windows of ${maxSteps} steps, B=${BATCH}, d=${DIM}) and mind eval (MIND on the test users)`;
+  return againstN('Time against catalogue size', subtitle, 'ms (log)', rows);
+}
+
+function memoryPlot(points: ScalePoint[]): vl.TopLevelSpec {
+  const mib = (bytes: number | null) => (bytes === null ? null : bytes / MiB);
+  const rows = points.flatMap((p) => [
+    { n: p.items, series: 'device, mind train (buffer pool)', value: mib(p.trainDeviceBytes) },
+    { n: p.items, series: 'device, mind train: formula', value: mib(p.formulaTrainBytes) },
+    { n: p.items, series: 'device, mind eval (buffer pool)', value: mib(p.evalDeviceBytes) },
+    { n: p.items, series: 'host peak RSS, mind train', value: mib(p.trainPeakRssBytes) },
+    { n: p.items, series: 'host peak RSS, mind eval', value: mib(p.evalPeakRssBytes) },
+  ]);
+  const subtitle = `formula: ${bytesPerItem(DIM).train} bytes per item in training at d=${DIM} (table, Adam m and v, item vectors, bags)`;
+  return againstN('Memory against catalogue size', subtitle, 'MiB (log)', rows, 2);
 }
 
 function markdown(points: ScalePoint[], maxSteps: number, command: string, writtenAt: string): string {
