@@ -142,7 +142,7 @@ export function checkDeviceFit(
   const limit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
   for (const run of runsOf(config, { epochs: 1, ...settings })) {
     for (const spec of parameterSpecs(run.config, modelShapeOf(dataset))) {
-      const [rows, width = 1] = spec.shape;
+      const width = spec.shape[1] ?? 1;
       const bytes = spec.shape.reduce((a, b) => a * b, 4);
       if (spec.embedding) {
         if (4 * width <= limit) continue;
@@ -154,7 +154,7 @@ export function checkDeviceFit(
       if (bytes <= limit) continue;
       throw new UserError(
         `${run.name}'s ${spec.name} [${spec.shape.join(', ')}] would take ${bytes} bytes, over this device's storage binding limit of ${limit} bytes (maxStorageBufferBindingSize)`,
-        rows > 0 ? 'use smaller --hidden widths or a smaller --dim' : 'use a smaller model',
+        'use smaller --hidden widths or a smaller --dim',
       );
     }
   }
