@@ -166,7 +166,7 @@ function configFrom(flags: Omit<TrainFlags, 'json'>): MindConfig {
   return resolveConfig({ ...fieldsFromFlags(MODEL_FIELDS, generated), ...fieldsFromFlags(TRAINING_FIELDS, generated), seed: flags.seed });
 }
 
-/** --epochs, --batch-size and --max-steps (generated from SCHEDULE_FIELDS), checked. */
+/** --epochs, --batch-size, --max-steps and --validation-users (generated from SCHEDULE_FIELDS), checked. */
 function scheduleFrom(flags: Omit<TrainFlags, 'json'>): TrainingSchedule {
   return resolveFields(SCHEDULE_FIELDS, fieldsFromFlags(SCHEDULE_FIELDS, flags as unknown as Record<string, unknown>));
 }
@@ -275,7 +275,7 @@ async function trainCommand(flags: TrainFlags, command: Command): Promise<void> 
   log(`users ${dataset.users.length} (train ${dataset.split.train.length}, validation ${dataset.split.validation.length}, test ${dataset.split.test.length}), items ${dataset.numItems - 1}, L ${dataset.maxLength}`);
   reportDataset(dataset);
   const schedule = scheduleFrom(flags);
-  const settings = { epochs: schedule.epochs, batchSize: schedule.batchSize, maxSteps: schedule.maxSteps, baseline: flags.baseline };
+  const settings = { epochs: schedule.epochs, batchSize: schedule.batchSize, maxSteps: schedule.maxSteps, validationUsers: schedule.validationUsers, baseline: flags.baseline };
   await trainRun({ out: flags.out, dataset, data: spec, dataFingerprint, config, settings }, flags.json);
 }
 
@@ -303,6 +303,8 @@ interface EvalFlags {
   part: 'test' | 'validation';
   excludeHistory?: boolean;
   allowDataChange?: boolean;
+  /** --users: evaluate a seeded sample of this many held-out users. */
+  users?: number;
 }
 
 async function evalCommand(flags: EvalFlags): Promise<void> {
@@ -327,7 +329,9 @@ async function evalCommand(flags: EvalFlags): Promise<void> {
     dataset = renumbered.dataset;
     if (renumbered.droppedInteractions > 0) log(`warning: ${renumbered.droppedInteractions} interactions are with items the model has never seen; left out`);
   }
-  const users = heldOutUsers(dataset, flags.part);
+  // The sample is drawn with the model's seed, so every evaluation of this checkpoint scores the same users.
+  const sample = flags.users === undefined ? undefined : { count: flags.users, seed: manifest.config.seed };
+  const users = heldOutUsers(dataset, flags.part, sample);
   if (users.users.length === 0) {
     throw new UserError(`no ${flags.part} users to evaluate: the data set's ${dataset.users.length} users split into ${dataset.split.train.length} train, ${dataset.split.validation.length} validation and ${dataset.split.test.length} test`, 'metrics over 0 users would be meaningless; use more users');
   }
@@ -358,14 +362,17 @@ async function evalCommand(flags: EvalFlags): Promise<void> {
     ctx.destroy();
   }
   metrics.popularity = rankingMetrics(popularityRecommendations(dataset.itemCounts, users, 50, flags.excludeHistory), targetSets(users), ns);
-  const split = { ...splitSummary(dataset), evaluated: flags.part, evaluatedUsers: users.users.length };
+  const partUsers = dataset.split[flags.part].length;
+  const sampled = users.users.length < partUsers ? { sample: { users: users.users.length, of: partUsers, seed: manifest.config.seed } } : {};
+  const split = { ...splitSummary(dataset), evaluated: flags.part, evaluatedUsers: users.users.length, ...sampled };
   const report = dataset.groundTruth ? { split, metrics, capsules } : { split, metrics };
   if (flags.json) {
     // evaluationSeconds: MIND's evaluateModel alone (item vectors, interests, top-k, metrics).
     process.stdout.write(`${JSON.stringify({ ...report, resources: { ...resources, evaluationSeconds } })}\n`);
     return;
   }
-  process.stdout.write(`evaluated ${users.users.length} ${flags.part} users\n`);
+  const of = users.users.length < partUsers ? ` (a sample of the ${partUsers}, drawn with seed ${manifest.config.seed})` : '';
+  process.stdout.write(`evaluated ${users.users.length} ${flags.part} users${of}\n`);
   for (const [name, m] of Object.entries(metrics)) process.stdout.write(`${name.padEnd(11)} ${formatMetrics(m)}\n`);
   for (const [name, c] of Object.entries(capsules)) {
     process.stdout.write(`${name.padEnd(11)} capsule purity ${c.purity.toFixed(3)}  planted-interest coverage ${c.coverage.toFixed(3)}  active interests ${c.meanActiveInterests.toFixed(2)}\n`);
@@ -510,7 +517,7 @@ interface VariantOverride {
   name: string;
   kind?: 'trained' | 'popularity';
   config?: Partial<MindConfig>;
-  training?: { epochs?: number; batchSize?: number; maxSteps?: number };
+  training?: { epochs?: number; batchSize?: number; maxSteps?: number; validationUsers?: number };
 }
 
 async function readVariants(path: string): Promise<VariantOverride[]> {
@@ -646,6 +653,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--part <part>', 'held-out users to evaluate').choices(['test', 'validation']).default('test'))
     .option('--exclude-history', 'remove history items from the retrieved lists')
     .option('--allow-data-change', 'evaluate even if the data files changed since training (warn instead of refusing)')
+    .option('--users <n>', 'evaluate a seeded sample of n held-out users (default: all; the same sample for every model, drawn with the training seed; for large catalogues)', int('--users', 1))
     .option('--json', 'print one JSON object')
     .action(evalCommand);
   program
