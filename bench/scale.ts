@@ -82,6 +82,8 @@ export interface ScalePoint {
   trainDeviceBytes: number | null;
   evalDeviceBytes: number | null;
   trainPeakRssBytes: number | null;
+  /** mind train's peak RSS as it stood after loading the data, after the training steps and at the end. */
+  trainPeakRssByPhase?: { after: string; peakRssBytes: number }[];
   evalPeakRssBytes: number | null;
   /** The formula's bytes for `items`, rounded to the pool's size classes per buffer. */
   formulaTrainBytes: number | null;
@@ -172,9 +174,10 @@ async function measure(targetItems: number, maxSteps: number, sampling: Sampling
   const summary = JSON.parse(train.stdout.trim().split('\n').at(-1)!) as {
     split: { items: number };
     training: { mind: { steps: number; seconds: number } };
-    resources: { deviceBytes: number; peakRssBytes: number };
+    resources: { deviceBytes: number; peakRssBytes: number; peakRssByPhase?: { after: string; peakRssBytes: number }[] };
   };
   point.items = summary.split.items;
+  point.trainPeakRssByPhase = summary.resources.peakRssByPhase;
   point.steps = summary.training.mind.steps;
   point.trainSeconds = summary.training.mind.seconds;
   point.stepMs = median(windowStepMs(train.stderr, BATCH));
@@ -253,14 +256,14 @@ function markdown(points: ScalePoint[], maxSteps: number, command: string, writt
       `${per.train} bytes in training (16d + 12: table, Adam m and v, validation's item vectors and bags), ${per.eval} in evaluation (8d + 12); ` +
       '"formula" rounds each of those buffers to the pool\'s size class; "rest" is the pool\'s bytes minus the formula (what does not grow with N).',
     '',
-    '| N target (requested) | N trained | users | steps | step ms | eval s (users) | eval wall s | train device MiB | formula MiB | rest MiB | eval device MiB | train RSS MiB | eval RSS MiB | note |',
+    '| N target (requested) | N trained | users | steps | step ms | eval s (users) | eval wall s | train device MiB | formula MiB | rest MiB | eval device MiB | train RSS MiB (after data / steps / end) | eval RSS MiB | note |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const p of points) {
     const rest = p.trainDeviceBytes !== null && p.formulaTrainBytes !== null ? p.trainDeviceBytes - p.formulaTrainBytes : null;
     lines.push(
       `| ${p.targetItems ?? '–'} (${p.requestedItems}) | ${p.items ?? '–'} | ${p.users} | ${p.steps ?? '–'} | ${fmt(p.stepMs)} | ${fmt(p.evalSeconds)}${p.evaluatedUsers === null ? '' : ` (${p.evaluatedUsers})`} | ` +
-        `${fmt(p.evalWallSeconds)} | ${mib(p.trainDeviceBytes)} | ${mib(p.formulaTrainBytes)} | ${mib(rest)} | ${mib(p.evalDeviceBytes)} | ${mib(p.trainPeakRssBytes)} | ` +
+        `${fmt(p.evalWallSeconds)} | ${mib(p.trainDeviceBytes)} | ${mib(p.formulaTrainBytes)} | ${mib(rest)} | ${mib(p.evalDeviceBytes)} | ${p.trainPeakRssByPhase ? p.trainPeakRssByPhase.map((m) => mib(m.peakRssBytes)).join(' / ') : mib(p.trainPeakRssBytes)} | ` +
         `${mib(p.evalPeakRssBytes)} | ${p.error ?? ''} |`,
     );
   }

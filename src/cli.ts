@@ -21,6 +21,7 @@ import { resolveFields } from './config/fields.js';
 import { extractorNames, getExtractor } from './mind/extractors/registry.js';
 import { addFieldOptions, fieldsFromFlags, int, intList, list, num } from './node/cli-options.js';
 import { SCHEDULE_FIELDS, TRAINING_FIELDS, type TrainingSchedule } from './train/config.js';
+import type { TrainProgress } from './train/trainer.js';
 import { BASELINE_FILES, BASELINE_MANIFEST_FILE, readModel } from './node/checkpoint-io.js';
 import { type CheckpointDirectory, CheckpointError, openCheckpoint } from './node/checkpoint-store.js';
 import { dataChanges, fingerprintData } from './node/data-files.js';
@@ -237,14 +238,46 @@ function resourcesOf(ctx: Context): { deviceBytes: number; peakRssBytes: number 
   return { deviceBytes: ctx.gpu.pool.stats().allocatedBytes, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
 }
 
+/**
+ * The process's peak resident set (bytes) as it stood at named moments of a run, in order. The
+ * peak only grows, so the phase between two marks that raised it is where memory went: for
+ * catalogue-scale runs (bench/scale.ts) this separates the data set, the training steps, and the
+ * validation plus checkpoint writing at the end.
+ */
+class PeakRssMarks {
+  readonly marks: { after: string; peakRssBytes: number }[] = [];
+
+  mark(after: string): void {
+    this.marks.push({ after, peakRssBytes: process.resourceUsage().maxRSS * 1024 });
+  }
+}
+
 /** Trains (or continues) a run into `options.out`; an interrupt saves and exits 130 / 143. */
 async function trainRun(options: Omit<TrainingRunOptions, 'signal' | 'log' | 'progress'>, json: boolean | undefined): Promise<void> {
+  const rss = new PeakRssMarks();
+  rss.mark('data loaded');
   const ctx = await createContext();
   const interruption = interruptOnSignals((signal) => log(`\n${signal} received: stopping after the current step to save a resumable checkpoint (again to quit at once)`));
   try {
     log(`device: ${[ctx.gpu.adapterInfo.vendor, ctx.gpu.adapterInfo.architecture, ctx.gpu.adapterInfo.description].filter(Boolean).join(' ')}`);
     checkDeviceFit(ctx.gpu.limits, options.config, options.dataset, options.settings);
-    const result = await runTrainingExplained(ctx, { ...options, signal: interruption.signal, log, progress: (name) => new ProgressReporter(name) });
+    const progress = (name: string) => {
+      const reporter = new ProgressReporter(name);
+      let marked = false;
+      return {
+        update: (p: TrainProgress) => {
+          // The first validation's start ends the model's first epoch of training steps.
+          if (p.phase === 'validate' && !marked) {
+            rss.mark(`${name} training steps (first epoch)`);
+            marked = true;
+          }
+          reporter.update(p);
+        },
+        stop: () => reporter.stop(),
+      };
+    };
+    const result = await runTrainingExplained(ctx, { ...options, signal: interruption.signal, log, progress });
+    rss.mark('validation and checkpoint saved');
     if (result.stopped === 'aborted') {
       throw new ExitError(
         `interrupted by ${interruption.received}: ${result.at.model} stopped at step ${result.at.step}${result.at.totalSteps ? ` of ${result.at.totalSteps}` : ''}; saved a resumable checkpoint to ${options.out}`,
@@ -254,7 +287,7 @@ async function trainRun(options: Omit<TrainingRunOptions, 'signal' | 'log' | 'pr
     }
     if (result.stopped === 'maxSteps') log(`stopped at --max-steps ${options.settings.maxSteps}; saved to ${options.out} (continue with: mind train --resume ${options.out} --max-steps N)`);
     else log(`saved to ${options.out}`);
-    if (json) process.stdout.write(`${JSON.stringify({ split: splitSummary(options.dataset), training: result.summary, resources: resourcesOf(ctx) })}\n`);
+    if (json) process.stdout.write(`${JSON.stringify({ split: splitSummary(options.dataset), training: result.summary, resources: { ...resourcesOf(ctx), peakRssByPhase: rss.marks } })}\n`);
   } finally {
     interruption.dispose();
     ctx.destroy();
