@@ -44,19 +44,61 @@ export interface CheckpointDirectory {
   read(name: string): Promise<Uint8Array>;
 }
 
-export function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
+/**
+ * A checkpoint file's contents: text (written as UTF-8), bytes, or bytes in parts written one
+ * after the other (a file of gigabytes need not exist as one array: safetensorsParts).
+ */
+export type CheckpointFileData = string | Uint8Array | readonly Uint8Array[];
+
+/**
+ * Node's hash and file calls refuse a single argument past 2 GiB ("data is too long"), so large
+ * files are hashed, written and read in pieces of this many bytes.
+ */
+const IO_CHUNK_BYTES = 1 << 30;
+
+/** Pieces of at most `chunkBytes` (default IO_CHUNK_BYTES) of `parts`, in order (views, no copy); empty parts give none. */
+export function* chunksOf(parts: readonly Uint8Array[], chunkBytes = IO_CHUNK_BYTES): Generator<Uint8Array> {
+  for (const part of parts) {
+    for (let at = 0; at < part.byteLength; at += chunkBytes) yield part.subarray(at, Math.min(part.byteLength, at + chunkBytes));
+  }
 }
 
-function asBytes(data: string | Uint8Array): Uint8Array {
-  return typeof data === 'string' ? new TextEncoder().encode(data) : data;
+/** SHA-256 (hex) of the bytes, or of the parts one after the other; any size. */
+export function sha256(bytes: Uint8Array | readonly Uint8Array[]): string {
+  const hash = createHash('sha256');
+  for (const chunk of chunksOf(bytes instanceof Uint8Array ? [bytes] : bytes)) hash.update(chunk);
+  return hash.digest('hex');
 }
 
-async function writeDurably(path: string, bytes: Uint8Array): Promise<void> {
+function asParts(data: CheckpointFileData): readonly Uint8Array[] {
+  if (typeof data === 'string') return [new TextEncoder().encode(data)];
+  return data instanceof Uint8Array ? [data] : data;
+}
+
+async function writeDurably(path: string, parts: readonly Uint8Array[]): Promise<void> {
   const handle = await open(path, 'wx');
   try {
-    await handle.writeFile(bytes);
+    for (const chunk of chunksOf(parts)) {
+      for (let done = 0; done < chunk.byteLength; ) done += (await handle.write(chunk, done)).bytesWritten;
+    }
     await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The whole file, read in pieces (readFile refuses files past 2 GiB). */
+async function readWhole(path: string): Promise<Uint8Array> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const bytes = new Uint8Array(size);
+    for (let at = 0; at < size; ) {
+      const { bytesRead } = await handle.read(bytes, at, Math.min(IO_CHUNK_BYTES, size - at), at);
+      if (bytesRead === 0) return bytes.subarray(0, at);
+      at += bytesRead;
+    }
+    return bytes;
   } finally {
     await handle.close();
   }
@@ -86,7 +128,7 @@ async function syncDirectory(path: string): Promise<void> {
  *
  * Throws CheckpointError for a file name that is not a plain name (letters, digits, `._-`).
  */
-export async function writeCheckpointFiles(dir: string, files: Map<string, string | Uint8Array>): Promise<string> {
+export async function writeCheckpointFiles(dir: string, files: Map<string, CheckpointFileData>): Promise<string> {
   for (const name of files.keys()) {
     if (!FILE_NAME.test(name) || name === POINTER_FILE) throw new CheckpointError(`checkpoint file name ${JSON.stringify(name)} is not allowed`);
   }
@@ -96,15 +138,15 @@ export async function writeCheckpointFiles(dir: string, files: Map<string, strin
   await mkdir(versionDir);
   const entries: Record<string, PointerEntry> = {};
   for (const [name, data] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const bytes = asBytes(data);
-    await writeDurably(join(versionDir, name), bytes);
-    entries[name] = { bytes: bytes.length, sha256: sha256(bytes) };
+    const parts = asParts(data);
+    await writeDurably(join(versionDir, name), parts);
+    entries[name] = { bytes: parts.reduce((sum, part) => sum + part.byteLength, 0), sha256: sha256(parts) };
   }
   await syncDirectory(versionDir);
   await syncDirectory(dir);
   const pointer: CheckpointPointer = { format: POINTER_FORMAT, version, files: entries };
   const temporary = join(dir, `${POINTER_FILE}.${version}.tmp`);
-  await writeDurably(temporary, asBytes(`${JSON.stringify(pointer, null, 1)}\n`));
+  await writeDurably(temporary, asParts(`${JSON.stringify(pointer, null, 1)}\n`));
   await rename(temporary, join(dir, POINTER_FILE));
   await syncDirectory(dir);
   await removeDebris(dir, version);
@@ -161,7 +203,7 @@ export async function openCheckpoint(dir: string): Promise<CheckpointDirectory> 
         const path = join(dir, pointer.version, name);
         let bytes: Uint8Array;
         try {
-          bytes = new Uint8Array(await readFile(path));
+          bytes = await readWhole(path);
         } catch (err) {
           throw new CheckpointError(`${path}: listed in ${POINTER_FILE} but unreadable (${(err as Error).message})`);
         }

@@ -20,9 +20,9 @@ import { modelShapeOf } from '../mind/model.js';
 import { parameterSpecs, profileWidth } from '../mind/parameters.js';
 import type { CheckpointManifest, DataFingerprint } from '../train/checkpoint.js';
 import { type TrainProgress, type TrainResult, train } from '../train/trainer.js';
-import { type TrainState, decodeTrainState, encodeTrainState } from '../train/train-state.js';
+import { type TrainState, decodeTrainState, encodeTrainStateParts } from '../train/train-state.js';
 import { BASELINE_FILES, MIND_FILES, type ModelFileNames, modelFiles, readModel } from './checkpoint-io.js';
-import { type CheckpointDirectory, CheckpointError, writeCheckpointFiles } from './checkpoint-store.js';
+import { type CheckpointDirectory, CheckpointError, type CheckpointFileData, writeCheckpointFiles } from './checkpoint-store.js';
 import type { DataSpec } from './datasets.js';
 import { DeviceLostError, UserError, watchDeviceLoss } from './errors.js';
 import { NonFiniteError } from '../train/non-finite.js';
@@ -258,7 +258,7 @@ export async function runTraining(ctx: Context, options: TrainingRunOptions, las
   const runs = runsOf(options.config, settings);
   const status = new Map<ModelKey, ModelStatus>(runs.map((r) => [r.key, resume?.record.models.find((m) => m.key === r.key)?.status ?? 'pending']));
   const progressOf = new Map<ModelKey, { step: number; totalSteps?: number; epoch: number }>();
-  const files = new Map<string, string | Uint8Array>(resume?.doneFiles ?? []);
+  const files = new Map<string, CheckpointFileData>(resume?.doneFiles ?? []);
   const summary: Record<string, unknown> = {};
 
   const save = async (current: SavedPoint) => {
@@ -284,7 +284,8 @@ export async function runTraining(ctx: Context, options: TrainingRunOptions, las
   const shapesOf = (run: ModelRun) => new Map(parameterSpecs(run.config, modelShapeOf(dataset)).map((s) => [s.name, s.shape]));
   /** A partial model's files: its best weights so far as the model, and its state. */
   const setPartial = (run: ModelRun, state: TrainState, weights: Map<string, Float32Array>, training: Record<string, unknown>) => {
-    const { json, tensors } = encodeTrainState(state, shapesOf(run));
+    // The state's tensors are written part by part from the state's own arrays (no second copy).
+    const { json, tensors } = encodeTrainStateParts(state, shapesOf(run));
     for (const [name, data] of modelFiles(manifestFor(options, run.config, { ...training, complete: false }), weights, run.files)) files.set(name, data);
     files.set(`${run.key}.state.json`, json);
     files.set(`${run.key}.state.safetensors`, tensors);

@@ -33,8 +33,29 @@ export interface CheckpointManifest {
   training?: Record<string, unknown>;
 }
 
-/** Encodes f32 tensors as a safetensors file. `shapes` gives each tensor's shape. */
+/**
+ * Encodes f32 tensors as a safetensors file. `shapes` gives each tensor's shape. Returns the
+ * file as one array (see safetensorsParts for a file too large to hold twice).
+ */
 export function encodeSafetensors(weights: Map<string, Float32Array>, shapes: Map<string, number[]>): Uint8Array {
+  const parts = safetensorsParts(weights, shapes);
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return out;
+}
+
+/**
+ * The bytes of the safetensors file of `weights`, in order, as parts: the length and header,
+ * then a view of each tensor's own memory (no copy). Writing the parts one after the other
+ * gives the file encodeSafetensors returns, without a second copy of every tensor in memory and
+ * without the JavaScript limit on one array's length (a resume state of a catalogue of millions
+ * of items holds the table, its best copy and both Adam moments: gigabytes).
+ */
+export function safetensorsParts(weights: Map<string, Float32Array>, shapes: Map<string, number[]>): Uint8Array[] {
   const header: Record<string, unknown> = { __metadata__: { format: 'pt', producer: 'mind-webgpu' } };
   let offset = 0;
   const names = [...weights.keys()].sort();
@@ -47,16 +68,13 @@ export function encodeSafetensors(weights: Map<string, Float32Array>, shapes: Ma
   // Pad the header with spaces so the data starts 8-byte aligned (allowed by the format).
   json += ' '.repeat((8 - ((json.length + 8) % 8)) % 8);
   const headerBytes = new TextEncoder().encode(json);
-  const out = new Uint8Array(8 + headerBytes.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
-  out.set(headerBytes, 8);
-  let at = 8 + headerBytes.length;
-  for (const name of names) {
+  const head = new Uint8Array(8 + headerBytes.length);
+  new DataView(head.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  head.set(headerBytes, 8);
+  return [head, ...names.map((name) => {
     const w = weights.get(name)!;
-    out.set(new Uint8Array(w.buffer, w.byteOffset, w.byteLength), at);
-    at += w.byteLength;
-  }
-  return out;
+    return new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
+  })];
 }
 
 /** A checkpoint file that is not what it should be; the message names the file, the tensor or field, and the bad value. */

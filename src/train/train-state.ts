@@ -13,7 +13,7 @@
  */
 import type { RankingMetrics } from './trainer.js';
 import type { AdamState } from './adam.js';
-import { decodeSafetensors, encodeSafetensors } from './checkpoint.js';
+import { decodeSafetensors, safetensorsParts } from './checkpoint.js';
 
 export interface TrainState {
   /** Steps finished in total. */
@@ -54,6 +54,21 @@ interface StateRecord {
  * their parameter's shape).
  */
 export function encodeTrainState(state: TrainState, shapes: Map<string, number[]>): { json: string; tensors: Uint8Array } {
+  const { json, tensors } = encodeTrainStateParts(state, shapes);
+  const out = new Uint8Array(tensors.reduce((sum, part) => sum + part.byteLength, 0));
+  let at = 0;
+  for (const part of tensors) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return { json, tensors: out };
+}
+
+/**
+ * encodeTrainState with the tensors file as parts (safetensorsParts: views of the state's own
+ * arrays, no copy), for writing a state of gigabytes part by part.
+ */
+export function encodeTrainStateParts(state: TrainState, shapes: Map<string, number[]>): { json: string; tensors: Uint8Array[] } {
   const tensors = new Map<string, Float32Array>();
   const tensorShapes = new Map<string, number[]>();
   const put = (prefix: string, name: string, data: Float32Array) => {
@@ -82,7 +97,7 @@ export function encodeTrainState(state: TrainState, shapes: Map<string, number[]
     hasBest: state.bestWeights !== undefined,
     losses: state.losses,
   };
-  return { json: JSON.stringify(record), tensors: encodeSafetensors(tensors, tensorShapes) };
+  return { json: JSON.stringify(record), tensors: safetensorsParts(tensors, tensorShapes) };
 }
 
 function counter(record: StateRecord, field: 'step' | 'epoch' | 'batchesDone' | 'bestEpoch', min: number, file: string): number {
