@@ -76,7 +76,7 @@ const MAX_PARTS = 32;
  * about 64 tiles, at most 32, each at least 256 long.
  */
 export function splitKParts(tiles: number, k: number): { parts: number; kChunk: number } {
-  if (tiles >= SPLIT_TARGET_TILES || k < 2 * MIN_K_CHUNK) return { parts: 1, kChunk: k };
+  // ceil(64 / tiles) is 1 from 64 tiles on, and floor(k / 256) is 1 below K = 512: no split.
   return kRanges(k, Math.min(MAX_PARTS, Math.ceil(SPLIT_TARGET_TILES / tiles), Math.floor(k / MIN_K_CHUNK)));
 }
 
