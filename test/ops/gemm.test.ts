@@ -156,9 +156,11 @@ describe('split-K', () => {
     expect(splitKParts(64, 100_000)).toEqual({ parts: 1, kChunk: 100_000 });
     expect(splitKParts(100, 100_000)).toEqual({ parts: 1, kChunk: 100_000 });
     expect(splitKParts(1, 511)).toEqual({ parts: 1, kChunk: 511 });
-    expect(gemmPlan({ m: 9, k: 1037, ldc: 13 }, 65535)).toMatchObject({ parts: 4, kChunk: 260, grid: [4, 1, 1] });
+    expect(gemmPlan({ m: 9, k: 1037, ldc: 13 }, 65535)).toMatchObject({ parts: 1, reduce: false, grid: [1, 1, 1] });
+    expect(gemmPlan({ m: 9, k: 1037, ldc: 13, splitK: 'auto' }, 65535)).toMatchObject({ parts: 4, kChunk: 260, reduce: true, grid: [4, 1, 1] });
+    expect(gemmPlan({ m: 9, k: 37, ldc: 13, splitK: 'auto' }, 65535)).toMatchObject({ parts: 1, kChunk: 37, reduce: true });
     expect(gemmPlan({ m: 9, k: 1037, ldc: 13, splitK: 5 }, 65535)).toMatchObject({ parts: 5, kChunk: 208 });
-    expect(gemmPlan({ m: 9, k: 1037, ldc: 13, splitK: 1 }, 65535)).toMatchObject({ parts: 1, kChunk: 1037 });
+    expect(gemmPlan({ m: 9, k: 1037, ldc: 13, splitK: 1 }, 65535)).toMatchObject({ parts: 1, kChunk: 1037, reduce: false });
   });
 
   test.each(TRANS)('transA=%s transB=%s: tall K = 1037 in explicit and automatic parts, with batches', async (transA, transB) => {
@@ -167,12 +169,25 @@ describe('split-K', () => {
     for (const c of [
       { m: 9, k: 1037, n: 13, transA, transB, splitK: 5 },
       { m: 9, k: 1037, n: 16, transA, transB, splitK: 'auto' as const },
+      { m: 9, k: 37, n: 16, transA, transB, splitK: 'auto' as const },
       { m: 6, k: 1037, n: 5, transA, transB, batches: 3, splitK: 4 },
       { m: 6, k: 1037, n: 5, transA, transB, batches: 3, sharedB: true, splitK: 7 },
     ]) {
       const got = await check(ctx, c, 11, tol);
       expect(same(got, await run(ctx, c, 11)), `${JSON.stringify(c)} run to run`).toBe(true);
     }
+  });
+
+  test("'auto' takes two dispatches whatever K is (one part or many), none takes one", () => {
+    const ctx = getFull();
+    const dispatches = (k: number, splitK?: 'auto') =>
+      ctx.tidy(() => {
+        const [a, b] = [ctx.zeros([k, 8]), ctx.zeros([k, 8])];
+        const before = ctx.gpu.stats.dispatches;
+        gemm(ctx, { a, b, m: 8, k, n: 8, transA: true, splitK });
+        return ctx.gpu.stats.dispatches - before;
+      });
+    expect([dispatches(40, 'auto'), dispatches(4000, 'auto'), dispatches(40), dispatches(4000)]).toEqual([2, 2, 1, 1]);
   });
 
   test('split and folded at once: bitwise the unfolded grid', async () => {
@@ -191,7 +206,7 @@ describe('leading dimensions: padded rows read and written in place', () => {
     await check(ctx, { m: 600, k: 5, n: 6, padC: 2 }, 21);
     await check(ctx, { m: 600, k: 6, n: 5, padA: 2, transB: true }, 22);
     await check(ctx, { m: 5, k: 600, n: 6, padB: 2, transA: true, splitK: 'auto' }, 23, { rtol: 1e-4, atol: 1e-4 });
-    expect(gemmPlan({ m: 5, k: 600, ldc: 6 }, 65535).parts).toBe(2);
+    expect(gemmPlan({ m: 5, k: 600, ldc: 6, splitK: 'auto' }, 65535).parts).toBe(2);
   });
 
   test.each(TRANS)('transA=%s transB=%s: NaN padding never reaches the product, C padding is zeros', async (transA, transB) => {

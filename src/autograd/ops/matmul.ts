@@ -54,8 +54,13 @@ export interface GemmSpec {
   /** Shape of the result, of size batches·M·ldc (default `[batches, M, ldc]`, `[M, ldc]` for one). */
   shape?: readonly number[];
   /**
-   * Split-K parts: 'auto' (default) splits a tall K when the output has too few tiles to keep
-   * the device busy (see splitKParts); a number forces that many parts (1: no split).
+   * Split-K, for a tall K over few output tiles (e.g. a weight gradient summed over every row
+   * of a batch): the K ranges' partial products, then their sum in ascending order.
+   * - absent or 1: no split, one dispatch;
+   * - n ≥ 2: n ranges (fewer when K is short), two dispatches;
+   * - 'auto': the ranges splitKParts plans (possibly one) and always the sum pass, so the
+   *   product takes two dispatches whatever K is (a step's dispatch count does not move with
+   *   the batch or history size).
    */
   splitK?: number | 'auto';
   /** Name of the dispatches in errors, statistics and profiles (default `gemm.<nn|tn|nt|tt>`). */
@@ -97,6 +102,8 @@ export interface GemmPlan {
   /** Split-K parts and the K range of each (the last one shorter). */
   parts: number;
   kChunk: number;
+  /** Whether the parts are written apart and summed by a second dispatch. */
+  reduce: boolean;
   /** Workgroups per dimension: colTiles·rowTiles·batches·parts tiles, folded past `limit`. */
   grid: [number, number, number];
 }
@@ -112,13 +119,14 @@ export function gemmPlan(
   dims: { m: number; k: number; ldc: number; batches?: number; splitK?: number | 'auto' },
   limit: number,
 ): GemmPlan {
-  const { m, k, ldc, batches = 1, splitK = 'auto' } = dims;
+  const { m, k, ldc, batches = 1, splitK = 1 } = dims;
   const tileN = ldc % 64 !== 0 && ldc % 64 <= 32 ? 32 : 64;
   const colTiles = Math.ceil(ldc / tileN);
   const tileM = Math.ceil(m / 32) * colTiles * batches < 256 ? 16 : 32;
   const rowTiles = Math.ceil(m / tileM);
   const { parts, kChunk } = splitK === 'auto' ? splitKParts(colTiles * rowTiles * batches, k) : kRanges(k, Math.min(splitK, Math.ceil(k / 4)));
-  return { tileM, tileN, colTiles, rowTiles, parts, kChunk, grid: gridFor3(colTiles * rowTiles * batches * parts, limit) };
+  const reduce = parts > 1 || splitK === 'auto';
+  return { tileM, tileN, colTiles, rowTiles, parts, kChunk, reduce, grid: gridFor3(colTiles * rowTiles * batches * parts, limit) };
 }
 
 function checkDim(op: string, name: string, v: number, min = 0): void {
@@ -131,7 +139,7 @@ function checkDim(op: string, name: string, v: number, min = 0): void {
  * their own backward. Fixed summation order (split-K parts added in ascending order): the
  * same inputs and shapes give the same bits on every run, whatever the workgroup limit.
  *
- * Dispatches: one, or two with a split K (the parts, then their fixed-order sum).
+ * Dispatches: one, or two with a split K (the parts, then their fixed-order sum; see splitK).
  *
  * Throws, naming the argument and value: a dimension that is not an integer ≥ 0, a leading
  * dimension below its row's length, an operand holding fewer elements than its rows need, a
@@ -139,7 +147,7 @@ function checkDim(op: string, name: string, v: number, min = 0): void {
  * with more column tiles than the device's maxComputeWorkgroupsPerDimension cubed.
  */
 export function gemm(ctx: Context, spec: GemmSpec): Tensor {
-  const { a, b, m, n, k, transA = false, transB = false, batches = 1, sharedA = false, sharedB = false, splitK = 'auto' } = spec;
+  const { a, b, m, n, k, transA = false, transB = false, batches = 1, sharedA = false, sharedB = false, splitK = 1 } = spec;
   const op = spec.label ?? `gemm.${transA ? 't' : 'n'}${transB ? 't' : 'n'}`;
   for (const [name, v] of [['m', m], ['n', n], ['k', k], ['batches', batches]] as const) checkDim(op, name, v);
   const lda = spec.lda ?? (transA ? m : k);
@@ -167,9 +175,9 @@ export function gemm(ctx: Context, spec: GemmSpec): Tensor {
   }
   // Empty columns: nothing to compute, only padding (zeros).
   if (n === 0) return ctx.zeros(shape);
-  const { tileM, tileN, colTiles, rowTiles, parts, kChunk, grid } = gemmPlan({ m, k, ldc, batches, splitK }, ctx.gpu.maxWorkgroupsPerDimension);
+  const { tileM, tileN, colTiles, rowTiles, parts, kChunk, reduce, grid } = gemmPlan({ m, k, ldc, batches, splitK }, ctx.gpu.maxWorkgroupsPerDimension);
   const slabs = batches * parts;
-  const out = ctx.empty(parts === 1 ? shape : [slabs, m, ldc], 'f32', parts === 1 ? op : `${op}.parts`);
+  const out = ctx.empty(reduce ? [slabs, m, ldc] : shape, 'f32', reduce ? `${op}.parts` : op);
   const c4 = ldc % 4 === 0;
   matmulKernels.entry(c4 ? 'matmul_c4' : 'matmul', op).run(
     ctx,
@@ -208,7 +216,7 @@ export function gemm(ctx: Context, spec: GemmSpec): Tensor {
       WG_X: tileN / 8,
     },
   );
-  if (parts === 1) return out;
+  if (!reduce) return out;
   const summed = sumMiddle(out, batches, parts, m * ldc, 1, `${op}.reduce`);
   out.dispose();
   const result = ctx.view(summed, shape);

@@ -150,12 +150,13 @@ function inputGrad(dEhat: Tensor, S: Tensor, p: Projection, shape: readonly numb
 }
 
 /**
- * dS `[dIn, d]` = Eᵀ · dÊ: a tall K = B·L, so the family splits it into partial sums over row
- * ranges that it adds in a fixed order (deterministic, no float atomics).
+ * dS `[dIn, d]` = Eᵀ · dÊ: a tall K = B·L over few output tiles, so the family splits it into
+ * partial sums over row ranges that it adds in a fixed order (deterministic, no float atomics):
+ * two dispatches whatever B·L is.
  */
 function weightGrad(E: Tensor, dEhat: Tensor, p: Projection): Tensor {
   const d4 = 4 * Math.ceil(p.d / 4);
-  return gemm(E.ctx, { a: E, b: dEhat, m: p.dIn, k: p.m, n: p.d, ldb: d4, transA: true, label: 'routing.weight_grad' });
+  return gemm(E.ctx, { a: E, b: dEhat, m: p.dIn, k: p.m, n: p.d, ldb: d4, transA: true, splitK: 'auto', label: 'routing.weight_grad' });
 }
 
 function checkInitDraw(op: string, initDraw: InitialLogitDraw): void {
