@@ -1,7 +1,8 @@
 /**
- * B2I dynamic routing (SPEC.md section 1) as one fused op, kernels/routing.wgsl: Ê = E·S, then
- * the random initial logits, all R routing iterations and the squash in one kernel per sample,
- * and a fused backward whose dispatch count does not depend on R.
+ * B2I dynamic routing (SPEC.md section 1) as one fused op: Ê = E·S on the GEMM family
+ * (kernels/matmul.wgsl, `gemm`), then the random initial logits, all R routing iterations and
+ * the squash in one kernel per sample (kernels/routing.wgsl), and a fused backward whose
+ * dispatch count does not depend on R.
  *
  * The WGSL module is kernels/rng.wgsl followed by kernels/routing.wgsl: the routing kernels draw
  * their initial logits with rng.wgsl's Philox4x32-10 + Box-Muller, and WGSL has no imports.
@@ -279,7 +280,7 @@ function routeConstants(layout: RoutingLayout) {
  * nothing but row b's behaviours and length (see InitialLogitDraw).
  *
  * Differentiable in `behaviors` and `S` (not in lengths or initLogits). Forward: 2 dispatches;
- * backward: 5, whatever `iterations` is. With 'full' gradients the forward keeps the logits and
+ * backward: 4 (the routing backward, dE, dS and its split-K sum), whatever `iterations` is. With 'full' gradients the forward keeps the logits and
  * z of every iteration (B·R·K·(L + d) floats) for the backward; with 'stop' only the last.
  *
  * Throws, naming the argument and its value, on a wrong rank, dtype or shape, a length outside
