@@ -1,12 +1,17 @@
 /**
- * `npm run bench:scale [-- --items 10000,100000] [--quick] [--max-steps S] [--out DIR] [--replot]`:
- * how `mind train` and `mind eval` scale with the catalogue size N, each N in a fresh process.
+ * `npm run bench:scale [-- --items 10000,100000] [--quick] [--max-steps S] [--eval-users U]
+ * [--validation-users V] [--out DIR] [--replot]`: how `mind train` and `mind eval` scale with the
+ * catalogue size N, each N in a fresh process.
  *
- * Per N: `mind train` on the synthetic planted-interest data set (`--synthetic-items N`, with
- * users and categories grown with N so that most of the N items are drawn: USERS_PER_ITEM,
- * ITEMS_PER_CATEGORY), MIND alone (`--no-baseline`), `--max-steps S` (default 200; 50 with
- * `--quick`) within one epoch, then `mind eval` on its test users. Recorded:
- * - the catalogue trained on (the generator leaves out items nobody drew, so it is ≤ N);
+ * Per N: `mind train` on the synthetic planted-interest data set, MIND alone (`--no-baseline`),
+ * `--max-steps S` (default 200; 50 with `--quick`) within one epoch, validating at the end on a
+ * seeded sample of V validation users (`--validation-users`, default 256), then `mind eval` on a
+ * seeded sample of U test users (`--users`, default 500): with a fixed number of users the
+ * evaluation's cost is proportional to N (scoring every held-out user would grow as users × N,
+ * hours at a million items). The generator keeps only the items some user draws, so it is asked
+ * for REQUESTED_PER_ITEM · N items with N · USERS_PER_ITEM users and N / ITEMS_PER_CATEGORY
+ * categories, which draws about N of them (1.02-1.06 N measured from 10k to 1M). Recorded:
+ * - the catalogue trained on (the items drawn: about N);
  * - step time: the median over the progress reports (one per 20 steps, stderr) of the mean ms
  *   per step in that window (batch size / samples per second), so the first window's pipeline
  *   compilation and the end-of-run validation do not count;
@@ -44,16 +49,25 @@ import { renderSvg } from './plot.js';
 const ROOT = resolve(import.meta.dirname, '..');
 const DEFAULT_ITEMS = [10_000, 100_000, 300_000, 500_000, 1_000_000, 5_000_000];
 const QUICK_ITEMS = [1_000, 5_000];
-/** Synthetic users per requested item, and requested items per planted category. */
+/**
+ * The generator's settings for a catalogue of about N drawn items: items requested, users and
+ * planted categories per target item (Zipf popularity within a category leaves most requested
+ * items undrawn).
+ */
+const REQUESTED_PER_ITEM = 8;
 const USERS_PER_ITEM = 1 / 20;
-const ITEMS_PER_CATEGORY = 20;
-const MIN_USERS = 2000;
-const MIN_CATEGORIES = 100;
+const ITEMS_PER_CATEGORY = 100;
+const MIN_USERS = 500;
+const MIN_CATEGORIES = 10;
+const DEFAULT_EVAL_USERS = 500;
+const DEFAULT_VALIDATION_USERS = 256;
 const DIM = 64;
 const BATCH = 256;
 
 export interface ScalePoint {
-  /** --synthetic-items, and the generator's settings for it. */
+  /** The target catalogue size N. */
+  targetItems: number;
+  /** --synthetic-items (REQUESTED_PER_ITEM · N), and the generator's other settings for it. */
   requestedItems: number;
   users: number;
   categories: number;
@@ -68,6 +82,8 @@ export interface ScalePoint {
   trainDeviceBytes: number | null;
   evalDeviceBytes: number | null;
   trainPeakRssBytes: number | null;
+  /** mind train's peak RSS as it stood after loading the data, after the training steps and at the end. */
+  trainPeakRssByPhase?: { after: string; peakRssBytes: number }[];
   evalPeakRssBytes: number | null;
   /** The formula's bytes for `items`, rounded to the pool's size classes per buffer. */
   formulaTrainBytes: number | null;
@@ -131,18 +147,25 @@ function childError(what: string, r: ChildResult): string {
   return `${what} exited with ${r.code}: ${(from >= 0 ? lines.slice(from) : lines.slice(-3)).join(' ')}`;
 }
 
-async function measure(requestedItems: number, maxSteps: number, workDir: string): Promise<ScalePoint> {
-  const users = Math.max(MIN_USERS, Math.round(requestedItems * USERS_PER_ITEM));
-  const categories = Math.max(MIN_CATEGORIES, Math.round(requestedItems / ITEMS_PER_CATEGORY));
+interface Sampling {
+  evalUsers: number;
+  validationUsers: number;
+}
+
+async function measure(targetItems: number, maxSteps: number, sampling: Sampling, workDir: string): Promise<ScalePoint> {
+  const requestedItems = REQUESTED_PER_ITEM * targetItems;
+  const users = Math.max(MIN_USERS, Math.round(targetItems * USERS_PER_ITEM));
+  const categories = Math.max(MIN_CATEGORIES, Math.round(targetItems / ITEMS_PER_CATEGORY));
   const point: ScalePoint = {
-    requestedItems, users, categories, items: null, steps: null, stepMs: null, trainSeconds: null, evalSeconds: null, evalWallSeconds: null,
+    targetItems, requestedItems, users, categories, items: null, steps: null, stepMs: null, trainSeconds: null, evalSeconds: null, evalWallSeconds: null,
     evaluatedUsers: null, trainDeviceBytes: null, evalDeviceBytes: null, trainPeakRssBytes: null, evalPeakRssBytes: null,
     formulaTrainBytes: null, formulaEvalBytes: null,
   };
-  const out = join(workDir, `n${requestedItems}`);
+  const out = join(workDir, `n${targetItems}`);
   const train = await runMind([
     'train', '--synthetic-items', String(requestedItems), '--synthetic-users', String(users), '--synthetic-categories', String(categories),
-    '--no-baseline', '--dim', String(DIM), '--batch-size', String(BATCH), '--epochs', '1', '--max-steps', String(maxSteps), '--out', out, '--json',
+    '--no-baseline', '--dim', String(DIM), '--batch-size', String(BATCH), '--epochs', '1', '--max-steps', String(maxSteps),
+    '--validation-users', String(sampling.validationUsers), '--out', out, '--json',
   ]);
   if (train.code !== 0) {
     point.error = childError('mind train', train);
@@ -151,9 +174,10 @@ async function measure(requestedItems: number, maxSteps: number, workDir: string
   const summary = JSON.parse(train.stdout.trim().split('\n').at(-1)!) as {
     split: { items: number };
     training: { mind: { steps: number; seconds: number } };
-    resources: { deviceBytes: number; peakRssBytes: number };
+    resources: { deviceBytes: number; peakRssBytes: number; peakRssByPhase?: { after: string; peakRssBytes: number }[] };
   };
   point.items = summary.split.items;
+  point.trainPeakRssByPhase = summary.resources.peakRssByPhase;
   point.steps = summary.training.mind.steps;
   point.trainSeconds = summary.training.mind.seconds;
   point.stepMs = median(windowStepMs(train.stderr, BATCH));
@@ -162,7 +186,7 @@ async function measure(requestedItems: number, maxSteps: number, workDir: string
   const formula = formulaBytes(point.items, DIM);
   point.formulaTrainBytes = formula.train;
   point.formulaEvalBytes = formula.eval;
-  const evaluation = await runMind(['eval', '--model', out, '--json']);
+  const evaluation = await runMind(['eval', '--model', out, '--users', String(sampling.evalUsers), '--json']);
   if (evaluation.code !== 0) {
     point.error = childError('mind eval', evaluation);
     return point;
@@ -203,9 +227,9 @@ function againstN(title: string, subtitle: string, yTitle: string, rows: { n: nu
 function timePlot(points: ScalePoint[], maxSteps: number): vl.TopLevelSpec {
   const rows = points.flatMap((p) => [
     { n: p.items, series: 'training step (ms)', value: p.stepMs },
-    { n: p.items, series: 'evaluation, test users (ms)', value: p.evalSeconds === null ? null : p.evalSeconds * 1000 },
+    { n: p.items, series: `evaluation of ${p.evaluatedUsers ?? '–'} test users (ms)`, value: p.evalSeconds === null ? null : p.evalSeconds * 1000 },
   ]);
-  const subtitle = `mind train (median over 20-step windows of ${maxSteps} steps, B=${BATCH}, d=${DIM}) and mind eval (MIND on the test users)`;
+  const subtitle = `mind train (median over 20-step windows of ${maxSteps} steps, B=${BATCH}, d=${DIM}) and mind eval (MIND, a seeded sample of test users)`;
   return againstN('Time against catalogue size', subtitle, 'ms (log)', rows);
 }
 
@@ -228,18 +252,18 @@ function markdown(points: ScalePoint[], maxSteps: number, command: string, writt
     '# Catalogue scale',
     '',
     `Measured by \`${command}\` on ${writtenAt}: per N a fresh \`mind train\` (synthetic data, MIND only, d=${DIM}, B=${BATCH}, ` +
-      `${maxSteps} steps) and \`mind eval\` (test users). Step: median over 20-step windows of ms per step. Memory formula per item: ` +
+      `${maxSteps} steps, validating on a sample of validation users) and \`mind eval --users\` (a seeded sample of test users). Step: median over 20-step windows of ms per step. Memory formula per item: ` +
       `${per.train} bytes in training (16d + 12: table, Adam m and v, validation's item vectors and bags), ${per.eval} in evaluation (8d + 12); ` +
       '"formula" rounds each of those buffers to the pool\'s size class; "rest" is the pool\'s bytes minus the formula (what does not grow with N).',
     '',
-    '| N requested | N trained | users | steps | step ms | eval s (users) | eval wall s | train device MiB | formula MiB | rest MiB | eval device MiB | train RSS MiB | eval RSS MiB | note |',
+    '| N target (requested) | N trained | users | steps | step ms | eval s (users) | eval wall s | train device MiB | formula MiB | rest MiB | eval device MiB | train RSS MiB (after data / steps / end) | eval RSS MiB | note |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const p of points) {
     const rest = p.trainDeviceBytes !== null && p.formulaTrainBytes !== null ? p.trainDeviceBytes - p.formulaTrainBytes : null;
     lines.push(
-      `| ${p.requestedItems} | ${p.items ?? '–'} | ${p.users} | ${p.steps ?? '–'} | ${fmt(p.stepMs)} | ${fmt(p.evalSeconds)}${p.evaluatedUsers === null ? '' : ` (${p.evaluatedUsers})`} | ` +
-        `${fmt(p.evalWallSeconds)} | ${mib(p.trainDeviceBytes)} | ${mib(p.formulaTrainBytes)} | ${mib(rest)} | ${mib(p.evalDeviceBytes)} | ${mib(p.trainPeakRssBytes)} | ` +
+      `| ${p.targetItems ?? '–'} (${p.requestedItems}) | ${p.items ?? '–'} | ${p.users} | ${p.steps ?? '–'} | ${fmt(p.stepMs)} | ${fmt(p.evalSeconds)}${p.evaluatedUsers === null ? '' : ` (${p.evaluatedUsers})`} | ` +
+        `${fmt(p.evalWallSeconds)} | ${mib(p.trainDeviceBytes)} | ${mib(p.formulaTrainBytes)} | ${mib(rest)} | ${mib(p.evalDeviceBytes)} | ${p.trainPeakRssByPhase ? p.trainPeakRssByPhase.map((m) => mib(m.peakRssBytes)).join(' / ') : mib(p.trainPeakRssBytes)} | ` +
         `${mib(p.evalPeakRssBytes)} | ${p.error ?? ''} |`,
     );
   }
@@ -278,12 +302,14 @@ async function main(): Promise<void> {
       quick: { type: 'boolean', default: false },
       'max-steps': { type: 'string' },
       out: { type: 'string' },
+      'eval-users': { type: 'string' },
+      'validation-users': { type: 'string' },
       replot: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
-    console.log('usage: npm run bench:scale -- [--items 10000,100000,...] [--quick] [--max-steps S] [--out DIR] [--replot]');
+    console.log('usage: npm run bench:scale -- [--items 10000,100000,...] [--quick] [--max-steps S] [--eval-users U] [--validation-users V] [--out DIR] [--replot]');
     return;
   }
   const quick = values.quick!;
@@ -294,13 +320,17 @@ async function main(): Promise<void> {
   }
   const items = values.items ? positiveInts('--items', values.items) : quick ? QUICK_ITEMS : DEFAULT_ITEMS;
   const maxSteps = values['max-steps'] ? positiveInts('--max-steps', values['max-steps'])[0] : quick ? 50 : 200;
+  const sampling = {
+    evalUsers: values['eval-users'] ? positiveInts('--eval-users', values['eval-users'])[0] : DEFAULT_EVAL_USERS,
+    validationUsers: values['validation-users'] ? positiveInts('--validation-users', values['validation-users'])[0] : DEFAULT_VALIDATION_USERS,
+  };
   const command = `npm run bench:scale -- ${process.argv.slice(2).join(' ')}`.trim();
   const workDir = mkdtempSync(join(tmpdir(), 'mind-scale-'));
   const points: ScalePoint[] = [];
   try {
     for (const n of items) {
       const started = performance.now();
-      const point = await measure(n, maxSteps, workDir);
+      const point = await measure(n, maxSteps, sampling, workDir);
       points.push(point);
       console.error(
         `scale: N=${n} (trained ${point.items ?? '–'}): step ${fmt(point.stepMs)} ms, eval ${fmt(point.evalSeconds)} s, device ${mib(point.trainDeviceBytes)} MiB ` +

@@ -21,12 +21,20 @@
 // barrier costs about as much as a few thousand comparisons.
 //
 // Two uses: the first pass reads scores [Q, n] of items base_id .. base_id + n − 1 (ids
-// implicit, exclusion bitmap and first_item applied); the merge pass reads earlier candidates
-// (scores and explicit ids, id −1 = empty) to combine the blocks' top-k lists.
+// implicit, first_item applied); the merge pass reads earlier candidates (scores and explicit
+// ids, id −1 = empty) to combine the blocks' top-k lists.
 // Empty output slots (fewer than k eligible) carry id −1 and score −3.4e38.
 //
-// Bindings: 0 params, 1 scores [Q, n], 2 in_ids [Q, n] (merge pass), 3 exclude bitmap
-// [Q, exclude_words] u32, 4 out_scores, 5 out_ids [Q, blocks, K].
+// Exclusion (a query's history): before the first pass, mask_excluded overwrites the block's
+// score of every excluded (query, item) pair with the bit pattern EXCLUDED, which the first pass
+// reads as "may not be returned". The pairs cost 8 bytes each (Q · history length), where a
+// per-query bitmap of the catalogue would cost Q · N / 8 bytes (800 MB for 1,280 queries over
+// 5M items). Scores are read as raw u32 bits so the pattern survives any float handling;
+// EXCLUDED is a NaN no product of finite numbers yields (a NaN score is meaningless anyway).
+//
+// Bindings: select_top: 0 params, 1 scores [Q, n] (f32 bits), 2 in_ids [Q, n] (merge pass),
+// 4 out_scores, 5 out_ids [Q, blocks, K]. mask_excluded: 0 params, 1 score_slots (the same
+// scores, written), 3 excluded [pairs, 2] u32 (query, item id).
 
 override K: u32 = 50u;
 
@@ -37,22 +45,23 @@ const PER_THREAD: u32 = 4u; // keys each thread keeps in pass 1: THREADS * PER_T
 const BINS: u32 = 2048u;
 const CAPACITY: u32 = 2048u; // candidates sorted in workgroup memory
 const EMPTY: f32 = -3.4e38;
+const EXCLUDED: u32 = 0xffffffffu;
 
 struct Params {
   n: u32,             // slots per row
   base_id: u32,       // id of slot 0 (first pass)
   first_item: u32,    // ids below this are never returned (first pass)
-  use_exclude: u32,
-  exclude_words: u32, // u32 words per query in the bitmap
+  pairs: u32,         // mask_excluded: (query, item) pairs in `excluded`
   has_ids: u32,       // 1: merge pass (ids from in_ids), 0: first pass (id = base_id + slot)
   block: u32,         // this dispatch's block index in the output
   blocks: u32,        // blocks per query in the output
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> scores: array<f32>;
+@group(0) @binding(1) var<storage, read> scores: array<u32>; // f32 bits
 @group(0) @binding(2) var<storage, read> in_ids: array<i32>;
-@group(0) @binding(3) var<storage, read> exclude: array<u32>;
+@group(0) @binding(1) var<storage, read_write> score_slots: array<u32>; // mask_excluded only
+@group(0) @binding(3) var<storage, read> excluded: array<u32>;
 @group(0) @binding(4) var<storage, read_write> out_scores: array<f32>;
 @group(0) @binding(5) var<storage, read_write> out_ids: array<i32>;
 
@@ -70,9 +79,8 @@ var<workgroup> count: atomic<u32>; // slots reaching tau
 var<workgroup> sort_scores: array<f32, CAPACITY>;
 var<workgroup> sort_ids: array<i32, CAPACITY>;
 
-// Order-preserving map f32 → u32, clamped so that no score maps to 0.
-fn order_key(x: f32) -> u32 {
-  let b = bitcast<u32>(x);
+// Order-preserving map of f32 bits → u32, clamped so that no score maps to 0.
+fn order_key(b: u32) -> u32 {
   let k = select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
   return max(k, 1u);
 }
@@ -89,10 +97,10 @@ fn slot_key(q: u32, j: u32) -> u32 {
   if (params.has_ids == 0u) {
     let item = u32(id);
     if (item < params.first_item) { return 0u; }
-    if (params.use_exclude != 0u &&
-        (exclude[q * params.exclude_words + item / 32u] & (1u << (item % 32u))) != 0u) { return 0u; }
   }
-  return order_key(scores[q * params.n + j]);
+  let bits = scores[q * params.n + j];
+  if (params.has_ids == 0u && bits == EXCLUDED) { return 0u; }
+  return order_key(bits);
 }
 
 // One radix pass: histogram of the digit (key >> shift) & digit_mask over the slots matching the
@@ -179,11 +187,11 @@ fn radix_select_gather(q: u32, tid: u32) {
     if (key == 0u) { continue; }
     if (all || key > t_key) {
       let at = atomicAdd(&above, 1u);
-      sort_scores[at] = scores[q * params.n + j];
+      sort_scores[at] = bitcast<f32>(scores[q * params.n + j]);
       sort_ids[at] = slot_id(q, j);
     } else if (key == t_key && all_ties) {
       let at = tie_base + atomicAdd(&tied, 1u);
-      sort_scores[at] = scores[q * params.n + j];
+      sort_scores[at] = bitcast<f32>(scores[q * params.n + j]);
       sort_ids[at] = slot_id(q, j);
     }
   }
@@ -200,7 +208,7 @@ fn radix_select_gather(q: u32, tid: u32) {
         let id = slot_id(q, j);
         if (id > last && id < best) { best = id; best_j = j; }
       }
-      sort_scores[tie_base + r] = scores[q * params.n + best_j];
+      sort_scores[tie_base + r] = bitcast<f32>(scores[q * params.n + best_j]);
       sort_ids[tie_base + r] = best;
       last = best;
     }
@@ -255,7 +263,7 @@ fn select_top(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id
     if (key >= tau) {
       let at = atomicAdd(&count, 1u);
       if (at < CAPACITY) {
-        sort_scores[at] = scores[q * params.n + j];
+        sort_scores[at] = bitcast<f32>(scores[q * params.n + j]);
         sort_ids[at] = slot_id(q, j);
       }
     }
@@ -279,4 +287,16 @@ fn select_top(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id
     out_scores[row + r] = EMPTY;
     out_ids[row + r] = -1;
   }
+}
+
+// Marks the excluded (query, item) pairs whose item lies in this block: their score slots get
+// EXCLUDED. One thread per pair; pairs outside the block are skipped.
+@compute @workgroup_size(THREADS)
+fn mask_excluded(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let p = gid.x + gid.y * nwg.x * THREADS;
+  if (p >= params.pairs) { return; }
+  let q = excluded[2u * p];
+  let item = excluded[2u * p + 1u];
+  if (item < params.base_id || item - params.base_id >= params.n) { return; }
+  score_slots[q * params.n + item - params.base_id] = EXCLUDED;
 }

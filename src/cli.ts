@@ -21,6 +21,7 @@ import { resolveFields } from './config/fields.js';
 import { extractorNames, getExtractor } from './mind/extractors/registry.js';
 import { addFieldOptions, fieldsFromFlags, int, intList, list, num } from './node/cli-options.js';
 import { SCHEDULE_FIELDS, TRAINING_FIELDS, type TrainingSchedule } from './train/config.js';
+import type { TrainProgress } from './train/trainer.js';
 import { BASELINE_FILES, BASELINE_MANIFEST_FILE, readModel } from './node/checkpoint-io.js';
 import { type CheckpointDirectory, CheckpointError, openCheckpoint } from './node/checkpoint-store.js';
 import { dataChanges, fingerprintData } from './node/data-files.js';
@@ -166,7 +167,7 @@ function configFrom(flags: Omit<TrainFlags, 'json'>): MindConfig {
   return resolveConfig({ ...fieldsFromFlags(MODEL_FIELDS, generated), ...fieldsFromFlags(TRAINING_FIELDS, generated), seed: flags.seed });
 }
 
-/** --epochs, --batch-size and --max-steps (generated from SCHEDULE_FIELDS), checked. */
+/** --epochs, --batch-size, --max-steps and --validation-users (generated from SCHEDULE_FIELDS), checked. */
 function scheduleFrom(flags: Omit<TrainFlags, 'json'>): TrainingSchedule {
   return resolveFields(SCHEDULE_FIELDS, fieldsFromFlags(SCHEDULE_FIELDS, flags as unknown as Record<string, unknown>));
 }
@@ -237,14 +238,46 @@ function resourcesOf(ctx: Context): { deviceBytes: number; peakRssBytes: number 
   return { deviceBytes: ctx.gpu.pool.stats().allocatedBytes, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
 }
 
+/**
+ * The process's peak resident set (bytes) as it stood at named moments of a run, in order. The
+ * peak only grows, so the phase between two marks that raised it is where memory went: for
+ * catalogue-scale runs (bench/scale.ts) this separates the data set, the training steps, and the
+ * validation plus checkpoint writing at the end.
+ */
+class PeakRssMarks {
+  readonly marks: { after: string; peakRssBytes: number }[] = [];
+
+  mark(after: string): void {
+    this.marks.push({ after, peakRssBytes: process.resourceUsage().maxRSS * 1024 });
+  }
+}
+
 /** Trains (or continues) a run into `options.out`; an interrupt saves and exits 130 / 143. */
 async function trainRun(options: Omit<TrainingRunOptions, 'signal' | 'log' | 'progress'>, json: boolean | undefined): Promise<void> {
+  const rss = new PeakRssMarks();
+  rss.mark('data loaded');
   const ctx = await createContext();
   const interruption = interruptOnSignals((signal) => log(`\n${signal} received: stopping after the current step to save a resumable checkpoint (again to quit at once)`));
   try {
     log(`device: ${[ctx.gpu.adapterInfo.vendor, ctx.gpu.adapterInfo.architecture, ctx.gpu.adapterInfo.description].filter(Boolean).join(' ')}`);
     checkDeviceFit(ctx.gpu.limits, options.config, options.dataset, options.settings);
-    const result = await runTrainingExplained(ctx, { ...options, signal: interruption.signal, log, progress: (name) => new ProgressReporter(name) });
+    const progress = (name: string) => {
+      const reporter = new ProgressReporter(name);
+      let marked = false;
+      return {
+        update: (p: TrainProgress) => {
+          // The first validation's start ends the model's first epoch of training steps.
+          if (p.phase === 'validate' && !marked) {
+            rss.mark(`${name} training steps (first epoch)`);
+            marked = true;
+          }
+          reporter.update(p);
+        },
+        stop: () => reporter.stop(),
+      };
+    };
+    const result = await runTrainingExplained(ctx, { ...options, signal: interruption.signal, log, progress });
+    rss.mark('validation and checkpoint saved');
     if (result.stopped === 'aborted') {
       throw new ExitError(
         `interrupted by ${interruption.received}: ${result.at.model} stopped at step ${result.at.step}${result.at.totalSteps ? ` of ${result.at.totalSteps}` : ''}; saved a resumable checkpoint to ${options.out}`,
@@ -254,7 +287,7 @@ async function trainRun(options: Omit<TrainingRunOptions, 'signal' | 'log' | 'pr
     }
     if (result.stopped === 'maxSteps') log(`stopped at --max-steps ${options.settings.maxSteps}; saved to ${options.out} (continue with: mind train --resume ${options.out} --max-steps N)`);
     else log(`saved to ${options.out}`);
-    if (json) process.stdout.write(`${JSON.stringify({ split: splitSummary(options.dataset), training: result.summary, resources: resourcesOf(ctx) })}\n`);
+    if (json) process.stdout.write(`${JSON.stringify({ split: splitSummary(options.dataset), training: result.summary, resources: { ...resourcesOf(ctx), peakRssByPhase: rss.marks } })}\n`);
   } finally {
     interruption.dispose();
     ctx.destroy();
@@ -275,7 +308,7 @@ async function trainCommand(flags: TrainFlags, command: Command): Promise<void> 
   log(`users ${dataset.users.length} (train ${dataset.split.train.length}, validation ${dataset.split.validation.length}, test ${dataset.split.test.length}), items ${dataset.numItems - 1}, L ${dataset.maxLength}`);
   reportDataset(dataset);
   const schedule = scheduleFrom(flags);
-  const settings = { epochs: schedule.epochs, batchSize: schedule.batchSize, maxSteps: schedule.maxSteps, baseline: flags.baseline };
+  const settings = { epochs: schedule.epochs, batchSize: schedule.batchSize, maxSteps: schedule.maxSteps, validationUsers: schedule.validationUsers, baseline: flags.baseline };
   await trainRun({ out: flags.out, dataset, data: spec, dataFingerprint, config, settings }, flags.json);
 }
 
@@ -303,6 +336,8 @@ interface EvalFlags {
   part: 'test' | 'validation';
   excludeHistory?: boolean;
   allowDataChange?: boolean;
+  /** --users: evaluate a seeded sample of this many held-out users. */
+  users?: number;
 }
 
 async function evalCommand(flags: EvalFlags): Promise<void> {
@@ -327,7 +362,9 @@ async function evalCommand(flags: EvalFlags): Promise<void> {
     dataset = renumbered.dataset;
     if (renumbered.droppedInteractions > 0) log(`warning: ${renumbered.droppedInteractions} interactions are with items the model has never seen; left out`);
   }
-  const users = heldOutUsers(dataset, flags.part);
+  // The sample is drawn with the model's seed, so every evaluation of this checkpoint scores the same users.
+  const sample = flags.users === undefined ? undefined : { count: flags.users, seed: manifest.config.seed };
+  const users = heldOutUsers(dataset, flags.part, sample);
   if (users.users.length === 0) {
     throw new UserError(`no ${flags.part} users to evaluate: the data set's ${dataset.users.length} users split into ${dataset.split.train.length} train, ${dataset.split.validation.length} validation and ${dataset.split.test.length} test`, 'metrics over 0 users would be meaningless; use more users');
   }
@@ -358,14 +395,17 @@ async function evalCommand(flags: EvalFlags): Promise<void> {
     ctx.destroy();
   }
   metrics.popularity = rankingMetrics(popularityRecommendations(dataset.itemCounts, users, 50, flags.excludeHistory), targetSets(users), ns);
-  const split = { ...splitSummary(dataset), evaluated: flags.part, evaluatedUsers: users.users.length };
+  const partUsers = dataset.split[flags.part].length;
+  const sampled = users.users.length < partUsers ? { sample: { users: users.users.length, of: partUsers, seed: manifest.config.seed } } : {};
+  const split = { ...splitSummary(dataset), evaluated: flags.part, evaluatedUsers: users.users.length, ...sampled };
   const report = dataset.groundTruth ? { split, metrics, capsules } : { split, metrics };
   if (flags.json) {
     // evaluationSeconds: MIND's evaluateModel alone (item vectors, interests, top-k, metrics).
     process.stdout.write(`${JSON.stringify({ ...report, resources: { ...resources, evaluationSeconds } })}\n`);
     return;
   }
-  process.stdout.write(`evaluated ${users.users.length} ${flags.part} users\n`);
+  const of = users.users.length < partUsers ? ` (a sample of the ${partUsers}, drawn with seed ${manifest.config.seed})` : '';
+  process.stdout.write(`evaluated ${users.users.length} ${flags.part} users${of}\n`);
   for (const [name, m] of Object.entries(metrics)) process.stdout.write(`${name.padEnd(11)} ${formatMetrics(m)}\n`);
   for (const [name, c] of Object.entries(capsules)) {
     process.stdout.write(`${name.padEnd(11)} capsule purity ${c.purity.toFixed(3)}  planted-interest coverage ${c.coverage.toFixed(3)}  active interests ${c.meanActiveInterests.toFixed(2)}\n`);
@@ -510,7 +550,7 @@ interface VariantOverride {
   name: string;
   kind?: 'trained' | 'popularity';
   config?: Partial<MindConfig>;
-  training?: { epochs?: number; batchSize?: number; maxSteps?: number };
+  training?: { epochs?: number; batchSize?: number; maxSteps?: number; validationUsers?: number };
 }
 
 async function readVariants(path: string): Promise<VariantOverride[]> {
@@ -646,6 +686,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--part <part>', 'held-out users to evaluate').choices(['test', 'validation']).default('test'))
     .option('--exclude-history', 'remove history items from the retrieved lists')
     .option('--allow-data-change', 'evaluate even if the data files changed since training (warn instead of refusing)')
+    .option('--users <n>', 'evaluate a seeded sample of n held-out users (default: all; the same sample for every model, drawn with the training seed; for large catalogues)', int('--users', 1))
     .option('--json', 'print one JSON object')
     .action(evalCommand);
   program

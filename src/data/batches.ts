@@ -122,15 +122,44 @@ export interface HeldOutSet extends ProfileColumns {
   targets: Int32Array;
 }
 
+/** A seeded uniform sample of the held-out users, for catalogues where scoring them all takes hours. */
+export interface HeldOutSample {
+  /** How many users to keep: an integer ≥ 1; the whole part when it has no more than this. */
+  count: number;
+  /** Which sample: the same (seed, part, count) always gives the same users. */
+  seed: number;
+}
+
+/**
+ * `count` of `users` drawn uniformly without replacement (a partial Fisher-Yates shuffle on the
+ * stream 'held-out sample <part>' of `seed`), returned ascending. Throws a RangeError when
+ * `count` is not an integer ≥ 1.
+ */
+function sampleUsers(users: readonly number[], part: string, sample: HeldOutSample): Int32Array {
+  const { count, seed } = sample;
+  if (!Number.isInteger(count) || count < 1) throw new RangeError(`heldOutUsers: sample count must be an integer ≥ 1, got ${count}`);
+  if (count >= users.length) return Int32Array.from(users);
+  const pool = Int32Array.from(users);
+  const rng = new Random(seed).fork(`held-out sample ${part}`);
+  for (let i = 0; i < count; i++) {
+    const j = i + rng.int(pool.length - i);
+    const held = pool[i];
+    pool[i] = pool[j];
+    pool[j] = held;
+  }
+  return pool.subarray(0, count).sort();
+}
+
 /**
  * The validation or test users in evaluation form (SPEC section 5): history = the first
  * heldOutHistoryLength(len) items (80% rounded down, at least 1, at most len-1) truncated to
- * the last L, targets = the rest.
+ * the last L, targets = the rest. With `sample`, only a seeded uniform sample of that part's
+ * users (see HeldOutSample); throws a RangeError for a sample count that is not an integer ≥ 1.
  */
-export function heldOutUsers(dataset: Dataset, part: 'validation' | 'test'): HeldOutSet {
+export function heldOutUsers(dataset: Dataset, part: 'validation' | 'test', sample?: HeldOutSample): HeldOutSet {
   const selected = dataset.split[part];
   const maxLength = dataset.maxLength;
-  const users = Int32Array.from(selected);
+  const users = sample ? sampleUsers(selected, part, sample) : Int32Array.from(selected);
   const histories = new Int32Array(users.length * maxLength);
   const lengths = new Int32Array(users.length);
   const targetOffsets = new Int32Array(users.length + 1);

@@ -111,6 +111,36 @@ function cumulativeOf(weights: ArrayLike<number>): Float64Array {
   return cumulative;
 }
 
+/**
+ * Draws a category with chance weight_c / (total of the categories not in `taken`), given the
+ * running sums of all the weights: what drawFromCumulative would give over a copy of the
+ * weights with the taken ones zeroed, in O(log C · |taken|) instead of O(C) per draw (users hold
+ * at most a few interests; catalogues of millions of items have tens of thousands of
+ * categories). The running sums of the remaining weights are the full ones minus the taken
+ * weights at or before each index; float rounding can differ from a fresh sum in the last bit,
+ * and should a taken category win through it, the next free one is drawn instead.
+ */
+function drawOmitting(cumulative: Float64Array, weights: Float64Array, taken: readonly number[], rng: Random): number {
+  const removedUpTo = (index: number) => {
+    let sum = 0;
+    for (const c of taken) if (c <= index) sum += weights[c];
+    return sum;
+  };
+  const last = cumulative.length - 1;
+  const target = rng.next() * (cumulative[last] - removedUpTo(last));
+  let low = 0;
+  let high = last;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (cumulative[mid] - removedUpTo(mid) > target) high = mid;
+    else low = mid + 1;
+  }
+  let pick = low;
+  while (taken.includes(pick) && pick < last) pick++;
+  while (taken.includes(pick)) pick--;
+  return pick;
+}
+
 function zipfWeights(count: number, exponent: number): Float64Array {
   return Float64Array.from({ length: count }, (_, rank) => 1 / (rank + 1) ** exponent);
 }
@@ -153,7 +183,8 @@ export function generateSynthetic(options: SyntheticOptions): Dataset {
   // random popularity order inside each.
   const catalogueRng = root.fork('catalogue');
   const dealt = catalogueRng.shuffle(Int32Array.from({ length: numItems }, (_, item) => item));
-  const itemNames = Array.from({ length: numItems }, (_, item) => `i${item + 1}`);
+  // Item k is named `i{k+1}`; names are made only for the items users draw (a requested
+  // catalogue of millions holds many that nobody draws).
   const categoryOfItem = new Int32Array(numItems);
   const membersOf: number[][] = Array.from({ length: numCategories }, () => []);
   dealt.forEach((item, position) => {
@@ -168,6 +199,7 @@ export function generateSynthetic(options: SyntheticOptions): Dataset {
     catalogueRng.int(AGE_BUCKETS.length),
   );
   const categoryWeights = zipfWeights(numCategories, categoryZipf);
+  const categoryCumulative = cumulativeOf(categoryWeights);
 
   const userRng = root.fork('users');
   const sequences: UserSequence[] = [];
@@ -175,12 +207,12 @@ export function generateSynthetic(options: SyntheticOptions): Dataset {
   const profiles: Int32Array[] = [];
   for (let u = 0; u < numUsers; u++) {
     const interestCount = minInterests + userRng.int(maxInterests - minInterests + 1);
-    // Distinct categories by popularity: draw, then zero the drawn one's weight.
-    const remaining = Float64Array.from(categoryWeights);
+    // Distinct categories by popularity: draw, then leave the drawn one out.
+    const taken: number[] = [];
     const chosen: { category: number; weight: number }[] = [];
     for (let j = 0; j < interestCount; j++) {
-      const category = drawFromCumulative(cumulativeOf(remaining), userRng);
-      remaining[category] = 0;
+      const category = drawOmitting(categoryCumulative, categoryWeights, taken, userRng);
+      taken.push(category);
       const gamma2 = -Math.log(1 - userRng.next()) - Math.log(1 - userRng.next());
       chosen.push({ category, weight: gamma2 });
     }
@@ -200,7 +232,7 @@ export function generateSynthetic(options: SyntheticOptions): Dataset {
         item = membersOf[category][drawFromCumulative(memberCumulative[category], userRng)];
       }
       seen.add(item);
-      items.push(itemNames[item]);
+      items.push(`i${item + 1}`);
     }
 
     const main = categories[0];
@@ -214,9 +246,8 @@ export function generateSynthetic(options: SyntheticOptions): Dataset {
 
   const { splitRatios } = options;
   const { vocabulary, split, items } = indexSequences(sequences, { maxLength, seed, splitRatios });
-  const catalogueIndexOf = new Map(itemNames.map((name, item) => [name, item]));
   const itemCategory = Int32Array.from(vocabulary.names, (name, id) =>
-    id === 0 ? -1 : categoryOfItem[catalogueIndexOf.get(name)!],
+    id === 0 ? -1 : categoryOfItem[Number(name.slice(1)) - 1],
   );
 
   const categoryNames = Array.from({ length: numCategories }, (_, c) => `c${c}`);

@@ -26,7 +26,7 @@ export type ExperimentVariant =
       /** Model settings over DEFAULT_CONFIG (the seed is set per run). */
       config: Partial<MindConfig>;
       /** Training settings. */
-      training: { epochs: number; batchSize: number; maxSteps?: number };
+      training: { epochs: number; batchSize: number; maxSteps?: number; validationUsers?: number };
     }
   | { name: string; kind: 'popularity' };
 

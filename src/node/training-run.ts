@@ -34,6 +34,8 @@ export interface TrainingSettings {
   epochs: number;
   batchSize: number;
   maxSteps?: number;
+  /** Validate on a seeded sample of this many validation users (`--validation-users`); undefined: all. */
+  validationUsers?: number;
   /**
    * The extractor of the baseline trained after the main model (`--baseline NAME`, settings from
    * baselineConfig), or false for none. Resume records written before `--baseline NAME` say
@@ -299,7 +301,7 @@ export async function runTraining(ctx: Context, options: TrainingRunOptions, las
     const progress = options.progress(run.name);
     let totalSteps = 0;
     const result = await train(ctx, dataset, run.config, {
-      epochs: settings.epochs, batchSize: settings.batchSize, maxSteps: settings.maxSteps, signal: options.signal, resume: state,
+      epochs: settings.epochs, batchSize: settings.batchSize, maxSteps: settings.maxSteps, validationUsers: settings.validationUsers, signal: options.signal, resume: state,
       evaluate: evaluateModel,
       onProgress: (p) => {
         totalSteps = p.totalSteps;

@@ -14,6 +14,9 @@ import { kernelModule } from '../gpu/kernel.js';
 
 const kernels = kernelModule('topk', source);
 
+/** Threads per workgroup of kernels/topk.wgsl (mask_excluded: one pair per thread). */
+const MASK_THREADS = 64;
+
 /** Largest k: the selection bounds the k-th score by the 256 keys its 64 threads keep (kernels/topk.wgsl). */
 export const MAX_TOP_K = 256;
 /**
@@ -71,21 +74,21 @@ export async function topKInnerProduct(queries: Tensor, items: Tensor, k: number
   if (Q > ctx.gpu.limits.maxComputeWorkgroupsPerDimension) throw new RangeError(`topK: at most ${ctx.gpu.limits.maxComputeWorkgroupsPerDimension} queries per call, got ${Q}`);
 
   return ctx.tidy(async () => {
-    const words = Math.max(1, Math.ceil(N / 32));
-    let excludeTensor: Tensor;
-    if (options.exclude) {
-      const bitmap = new Int32Array(Q * words);
-      options.exclude.forEach((list, q) => {
-        for (let i = 0; i < list.length; i++) {
-          const id = list[i];
-          if (id >= 0 && id < N) bitmap[q * words + (id >>> 5)] |= 1 << (id & 31);
-        }
-      });
-      excludeTensor = ctx.tensor(bitmap, [Q * words]);
-    } else {
-      excludeTensor = ctx.empty([1], 'i32');
-    }
+    // The excluded (query, item id) pairs, 8 bytes each: memory follows the histories, not N.
+    const pairs: number[] = [];
+    options.exclude?.forEach((list, q) => {
+      for (let i = 0; i < list.length; i++) {
+        const id = list[i];
+        if (id >= 0 && id < N) pairs.push(q, id);
+      }
+    });
+    const pairCount = pairs.length / 2;
+    const excluded = ctx.tensor(pairCount > 0 ? Int32Array.from(pairs) : new Int32Array(2), [Math.max(2, pairs.length)]);
     const select = kernels.entry('select_top');
+    const mask = kernels.entry('mask_excluded');
+    const maskGroups = Math.ceil(pairCount / MASK_THREADS);
+    const maxGroups = ctx.gpu.limits.maxComputeWorkgroupsPerDimension;
+    const maskGrid: [number, number] = [Math.min(maskGroups, maxGroups), Math.ceil(maskGroups / maxGroups)];
     const constants = { K: k };
     // Blocks never span two shards of a table split over several buffers (Context.table).
     const blockRows = Math.max(1, Math.min(N, options.blockRows ?? Math.floor(SCORE_BLOCK_ELEMENTS / Q)));
@@ -105,16 +108,14 @@ export async function topKInnerProduct(queries: Tensor, items: Tensor, k: number
         const whole = begin === 0 && rows === shard.shape[0];
         const blockItems = whole ? shard : copyRows(shard, begin, rows);
         const blockScores = ctx.noGrad(() => matmul(queries, blockItems, { transB: true }));
+        const blockParams = { n: rows, base_id: baseId, first_item: firstItem, pairs: pairCount, has_ids: 0, block, blocks };
+        if (pairCount > 0) mask.run(ctx, { params: blockParams, score_slots: blockScores, excluded }, maskGrid, constants);
         select.run(
           ctx,
           {
-            params: {
-              n: rows, base_id: baseId, first_item: firstItem, use_exclude: options.exclude ? 1 : 0,
-              exclude_words: words, has_ids: 0, block, blocks,
-            },
+            params: blockParams,
             scores: blockScores,
-            in_ids: excludeTensor, // not read by the first pass (ids are implicit); any buffer binds
-            exclude: excludeTensor,
+            in_ids: excluded, // not read by the first pass (ids are implicit); any buffer binds
             out_scores: scores,
             out_ids: ids,
           },
@@ -134,10 +135,9 @@ export async function topKInnerProduct(queries: Tensor, items: Tensor, k: number
       select.run(
         ctx,
         {
-          params: { n: blocks * k, base_id: 0, first_item: 0, use_exclude: 0, exclude_words: 1, has_ids: 1, block: 0, blocks: 1 },
+          params: { n: blocks * k, base_id: 0, first_item: 0, pairs: 0, has_ids: 1, block: 0, blocks: 1 },
           scores,
           in_ids: ids,
-          exclude: excludeTensor, // not read by the merge pass
           out_scores: merged,
           out_ids: mergedIds,
         },

@@ -40,12 +40,14 @@ export const TRAINING_FIELDS: Fields<TrainingConfig> = {
   learningRate: { default: 0.005, check: inRange(1e-9, 10), flag: { flags: '--lr <x>', help: 'Adam learning rate', kind: 'number' } },
 };
 
-/** The run's schedule: train()'s epochs, batchSize and maxSteps. */
+/** The run's schedule: train()'s epochs, batchSize, maxSteps and validation sample. */
 export interface TrainingSchedule {
   epochs: number;
   batchSize: number;
   /** Stop after this many steps in total (the state stays resumable); undefined: every epoch. */
   maxSteps: number | undefined;
+  /** Validate on a seeded sample of this many validation users; undefined: all of them. */
+  validationUsers: number | undefined;
 }
 
 export const SCHEDULE_FIELDS: Fields<TrainingSchedule> = {
@@ -57,5 +59,17 @@ export const SCHEDULE_FIELDS: Fields<TrainingSchedule> = {
       if (value !== undefined) positiveInt()(name, value);
     },
     flag: { flags: '--max-steps <n>', help: 'stop after this many steps (the checkpoint stays resumable)', kind: 'int', min: 1 },
+  },
+  validationUsers: {
+    default: undefined,
+    check: (name, value) => {
+      if (value !== undefined) positiveInt()(name, value);
+    },
+    flag: {
+      flags: '--validation-users <n>',
+      help: 'validate on a seeded sample of n validation users (default: all; for large catalogues, where scoring them all takes hours)',
+      kind: 'int',
+      min: 1,
+    },
   },
 };

@@ -45,6 +45,13 @@ export interface TrainOptions {
    * Without it nothing is validated and the last epoch is kept.
    */
   evaluate?: ValidationCallback;
+  /**
+   * Validate on a seeded uniform sample of this many validation users (the same users after
+   * every epoch and on resume; sample seed = config.seed) instead of all of them: for
+   * catalogues where scoring every validation user against every item takes hours. Undefined:
+   * all of them.
+   */
+  validationUsers?: number;
   /** Skip the per-epoch validation (still evaluates once at the end if there are validation users). */
   validate?: boolean;
   /** Metric that picks the best epoch; default 'recall@50'. */
@@ -119,6 +126,15 @@ function restoreWeights(model: MindModel, weights: Map<string, Float32Array>): v
   for (const [name, p] of model.params) p.write(weights.get(name)!);
 }
 
+/** Validation users the warm-up's dry evaluation runs on: evaluateModel's default chunk. */
+const WARM_UP_VALIDATION_USERS = 256;
+
+/** The validation users of the warm-up's dry evaluation: at most one evaluation chunk of them. */
+function warmUpUsers(dataset: Dataset, validationUsers: HeldOutSet, seed: number): HeldOutSet {
+  if (validationUsers.users.length <= WARM_UP_VALIDATION_USERS) return validationUsers;
+  return heldOutUsers(dataset, 'validation', { count: WARM_UP_VALIDATION_USERS, seed });
+}
+
 function checkOptions(options: TrainOptions): void {
   for (const key of ['epochs', 'batchSize'] as const) {
     const v = options[key];
@@ -129,6 +145,9 @@ function checkOptions(options: TrainOptions): void {
   }
   if (options.maxSteps !== undefined && !(Number.isInteger(options.maxSteps) && options.maxSteps >= 1)) {
     throw new RangeError(`maxSteps must be a positive integer, got ${options.maxSteps}`);
+  }
+  if (options.validationUsers !== undefined && !(Number.isInteger(options.validationUsers) && options.validationUsers >= 1)) {
+    throw new RangeError(`validationUsers must be a positive integer, got ${options.validationUsers}`);
   }
 }
 
@@ -169,7 +188,8 @@ export async function train(ctx: Context, dataset: Dataset, partialConfig: Parti
   const logEvery = options.logEvery ?? 20;
   const totalSteps = Math.min(stepsPerEpoch * options.epochs, options.maxSteps ?? Infinity);
   const evaluate = options.evaluate;
-  const validationUsers = evaluate && dataset.split.validation.length > 0 ? heldOutUsers(dataset, 'validation') : undefined;
+  const validationSample = options.validationUsers === undefined ? undefined : { count: options.validationUsers, seed: config.seed };
+  const validationUsers = evaluate && dataset.split.validation.length > 0 ? heldOutUsers(dataset, 'validation', validationSample) : undefined;
   const selectBy = options.selectBy ?? 'recall@50';
   const report = options.onProgress ?? (() => {});
 
@@ -247,7 +267,9 @@ export async function train(ctx: Context, dataset: Dataset, partialConfig: Parti
       if (!first.done) {
         warmUp = await compilePipelinesAhead(ctx, {
           model, batch: first.value, candidates: candidatesOf(negativesFor(step)), step, parameterGroups: [sparse, dense],
-          evaluate: evaluate && validationUsers ? () => evaluate(model, validationUsers) : undefined,
+          // One evaluation chunk's worth of users finds the same kernels as all of them, without
+          // the dry run's host work growing with the validation set.
+          evaluate: evaluate && validationUsers ? () => evaluate(model, warmUpUsers(dataset, validationUsers, config.seed)) : undefined,
         });
       }
       // samples/s measures steps, not the compilation.

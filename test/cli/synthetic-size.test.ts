@@ -29,6 +29,13 @@ describe('synthetic data set size flags', () => {
     const users = summary.split.train + summary.split.validation + summary.split.test;
     expect(users).toBeLessThanOrEqual(160);
     expect(users).toBeGreaterThan(150);
+    // The peak RSS as it stood after the data, after the steps and at the end: growing, and the
+    // last one the process's peak.
+    const phases = summary.resources.peakRssByPhase as { after: string; peakRssBytes: number }[];
+    expect(phases.map((m) => m.after)).toEqual(['data loaded', 'MIND training steps (first epoch)', 'validation and checkpoint saved']);
+    for (let i = 1; i < phases.length; i++) expect(phases[i].peakRssBytes).toBeGreaterThanOrEqual(phases[i - 1].peakRssBytes);
+    expect(phases[0].peakRssBytes).toBeGreaterThan(10 * 2 ** 20);
+    expect(phases.at(-1)!.peakRssBytes).toBeLessThanOrEqual(summary.resources.peakRssBytes);
   }, 600_000);
 
   test('refused with --data, and with fewer items than categories, naming the flags', () => {

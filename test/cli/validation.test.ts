@@ -120,6 +120,31 @@ describe('evaluation refuses what it cannot report honestly', () => {
     expect(all.stderr).toContain('note: --n 200 is more than the 77 items the catalogue can offer here; all of them are returned');
   });
 
+  test('--validation-users and eval --users: a seeded sample of the held-out users, recorded for resume, named when invalid', async () => {
+    const data = path('sampled.csv');
+    writeInteractions(data);
+    const out = path('sampled-model');
+    const train = mind(['train', '--data', data, ...TINY, '--no-baseline', '--epochs', '3', '--max-steps', '1', '--validation-users', '3', '--out', out]);
+    expect(train.status, train.stderr).toBe(0);
+    // The unfinished run keeps the sample size, so --resume validates on the same users.
+    const checkpoint = await openCheckpoint(out);
+    expect(JSON.parse(new TextDecoder().decode(await checkpoint.read('resume.json'))).settings.validationUsers).toBe(3);
+    const whole = JSON.parse(mind(['eval', '--model', out, '--json']).stdout);
+    expect(whole.split.sample).toBeUndefined();
+    const testUsers = whole.split.evaluatedUsers;
+    expect(testUsers).toBeGreaterThan(4);
+    const sampled = mind(['eval', '--model', out, '--users', '4', '--json']);
+    expect(sampled.status, sampled.stderr).toBe(0);
+    const report = JSON.parse(sampled.stdout);
+    expect(report.split.evaluatedUsers).toBe(4);
+    expect(report.split.sample).toEqual({ users: 4, of: testUsers, seed: 1 });
+    expect(JSON.parse(mind(['eval', '--model', out, '--users', '4', '--json']).stdout).metrics).toEqual(report.metrics);
+    const text = mind(['eval', '--model', out, '--users', '4']);
+    expect(text.stdout).toContain(`evaluated 4 test users (a sample of the ${testUsers}, drawn with seed 1)`);
+    expect(mind(['eval', '--model', out, '--users', '0']).stderr).toContain('--users must be an integer >= 1, got 0');
+    expect(mind(['train', '--data', data, ...TINY, '--validation-users', '0', '--out', path('never')]).stderr).toContain('--validation-users must be an integer >= 1, got 0');
+  });
+
   test('0 test users: refused rather than metrics of 0.0000', () => {
     const data = path('three-users.csv');
     writeFileSync(data, 'userId,itemId,timestamp\na,1,1\na,2,2\na,3,3\nb,1,1\nb,3,2\nc,2,1\nc,1,2\n');

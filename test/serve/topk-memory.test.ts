@@ -31,4 +31,28 @@ describe('top-k device memory', () => {
     queries.dispose();
     items.dispose();
   });
+
+  test('history exclusion costs memory per excluded item, not a Q × N bitmap, and still excludes', async () => {
+    const ctx = getCtx();
+    const Q = 64;
+    const d = 4;
+    const N = 256 * 1024;
+    const queries = ctx.tensor(randomArray(Q * d, 3), [Q, d]);
+    const items = ctx.tensor(randomArray(N * d, 4), [N, d]);
+    const plain = await topKInnerProduct(queries, items, 5);
+    // Each query excludes its own best two items and one id past the end (ignored).
+    const exclude = Array.from({ length: Q }, (_, q) => [plain.ids[q * 5], plain.ids[q * 5 + 1], N + 7]);
+    const before = ctx.gpu.pool.stats().allocatedBytes;
+    const excluded = await topKInnerProduct(queries, items, 5, { exclude });
+    const grown = ctx.gpu.pool.stats().allocatedBytes - before;
+    // A bitmap would be Q · N / 8 = 2 MiB; the pairs are Q · 2 · 8 bytes (1 KiB, one small pool buffer).
+    expect(grown).toBeLessThanOrEqual(64 * 1024);
+    for (let q = 0; q < Q; q++) {
+      // The list is the plain list without the two excluded items, then the next best.
+      expect(Array.from(excluded.ids.subarray(q * 5, q * 5 + 3))).toEqual(Array.from(plain.ids.subarray(q * 5 + 2, q * 5 + 5)));
+      for (const id of exclude[q]) expect(Array.from(excluded.ids.subarray(q * 5, q * 5 + 5))).not.toContain(id);
+    }
+    queries.dispose();
+    items.dispose();
+  });
 });

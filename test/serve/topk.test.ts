@@ -85,4 +85,23 @@ describe('exact GPU top-k', () => {
     await expect(topKInnerProduct(a, ctx.tensor(new Float32Array(3), [1, 3]), 1)).rejects.toThrow('differ in width');
     await expect(topKInnerProduct(a, a, 1, { blockRows: 0 })).rejects.toThrow('blockRows must be a positive integer, got 0');
   });
+
+  test('exclusion marks only its own block, and an excluded item is never returned even when k exceeds the eligible items', async () => {
+    const ctx = getCtx();
+    // d = 1, both queries 1: the score of item i is its value. Item 1 is the best.
+    const values = new Float32Array([0.5, 10, 2, 3, 4, 5, 6, 7]);
+    const queries = ctx.tensor(new Float32Array([1, 1]), [2, 1]);
+    const items = ctx.tensor(values, [8, 1]);
+    // Query 0 excludes item 5, in the second block of 4 rows: slot 5 of the first block's [2, 4]
+    // scores would be query 1's item 1, which must stay.
+    const blocked = await topKInnerProduct(queries, items, 3, { exclude: [[5], []], blockRows: 4 });
+    expect(Array.from(blocked.ids)).toEqual([1, 7, 6, 1, 7, 6]);
+    const firstTwo = await topKInnerProduct(queries, items, 3, { exclude: [[1, 7], [6]], blockRows: 4 });
+    expect(Array.from(firstTwo.ids)).toEqual([6, 5, 4, 1, 7, 5]);
+    // 8 slots, k = 8: the excluded items are missing, their places empty (−1).
+    const all = await topKInnerProduct(queries, items, 8, { exclude: [[1, 2], []] });
+    expect(Array.from(all.ids.subarray(0, 8))).toEqual([7, 6, 5, 4, 3, 0, -1, -1]);
+    expect(Array.from(all.ids.subarray(8))).toEqual([1, 7, 6, 5, 4, 3, 2, 0]);
+  });
 });
+
