@@ -302,7 +302,14 @@ function record(op: string, a: Tensor, b: Tensor, out: Tensor, transA: boolean, 
   );
 }
 
-/** op(a) `[M, K]` · op(b) `[K, N]` → `[M, N]`, op set by `transA` / `transB`. */
+/**
+ * The matrix product op(a) `[M, K]` · op(b) `[K, N]` → `[M, N]`, all f32, op the identity or
+ * the transpose as `transA` / `transB` say (a stored `[K, M]`, b stored `[N, K]`), on the GEMM
+ * family (`gemm`, one dispatch). Differentiable in both: dA = dC·op(b)ᵀ, dB = op(a)ᵀ·dC, each
+ * one product with the operands read transposed in place. Deterministic (fixed summation order).
+ * Throws, naming the operand, on a non-tensor, a disposed tensor, a dtype other than f32, a rank
+ * other than 2, or inner dimensions that disagree (naming both shapes and both K).
+ */
 export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
   expectTensor('matmul', 'a', a, 'f32', 2);
   expectTensor('matmul', 'b', b, 'f32', 2);
@@ -313,9 +320,11 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
 }
 
 /**
- * op(a[i]) `[M, K]` · op(b[i]) `[K, N]` → `[Bt, M, N]` for a `[Bt, ·, ·]` and b either
- * `[Bt, ·, ·]` or one matrix `[·, ·]` shared by every batch (its gradient is then summed over
- * the batch, deterministically).
+ * Batched products op(a[i]) `[M, K]` · op(b[i]) `[K, N]` → `[Bt, M, N]`, all f32, for a
+ * `[Bt, ·, ·]` and b either `[Bt, ·, ·]` or one matrix `[·, ·]` shared by every batch (its
+ * gradient is then summed over the batch, deterministically); transposes as in `matmul`. One
+ * dispatch on the GEMM family. Throws as `matmul` does, and when a does not have rank 3, b has
+ * rank other than 2 or 3, or the two batch sizes differ.
  */
 export function batchedMatmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
   expectTensor('batchedMatmul', 'a', a, 'f32', 3);
