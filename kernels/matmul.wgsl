@@ -1,7 +1,7 @@
-// The GEMM family: every matrix product of the project runs here of the engine (the matmul ops and
-// their gradients) and routing's projections (Ê = E·S, dE = dÊ·Sᵀ, dS = Eᵀ·dÊ). One code path,
+// The GEMM family, one code path for the matrix products: the matmul ops and their gradients,
+// routing's projections (Ê = E·S, dE = dÊ·Sᵀ, dS = Eᵀ·dÊ) and top-k's scoring run here,
 // parameterised by uniforms and override constants; src/autograd/ops/matmul.ts (`gemm`) is its
-// only dispatcher.
+// only dispatcher. Up to 2^32 workgroup tiles (the flat tile number is a u32).
 //
 // C[slab] = op(A[batch]) · op(B[batch]) with op(A) [M, K], op(B) [K, N], C [M, N], all f32 and
 // row-major with row lengths lda, ldb, ldc (elements; ≥ the logical row length, so padded rows
