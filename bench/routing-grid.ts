@@ -1,7 +1,7 @@
 /**
  * `node --import tsx --import ./scripts/wgsl-loader.mjs bench/routing-grid.ts [B L d]`: the
  * routing op at B·L = 4096·512 = 2,097,152 behaviour rows (issue 14), beyond the 65,535 × 32
- * rows one grid dimension of the projection holds, on the device's real limits. Forward and
+ * rows one grid dimension of a 32-row-tile projection holds, on the device's real limits. Forward and
  * stop-gradient backward once to warm up (pipeline compilation), then timed; a few samples
  * (the first, the last, and ones past the first 65,535 row tiles) are checked against the
  * float64 reference. d = dIn = 16 by default: E [B·L, dIn] is then exactly 128 MiB, the
@@ -9,7 +9,8 @@
  */
 import { createContext } from '../src/autograd/context.js';
 import type { Tensor } from '../src/autograd/tensor.js';
-import { b2iRouting, projectionGrid } from '../src/mind/ops/routing.js';
+import { gemmPlan } from '../src/autograd/ops/matmul.js';
+import { b2iRouting } from '../src/mind/ops/routing.js';
 import { routingForwardReference, routingStopGradientReference } from '../src/reference/routing.js';
 
 function random(n: number, seed: number): Float32Array {
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
     const dU = random(B * kMax * d, 4);
     // The last sample full, so the rows of the last row tiles (past the first 65,535) are all used.
     const lengths = Int32Array.from({ length: B }, (_, b) => (b === B - 1 ? L : (b * 7919) % (L + 1)));
-    console.log(`B=${B} L=${L} dIn=d=${d} K=${kMax}: ${B * L} behaviour rows, projection grid ${JSON.stringify(projectionGrid({ m: B * L, n: d }, ctx.gpu.maxWorkgroupsPerDimension))} (limit ${ctx.gpu.maxWorkgroupsPerDimension} per dimension)`);
+    console.log(`B=${B} L=${L} dIn=d=${d} K=${kMax}: ${B * L} behaviour rows, projection grid ${JSON.stringify(gemmPlan({ m: B * L, k: dIn, ldc: 4 * Math.ceil(d / 4) }, ctx.gpu.maxWorkgroupsPerDimension).grid)} (limit ${ctx.gpu.maxWorkgroupsPerDimension} per dimension)`);
     const step = () =>
       ctx.tidy(async () => {
         const e = ctx.tensor(E, [B, L, dIn], { requiresGrad: true });

@@ -1,7 +1,13 @@
-// Matrix product, batched: C[z] = op(A[z]) · op(B[z]) with op(A) [M, K], op(B) [K, N],
-// C [M, N], all row-major f32. op is the identity or the transpose, chosen by the override flags
-// TRANS_A (A stored [K, M]) and TRANS_B (B stored [N, K]), so the backward products
-// dA = dC·Bᵀ and dB = Aᵀ·dC need no transposed copies.
+// The GEMM family, one code path for the matrix products: the matmul ops and their gradients,
+// routing's projections (Ê = E·S, dE = dÊ·Sᵀ, dS = Eᵀ·dÊ) and top-k's scoring run here,
+// parameterised by uniforms and override constants; src/autograd/ops/matmul.ts (`gemm`) is its
+// only dispatcher. Up to 2^32 workgroup tiles (the flat tile number is a u32).
+//
+// C[slab] = op(A[batch]) · op(B[batch]) with op(A) [M, K], op(B) [K, N], C [M, N], all f32 and
+// row-major with row lengths lda, ldb, ldc (elements; ≥ the logical row length, so padded rows
+// such as routing's vec4-aligned Ê and dÊ are read and written in place). op is the identity or
+// the transpose, chosen by the override flags TRANS_A (A stored [K, M]) and TRANS_B (B stored
+// [N, K]), so the backward products dA = dC·Bᵀ and dB = Aᵀ·dC need no transposed copies.
 //
 // Loads, not arithmetic, bound this kernel (on CPU Vulkan a load whose address differs across
 // SIMD lanes costs about as much as a hundred multiply-adds, whether f32 or vec4; on a GPU loads
@@ -12,17 +18,27 @@
 // one address across those lanes) and take neighbouring column blocks.
 //
 // vec4 loads go through the aliases a4 / b4 (bindings 4 and 5, the same buffers as a and b) when
-// the operand's rows are vec4-aligned: A_VEC4 when the stored row length (K, or M if TRANS_A)
-// is a multiple of 4, B_VEC4 likewise (N, or K if TRANS_B); otherwise four scalar loads per vec4.
-// Out-of-range indices are clamped (no divergent branches in the loop): rows past M and
-// columns past N compute duplicates that are never stored; the last K step zeroes the terms
-// past K on both sides, so any M, N, K work (K = 0 gives zeros). Fixed summation order:
-// deterministic.
+// the host sets A_VEC4 / B_VEC4: the stored rows and batch strides are multiples of 4, and K is
+// too when K is the contiguous axis (A not transposed, B transposed), so a vec4 never straddles
+// K's end; otherwise four scalar loads per vec4. Out-of-range indices are clamped (no divergent
+// branches in the loop): rows past M and columns past N compute duplicates (or read the row's
+// padding) that are never stored; the last K step zeroes the terms past K on both sides, so any
+// M, N, K work (K = 0 gives zeros). Columns N .. ldc-1 of every row of C are written as zeros
+// (the padding of a vec4-aligned output).
 //
-// Entry points: `matmul` stores C as f32; `matmul_c4` (N % 4 == 0) stores vec4s through c4out.
-// Workgroup WG_X × WG_Y threads covers 4·WG_Y rows × 8·WG_X columns; dispatch
-// (ceil(N / (8·WG_X)), ceil(M / (4·WG_Y)), batches). The batch strides (elements between
-// consecutive matrices) are 0 for an operand shared by every batch.
+// The grid is one flat list of workgroup tiles, numbered t = x + nx·(y + ny·z) over however many
+// dimensions the host needed (src/gpu/runtime.ts gridFor3: it folds the list over y and z when
+// it passes the per-dimension limit, e.g. B·L rows past 65,535 row tiles): column tile fastest,
+// then row tile, then slab. Tiles past the list compute nothing. The numbering only renames
+// workgroups: every output is computed by the same code from the same inputs, bit for bit.
+//
+// Split-K (a tall K, few output tiles, e.g. dS = Eᵀ·dÊ with K = B·L): a slab is (batch, part);
+// part p sums k in [p·k_chunk, min(K, (p+1)·k_chunk)) (k_chunk a multiple of 4) into its own
+// partial C [batches, parts, M, ldc]; the host adds the parts in ascending order
+// (reduce.wgsl's sum_middle). Fixed summation order everywhere, no atomics: deterministic.
+//
+// Entry points: `matmul` stores C as f32; `matmul_c4` (ldc % 4 == 0) stores vec4s through c4out.
+// Workgroup WG_X × WG_Y threads covers 4·WG_Y rows × 8·WG_X columns.
 // Bindings: 0 params, 1 a, 2 b, 3 c (f32, or vec4 as c4out), 4 a as vec4, 5 b as vec4.
 
 override TRANS_A: bool = false;
@@ -37,9 +53,17 @@ struct Params {
   m: u32,
   n: u32,
   k: u32,
-  stride_a: u32,
+  lda: u32,        // stored row length of A: ≥ K, or ≥ M if TRANS_A
+  ldb: u32,        // stored row length of B: ≥ N, or ≥ K if TRANS_B
+  ldc: u32,        // row length of C: ≥ N (columns past N are written as zeros)
+  stride_a: u32,   // elements between consecutive batches of A (0: one A for every batch)
   stride_b: u32,
-  stride_c: u32,
+  stride_c: u32,   // elements between consecutive slabs of C
+  col_tiles: u32,  // ceil(ldc / (8 WG_X))
+  row_tiles: u32,  // ceil(M / (4 WG_Y))
+  slabs: u32,      // batches · parts
+  parts: u32,      // split-K parts (1: no split)
+  k_chunk: u32,    // K per part; a multiple of 4 when parts > 1
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -48,7 +72,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 @group(0) @binding(4) var<storage, read> a4: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read> b4: array<vec4<f32>>;
-// C as vec4 rows (N % 4 == 0), for the entry point matmul_c4 only.
+// C as vec4 rows (ldc % 4 == 0), for the entry point matmul_c4 only.
 @group(0) @binding(3) var<storage, read_write> c4out: array<vec4<f32>>;
 
 // Which of kk .. kk+3 are below K.
@@ -56,38 +80,39 @@ fn k_valid(kk: u32) -> vec4<bool> {
   return vec4<u32>(kk) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(params.k);
 }
 
-// A stored [M, K]: A[row, kk .. kk+3], zeros past K (row < M).
+// A stored [M, lda]: A[row, kk .. kk+3], zeros past K (row < M).
 fn a_row(base: u32, row: u32, kk: u32) -> vec4<f32> {
   let k = params.k;
+  let r = base + row * params.lda;
   if (A_VEC4) {
-    return a4[(base + row * k + kk) / 4u];
+    return a4[(r + kk) / 4u];
   }
-  let r = base + row * k;
   let v = vec4<f32>(a[r + min(kk, k - 1u)], a[r + min(kk + 1u, k - 1u)], a[r + min(kk + 2u, k - 1u)],
                     a[r + min(kk + 3u, k - 1u)]);
   return select(vec4<f32>(0.0), v, k_valid(kk));
 }
 
-// A stored [K, M]: A[kk, r0 .. r0+3] (rows of op(A)), zeros when kk >= K; r0 < M.
+// A stored [K, lda]: A[kk, r0 .. r0+3] (rows of op(A)), zeros when kk >= K; r0 < M. The vec4
+// holding row M-1 may reach into the row's padding: those rows are never stored.
 fn a_col(base: u32, kk: u32, r0: u32) -> vec4<f32> {
   let m = params.m;
-  let r = base + min(kk, params.k - 1u) * m;
+  let r = base + min(kk, params.k - 1u) * params.lda;
   var v = vec4<f32>(0.0);
   if (A_VEC4) {
-    v = a4[(r + min(r0, m - 4u)) / 4u];
+    v = a4[(r + min(r0, 4u * ((m + 3u) / 4u) - 4u)) / 4u];
   } else {
     v = vec4<f32>(a[r + r0], a[r + min(r0 + 1u, m - 1u)], a[r + min(r0 + 2u, m - 1u)], a[r + min(r0 + 3u, m - 1u)]);
   }
   return select(vec4<f32>(0.0), v, kk < params.k);
 }
 
-// B stored [K, N]: B[kk, 4 c4 .. 4 c4 + 3] (columns clamped), zeros when kk >= K.
+// B stored [K, ldb]: B[kk, 4 c4 .. 4 c4 + 3] (columns clamped), zeros when kk >= K.
 fn b_row(base: u32, kk: u32, c4: u32) -> vec4<f32> {
   let n = params.n;
-  let r = base + min(kk, params.k - 1u) * n;
+  let r = base + min(kk, params.k - 1u) * params.ldb;
   var v = vec4<f32>(0.0);
   if (B_VEC4) {
-    v = b4[r / 4u + min(c4, n / 4u - 1u)];
+    v = b4[r / 4u + min(c4, (n + 3u) / 4u - 1u)];
   } else {
     let c = 4u * c4;
     v = vec4<f32>(b[r + min(c, n - 1u)], b[r + min(c + 1u, n - 1u)], b[r + min(c + 2u, n - 1u)],
@@ -96,10 +121,10 @@ fn b_row(base: u32, kk: u32, c4: u32) -> vec4<f32> {
   return select(vec4<f32>(0.0), v, kk < params.k);
 }
 
-// B stored [N, K]: B[col, kk .. kk+3] (col clamped), zeros past K.
+// B stored [N, ldb]: B[col, kk .. kk+3] (col clamped), zeros past K.
 fn b_col(base: u32, col: u32, kk: u32) -> vec4<f32> {
   let k = params.k;
-  let r = base + min(col, params.n - 1u) * k;
+  let r = base + min(col, params.n - 1u) * params.ldb;
   if (B_VEC4) {
     return b4[(r + kk) / 4u];
   }
@@ -108,16 +133,28 @@ fn b_col(base: u32, col: u32, kk: u32) -> vec4<f32> {
   return select(vec4<f32>(0.0), v, k_valid(kk));
 }
 
-fn store_row(base: u32, row: u32, col: u32, v0: vec4<f32>, v1: vec4<f32>) {
-  if (row >= params.m) {
-    return;
-  }
-  let vals = array<vec4<f32>, 2>(v0, v1);
-  for (var j = 0u; j < 8u; j++) {
-    if (col + j < params.n) {
-      c[base + row * params.n + col + j] = vals[j / 4u][j % 4u];
-    }
-  }
+// Where one workgroup's tile lies: its first row and first vec4 column block, the bases of its
+// batch's A and B and of its slab's C, and its range of K.
+struct Tile {
+  valid: bool,
+  row_tile: u32,
+  col_tile: u32,
+  base_a: u32,
+  base_b: u32,
+  base_c: u32,
+  k_begin: u32,
+  k_end: u32,
+}
+
+fn tile_of(wg: vec3<u32>, nwg: vec3<u32>) -> Tile {
+  let t = wg.x + nwg.x * (wg.y + nwg.y * wg.z);
+  let col_tile = t % params.col_tiles;
+  let row_tile = (t / params.col_tiles) % params.row_tiles;
+  let slab = t / (params.col_tiles * params.row_tiles);
+  let batch = slab / params.parts;
+  let k_begin = (slab % params.parts) * params.k_chunk;
+  return Tile(slab < params.slabs, row_tile, col_tile, batch * params.stride_a, batch * params.stride_b,
+              slab * params.stride_c, k_begin, min(params.k, k_begin + params.k_chunk));
 }
 
 struct Block {
@@ -131,12 +168,10 @@ struct Block {
   acc31: vec4<f32>,
 }
 
-fn compute_block(wg: vec3<u32>, lid: vec3<u32>) -> Block {
-  let r0 = (wg.y * WG_Y + lid.y) * 4u;
-  let c4 = (wg.x * WG_X + lid.x) * 2u;   // first of two vec4 column blocks
-  let base_a = wg.z * params.stride_a;
-  let base_b = wg.z * params.stride_b;
-  let base_c = wg.z * params.stride_c;
+// The 4 × 8 block of C at rows r0 .. r0+3, vec4 columns c4, c4+1, summed over the tile's K range.
+fn compute_block(tile: Tile, r0: u32, c4: u32) -> Block {
+  let base_a = tile.base_a;
+  let base_b = tile.base_b;
   let m1 = params.m - 1u;
 
   var acc00 = vec4<f32>(0.0);
@@ -148,7 +183,7 @@ fn compute_block(wg: vec3<u32>, lid: vec3<u32>) -> Block {
   var acc30 = vec4<f32>(0.0);
   var acc31 = vec4<f32>(0.0);
 
-  for (var kk = 0u; kk < params.k; kk += 4u) {
+  for (var kk = tile.k_begin; kk < tile.k_end; kk += 4u) {
     // op(A)[r0 + r, kk .. kk+3] as ar.
     var a0 = vec4<f32>(0.0);
     var a1 = vec4<f32>(0.0);
@@ -220,35 +255,63 @@ fn compute_block(wg: vec3<u32>, lid: vec3<u32>) -> Block {
   return Block(acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31);
 }
 
+// Row `row` of C, columns col .. col+7 (zeros from column N on, nothing past ldc).
+fn store_row(base: u32, row: u32, col: u32, v0: vec4<f32>, v1: vec4<f32>) {
+  if (row >= params.m) {
+    return;
+  }
+  let vals = array<vec4<f32>, 2>(v0, v1);
+  for (var j = 0u; j < 8u; j++) {
+    if (col + j < params.ldc) {
+      c[base + row * params.ldc + col + j] = select(0.0, vals[j / 4u][j % 4u], col + j < params.n);
+    }
+  }
+}
+
 @compute @workgroup_size(WG_X, WG_Y)
-fn matmul(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let r0 = (wg.y * WG_Y + lid.y) * 4u;
-  let col = (wg.x * WG_X + lid.x) * 8u;
-  let base_c = wg.z * params.stride_c;
-  let o = compute_block(wg, lid);
-  store_row(base_c, r0, col, o.acc00, o.acc01);
-  store_row(base_c, r0 + 1u, col, o.acc10, o.acc11);
-  store_row(base_c, r0 + 2u, col, o.acc20, o.acc21);
-  store_row(base_c, r0 + 3u, col, o.acc30, o.acc31);
+fn matmul(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+          @builtin(local_invocation_id) lid: vec3<u32>) {
+  let tile = tile_of(wg, nwg);
+  if (!tile.valid) {
+    return;
+  }
+  let r0 = (tile.row_tile * WG_Y + lid.y) * 4u;
+  let c4 = (tile.col_tile * WG_X + lid.x) * 2u;
+  let o = compute_block(tile, r0, c4);
+  let col = 4u * c4;
+  store_row(tile.base_c, r0, col, o.acc00, o.acc01);
+  store_row(tile.base_c, r0 + 1u, col, o.acc10, o.acc11);
+  store_row(tile.base_c, r0 + 2u, col, o.acc20, o.acc21);
+  store_row(tile.base_c, r0 + 3u, col, o.acc30, o.acc31);
+}
+
+// v with the lanes at columns ≥ N zeroed; v holds columns 4 c4 .. 4 c4 + 3.
+fn pad_zero(v: vec4<f32>, c4: u32) -> vec4<f32> {
+  return select(vec4<f32>(0.0), v, vec4<u32>(4u * c4) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(params.n));
 }
 
 fn store_row4(base: u32, row: u32, c4: u32, v0: vec4<f32>, v1: vec4<f32>) {
-  let n4 = params.n / 4u;
+  let n4 = params.ldc / 4u;
   if (row < params.m && c4 < n4) {
-    c4out[base + row * n4 + c4] = v0;
+    c4out[base + row * n4 + c4] = pad_zero(v0, c4);
   }
   if (row < params.m && c4 + 1u < n4) {
-    c4out[base + row * n4 + c4 + 1u] = v1;
+    c4out[base + row * n4 + c4 + 1u] = pad_zero(v1, c4 + 1u);
   }
 }
 
-// The same product when N % 4 == 0, stored as vec4s.
+// The same product when ldc % 4 == 0, stored as vec4s.
 @compute @workgroup_size(WG_X, WG_Y)
-fn matmul_c4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let r0 = (wg.y * WG_Y + lid.y) * 4u;
-  let c4 = (wg.x * WG_X + lid.x) * 2u;
-  let base_c = wg.z * params.stride_c / 4u;
-  let o = compute_block(wg, lid);
+fn matmul_c4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+             @builtin(local_invocation_id) lid: vec3<u32>) {
+  let tile = tile_of(wg, nwg);
+  if (!tile.valid) {
+    return;
+  }
+  let r0 = (tile.row_tile * WG_Y + lid.y) * 4u;
+  let c4 = (tile.col_tile * WG_X + lid.x) * 2u;
+  let o = compute_block(tile, r0, c4);
+  let base_c = tile.base_c / 4u;
   store_row4(base_c, r0, c4, o.acc00, o.acc01);
   store_row4(base_c, r0 + 1u, c4, o.acc10, o.acc11);
   store_row4(base_c, r0 + 2u, c4, o.acc20, o.acc21);

@@ -1,11 +1,9 @@
-// B2I dynamic routing (SPEC.md section 1), fused: forward, backward, and the projections
-// around them. Compiled with kernels/rng.wgsl prepended (it provides rng_normal).
+// B2I dynamic routing (SPEC.md section 1), fused: the routing iterations forward and backward.
+// Compiled with kernels/rng.wgsl prepended (it provides rng_normal). The projections around
+// them (Ê = E·S before, dE = dÊ·Sᵀ and dS = Eᵀ·dÊ after) are GEMMs over all B·L rows at once
+// and run on the project's GEMM family, kernels/matmul.wgsl (src/mind/ops/routing.ts).
 //
 // Parallel decomposition, and why:
-// - Ê = E·S, dE = dÊ·Sᵀ and dS = Eᵀ·dÊ are GEMMs over all B·L rows at once (`project`,
-//   `input_grad` after `transpose_s`, `weight_grad`): batching every sample's rows keeps the
-//   work regular however short the histories. dS is split over row ranges into partial sums
-//   that `reduce_parts` adds in a fixed order: deterministic, no float atomics.
 // - Routing: one workgroup of 32 threads per sample runs all R iterations (`route_forward`) or
 //   the whole backward (`route_backward`), so the dispatch count does not depend on R. The
 //   iterations are sequential and each needs every behaviour of the sample, and one sample's
@@ -15,11 +13,10 @@
 //   traffic). So every thread owns a register block of outputs and loops over the reduction
 //   axis with vec4 loads: z[j, :] = Σ_i w[j, i] ê_i per (vec4 column × 4 interests) over rows
 //   four at a time; the logit update b[j, i] += u_j·ê_i per (4 rows × 4 interests) over vec4
-//   columns; dÊ per (4 rows × vec4 column) over interests; the GEMMs per (4 rows × 2 vec4
-//   columns). Per-interest reductions (row softmax, ‖z_j‖) use power-of-two lane groups and a
-//   tree in workgroup memory. Hot loops avoid divergent branches (clamped indices and select),
-//   which SIMD CPUs execute slowly. No subgroup operations, so no assumption about the subgroup
-//   size.
+//   columns; dÊ per (4 rows × vec4 column) over interests. Per-interest reductions (row
+//   softmax, ‖z_j‖) use power-of-two lane groups and a tree in workgroup memory. Hot loops
+//   avoid divergent branches (clamped indices and select), which SIMD CPUs execute slowly. No
+//   subgroup operations, so no assumption about the subgroup size.
 // - Rows of Ê, z and their gradients are padded to d4 = ceil(d/4) vec4s (zeros) inside the op.
 // - Workgroup memory (`vsm`, vec4s carved at offsets the host computes from the device limit):
 //   a tile of Ê rows, the routing weights of those rows (vec4 over four rows), the K×d4 matrix
@@ -40,8 +37,7 @@
 // Dawn's SPIR-V (as naga's, gfx-rs/wgpu#9489) zeroes it once per invocation, not per iteration.
 //
 // Bindings: 0 route params, 1 lengths, 2 Ê, 3 initial logits, 4 logits state, 5 z state,
-// 6 K×d4 matrix fallback, 7 f32 output, 8 upstream gradient dU, 9 logits gradient,
-// 10 gemm params, 11/12 gemm A/B as f32, 13 vec4 output, 14/15 gemm A/B as vec4.
+// 6 K×d4 matrix fallback, 7 f32 output, 8 upstream gradient dU, 9 logits gradient, 10 dÊ.
 
 const WG: u32 = 32u;
 const KMAX: u32 = 16u;
@@ -74,9 +70,6 @@ const OP_LOGSUMEXP: u32 = 2u;
 override SMEM4: u32 = 64u;
 // Whether the K×d4 matrix is kept in workgroup memory.
 override V_SHARED: bool = true;
-// GEMMs: whether A (E) rows and S rows are vec4-aligned (dIn % 4 == 0, d % 4 == 0).
-override A_VEC4: bool = false;
-override S_VEC4: bool = false;
 
 struct RouteParams {
   batch: u32,
@@ -97,17 +90,6 @@ struct RouteParams {
   off_v: u32,      // [K, d4] matrix, when V_SHARED
 }
 
-// A [m, k] · B [k, n]: project (E·S: k = dIn, n = d), input_grad (dÊ·Sᵀ: k = 4 d4, n = dIn);
-// transpose_s, weight_grad and reduce_parts read the fields as their comments say.
-struct GemmParams {
-  m: u32,
-  k: u32,
-  n: u32,
-  n4: u32,         // ceil(n / 4)
-  m_chunk: u32,    // weight_grad: rows per partial sum
-  parts: u32,      // number of partial sums
-}
-
 @group(0) @binding(0) var<uniform> p: RouteParams;
 @group(0) @binding(1) var<storage, read> lengths: array<i32>;             // [B]
 @group(0) @binding(2) var<storage, read> ehat: array<vec4<f32>>;          // [B, L, d4]
@@ -118,12 +100,7 @@ struct GemmParams {
 @group(0) @binding(7) var<storage, read_write> out: array<f32>;
 @group(0) @binding(8) var<storage, read> grad_u: array<f32>;              // [B, K, d]
 @group(0) @binding(9) var<storage, read_write> grad_logits: array<vec4<f32>>; // [B, K, L/4]
-@group(0) @binding(10) var<uniform> gp: GemmParams;
-@group(0) @binding(11) var<storage, read> mat_a: array<f32>;
-@group(0) @binding(12) var<storage, read> mat_b: array<f32>;
-@group(0) @binding(13) var<storage, read_write> out4: array<vec4<f32>>;
-@group(0) @binding(14) var<storage, read> mat_a4: array<vec4<f32>>;
-@group(0) @binding(15) var<storage, read> mat_b4: array<vec4<f32>>;
+@group(0) @binding(10) var<storage, read_write> grad_ehat: array<vec4<f32>>; // dÊ [B, L, d4]
 
 var<workgroup> vsm: array<vec4<f32>, SMEM4>;
 var<workgroup> fsm: array<f32, 2u * WG + 8u * KMAX>;  // reduction scratch, statistics
@@ -596,15 +573,15 @@ fn add_to_dehat(b: u32, i0: u32, n: u32, kb: u32, t: u32, vb: u32) {
       o3 += m.w * v;
     }
     let row = eb + 4u * i4 * p.width4 + c4;
-    out4[row] += o0;
+    grad_ehat[row] += o0;
     if (4u * i4 + 1u < n) {
-      out4[row + p.width4] += o1;
+      grad_ehat[row + p.width4] += o1;
     }
     if (4u * i4 + 2u < n) {
-      out4[row + 2u * p.width4] += o2;
+      grad_ehat[row + 2u * p.width4] += o2;
     }
     if (4u * i4 + 3u < n) {
-      out4[row + 3u * p.width4] += o3;
+      grad_ehat[row + 3u * p.width4] += o3;
     }
   }
 }
@@ -747,7 +724,7 @@ fn route_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
   let whole = p.chunk >= len;
   let eb = b * p.length * p.width4;
   for (var idx = t; idx < p.length * p.width4; idx += WG) {
-    out4[eb + idx] = vec4<f32>(0.0);
+    grad_ehat[eb + idx] = vec4<f32>(0.0);
   }
   if (len == 0u) {
     return;
@@ -804,179 +781,4 @@ fn sample_logits(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
   let j = (idx / p.length) % p.k_max;
   let b = idx / (p.length * p.k_max);
   out[idx] = initial_logit(b, j, i);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Projections. A = E [m, k] (mat_a / mat_a4), S [k, n] (mat_b / mat_b4), Ê and dÊ [m, n4] vec4.
-// Each thread keeps 8 rows × one vec4 of outputs in registers.
-
-// E[row, 4 k4 .. 4 k4 + 3], zeros past k.
-fn a_vec(row: u32, k4: u32) -> vec4<f32> {
-  if (A_VEC4) {
-    return mat_a4[row * (gp.k / 4u) + k4];
-  }
-  var v = vec4<f32>(0.0);
-  for (var q = 0u; q < 4u; q++) {
-    if (4u * k4 + q < gp.k) {
-      v[q] = mat_a[row * gp.k + 4u * k4 + q];
-    }
-  }
-  return v;
-}
-
-// S[kk, 4 c4 .. 4 c4 + 3], zeros past n and for kk past k.
-fn s_vec(kk: u32, c4: u32) -> vec4<f32> {
-  if (!A_VEC4 && kk >= gp.k) {
-    return vec4<f32>(0.0);
-  }
-  if (S_VEC4) {
-    return mat_b4[kk * gp.n4 + c4];
-  }
-  var v = vec4<f32>(0.0);
-  for (var q = 0u; q < 4u; q++) {
-    if (4u * c4 + q < gp.n) {
-      v[q] = mat_b[kk * gp.n + 4u * c4 + q];
-    }
-  }
-  return v;
-}
-
-// A[row0 .. row0+3, :] · B[:, 4 col .. 4 col + 7] (k in steps of 4): 4 rows × 2 vec4 columns held
-// in registers per thread, 12 vec4 loads per 32 vec4 multiply-adds.
-fn gemm_block(row0: u32, col: u32) -> array<vec4<f32>, 8> {
-  let c0 = min(col, gp.n4 - 1u);
-  let c1 = min(col + 1u, gp.n4 - 1u);
-  var acc = array<vec4<f32>, 8>();
-  for (var k4 = 0u; k4 < (gp.k + 3u) / 4u; k4++) {
-    let k = 4u * k4;
-    let s00 = s_vec(k, c0);
-    let s01 = s_vec(k, c1);
-    let s10 = s_vec(k + 1u, c0);
-    let s11 = s_vec(k + 1u, c1);
-    let s20 = s_vec(k + 2u, c0);
-    let s21 = s_vec(k + 2u, c1);
-    let s30 = s_vec(k + 3u, c0);
-    let s31 = s_vec(k + 3u, c1);
-    for (var r = 0u; r < 4u; r++) {
-      let a = a_vec(min(row0 + r, gp.m - 1u), k4);
-      acc[2u * r] += a.x * s00 + a.y * s10 + a.z * s20 + a.w * s30;
-      acc[2u * r + 1u] += a.x * s01 + a.y * s11 + a.z * s21 + a.w * s31;
-    }
-  }
-  return acc;
-}
-
-// The first of the 32 rows of a projection workgroup's tile. The ceil(m/32) row tiles are split
-// over y and z (y·z ≥ tiles, each at most the device's per-dimension limit; gridFor on the
-// host), so m = B·L may exceed 32·65535 rows; tiles past m compute nothing.
-fn row_tile(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-  return wid.y + wid.z * nwg.y;
-}
-
-// Ê = E·S as padded vec4 rows out4[m, n4]; grid (ceil(n4/16), row tiles split over y and z).
-@compute @workgroup_size(8, 8)
-fn project(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-           @builtin(local_invocation_id) lid: vec3<u32>) {
-  let col = (wid.x * 8u + lid.x) * 2u;
-  let row0 = (row_tile(wid, nwg) * 8u + lid.y) * 4u;
-  if (row0 >= gp.m) {
-    return;
-  }
-  let acc = gemm_block(row0, col);
-  for (var r = 0u; r < 4u; r++) {
-    for (var cc = 0u; cc < 2u; cc++) {
-      if (row0 + r < gp.m && col + cc < gp.n4) {
-        out4[(row0 + r) * gp.n4 + col + cc] = acc[2u * r + cc];
-      }
-    }
-  }
-}
-
-// dE = dÊ·Sᵀ as f32 out[m, n] (A = dÊ [m, k = d4·4], B = the padded transpose of S from
-// transpose_s); grid (ceil(n4/16), row tiles split over y and z as in project).
-@compute @workgroup_size(8, 8)
-fn input_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-              @builtin(local_invocation_id) lid: vec3<u32>) {
-  let col = (wid.x * 8u + lid.x) * 2u;
-  let row0 = (row_tile(wid, nwg) * 8u + lid.y) * 4u;
-  if (row0 >= gp.m) {
-    return;
-  }
-  let acc = gemm_block(row0, col);
-  for (var r = 0u; r < 4u; r++) {
-    for (var c = 0u; c < 8u; c++) {
-      if (row0 + r < gp.m && 4u * col + c < gp.n) {
-        out[(row0 + r) * gp.n + 4u * col + c] = acc[2u * r + c / 4u][c % 4u];
-      }
-    }
-  }
-}
-
-// out4[c, n4] = (S[4 n4 .. 4 n4 + 3, c]) for c < 4·ceil(k/4), zeros past k (d) and n (dIn), from
-// mat_a = S [n, k]: Sᵀ with vec4-aligned rows for input_grad.
-@compute @workgroup_size(WG)
-fn transpose_s(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let idx = gid.x + gid.y * nwg.x * WG;
-  if (idx >= ((gp.k + 3u) / 4u) * 4u * gp.n4) {
-    return;
-  }
-  let c = idx / gp.n4;
-  let n0 = 4u * (idx % gp.n4);
-  var v = vec4<f32>(0.0);
-  for (var q = 0u; q < 4u; q++) {
-    if (c < gp.k && n0 + q < gp.n) {
-      v[q] = mat_a[(n0 + q) * gp.k + c];
-    }
-  }
-  out4[idx] = v;
-}
-
-// Partial dS: out4[part, kk, c4] = Σ_{m in part} E[m, kk] dÊ[m, c4] (mat_b4 = dÊ); 8 rows kk
-// per thread; grid (ceil(n4/16), ceil(k/32), parts).
-@compute @workgroup_size(16, 4)
-fn weight_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let col = wid.x * 16u + lid.x;
-  let c4 = min(col, gp.n4 - 1u);
-  let k0 = (wid.y * 4u + lid.y) * 8u;
-  let m_begin = wid.z * gp.m_chunk;
-  let m_end = min(gp.m, m_begin + gp.m_chunk);
-  var acc = array<vec4<f32>, 8>();
-  for (var m = m_begin; m < m_end; m++) {
-    let g = mat_b4[m * gp.n4 + c4];
-    let a0 = a_vec(m, k0 / 4u);
-    let a1 = a_vec(m, k0 / 4u + 1u);
-    acc[0] += a0.x * g;
-    acc[1] += a0.y * g;
-    acc[2] += a0.z * g;
-    acc[3] += a0.w * g;
-    acc[4] += a1.x * g;
-    acc[5] += a1.y * g;
-    acc[6] += a1.z * g;
-    acc[7] += a1.w * g;
-  }
-  if (col < gp.n4) {
-    for (var r = 0u; r < 8u; r++) {
-      if (k0 + r < gp.k) {
-        out4[(wid.z * gp.k + k0 + r) * gp.n4 + col] = acc[r];
-      }
-    }
-  }
-}
-
-// dS[kk, c] = Σ_part partials[part, kk, c] (mat_a, f32 view of [parts, k, n4] vec4) in
-// ascending part order, unpadded to [k, n].
-@compute @workgroup_size(WG)
-fn reduce_parts(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let idx = gid.x + gid.y * nwg.x * WG;
-  if (idx >= gp.k * gp.n) {
-    return;
-  }
-  let kk = idx / gp.n;
-  let c = idx % gp.n;
-  let stride = gp.k * gp.n4 * 4u;
-  var sum = 0.0;
-  for (var part = 0u; part < gp.parts; part++) {
-    sum += mat_a[part * stride + kk * gp.n4 * 4u + c];
-  }
-  out[idx] = sum;
 }

@@ -528,6 +528,11 @@ export type UniformValue = number | readonly number[] | readonly UniformValue[] 
 export function packUniform(where: string, type: WgslType, values: unknown, resource: string): Uint8Array {
   const bytes = new Uint8Array(roundUp(16, Math.max(type.size, 16)));
   const view = new DataView(bytes.buffer);
+  // Nearly every dispatch passes a struct of scalars, all valid: packed without building the
+  // closures, field-name set and field paths the checking path below needs for its messages
+  // (about 6 µs per 16-field block under tsx, per dispatch). Anything else, or any bad value,
+  // takes the checking path, which writes every field again and names the problem.
+  if (type.kind === 'struct' && packScalarFields(view, type.fields, values)) return bytes;
   const write = (t: WgslType, v: unknown, offset: number, path: string): void => {
     const bad = (what: string): never => {
       throw new Error(`${where}: ${path} ${what}, got ${describe(v)}`);
@@ -589,6 +594,41 @@ export function packUniform(where: string, type: WgslType, values: unknown, reso
   };
   write(type, values, 0, resource);
   return bytes;
+}
+
+/**
+ * Writes `values` (an object with exactly the given fields) into `view` when every field of
+ * `fields` is a scalar and every value is valid for it, as packUniform's checking path would;
+ * returns false, having written some fields or none, at the first thing that path must judge.
+ */
+function packScalarFields(view: DataView, fields: readonly StructField[], values: unknown): boolean {
+  if (!values || typeof values !== 'object' || Array.isArray(values)) return false;
+  const given = values as Record<string, unknown>;
+  let present = 0;
+  for (const f of fields) {
+    const v = given[f.name];
+    if (v === undefined) {
+      if (f.name.startsWith('_')) continue;
+      return false;
+    }
+    present++;
+    const t = f.type;
+    if (t.kind !== 'scalar' || typeof v !== 'number') return false;
+    if (t.name === 'f32') {
+      if (!Number.isFinite(v)) return false;
+      view.setFloat32(f.offset, v, true);
+    } else if (t.name === 'u32' || t.name === 'bool') {
+      if (!Number.isInteger(v) || v < 0 || v >= 2 ** 32) return false;
+      view.setUint32(f.offset, v, true);
+    } else if (t.name === 'i32') {
+      if (!Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) return false;
+      view.setInt32(f.offset, v, true);
+    } else return false;
+  }
+  // An unknown field (one the struct does not have) is the checking path's to name.
+  let keys = 0;
+  for (const key in given) if (Object.hasOwn(given, key)) keys++;
+  return keys === present;
 }
 
 export function typeName(t: WgslType): string {

@@ -397,3 +397,18 @@ export function gridFor(count: number, limit = MAX_WORKGROUPS_PER_DIM): [number,
   const y = Math.ceil(count / limit);
   return [Math.ceil(count / y), y];
 }
+
+/**
+ * Splits `count` workgroups over three dimensions [x, y, z], x·y·z ≥ count, none above `limit`
+ * (pass GpuRuntime.maxWorkgroupsPerDimension): all along x while it fits, else x = limit and
+ * the rest folded over y and z as gridFor does. The kernel numbers its workgroup
+ * `wid.x + nwg.x * (wid.y + nwg.y * wid.z)` and skips numbers ≥ count, so the fold renames
+ * workgroups without changing what any of them computes. Up to limit³ workgroups; throws
+ * naming count and limit beyond that.
+ */
+export function gridFor3(count: number, limit = MAX_WORKGROUPS_PER_DIM): [number, number, number] {
+  if (count <= limit) return [count, 1, 1];
+  const rest = Math.ceil(count / limit);
+  if (rest > limit * limit) throw new Error(`gridFor3: ${count} workgroups exceed ${limit}³ (the per-dimension limit cubed)`);
+  return [limit, ...gridFor(rest, limit)];
+}

@@ -178,3 +178,36 @@ describe('packUniform', () => {
     expect(() => packUniform(where, type, { ...good, rows: [[1, 2, 3, 4], [5, 6, 7, 1.5]] }, 'params')).toThrow(/params\.rows\[1\]\[3\] must be an integer/);
   });
 });
+
+describe('packUniform, a struct of scalars (the common case, packed without the checking path)', () => {
+  const src = `
+    struct Flat { n: u32, shift: i32, scale: f32, on: u32, _pad: u32, last: f32 }
+    @group(0) @binding(0) var<uniform> params: Flat;`;
+  const type = parseKernel(src, 'flat').bindings.get('params')!.type;
+  const where = 'kernel flat.main';
+  const good = { n: 4_000_000_000, shift: -7, scale: 1.25, on: 1, last: -2.5 };
+
+  test('writes each field at its offset; an absent _field is zero', () => {
+    const v = new DataView(packUniform(where, type, good, 'params').buffer);
+    expect(v.byteLength).toBe(32);
+    expect([v.getUint32(0, true), v.getInt32(4, true), v.getFloat32(8, true), v.getUint32(12, true), v.getUint32(16, true), v.getFloat32(20, true)]).toEqual([
+      4_000_000_000, -7, 1.25, 1, 0, -2.5,
+    ]);
+    expect([v.getUint32(24, true), v.getUint32(28, true)]).toEqual([0, 0]);
+    const withPad = new DataView(packUniform(where, type, { ...good, _pad: 3 }, 'params').buffer);
+    expect(withPad.getUint32(16, true)).toBe(3);
+  });
+
+  test('every bad value is still named', () => {
+    const { scale: _, ...missing } = good;
+    expect(() => packUniform(where, type, missing, 'params')).toThrow('kernel flat.main: missing field params.scale (f32 at offset 8 of Flat)');
+    expect(() => packUniform(where, type, { ...good, sclae: 1 }, 'params')).toThrow("kernel flat.main: params has no field 'sclae'");
+    expect(() => packUniform(where, type, { ...good, extra: undefined }, 'params')).toThrow("kernel flat.main: params has no field 'extra'");
+    expect(() => packUniform(where, type, { ...good, n: 2 ** 32 }, 'params')).toThrow('params.n must be an integer in [0, 2^32) (u32), got 4294967296');
+    expect(() => packUniform(where, type, { ...good, n: 1.5 }, 'params')).toThrow('params.n must be an integer in [0, 2^32) (u32), got 1.5');
+    expect(() => packUniform(where, type, { ...good, shift: -(2 ** 31) - 1 }, 'params')).toThrow('params.shift must be an integer in [-2^31, 2^31) (i32)');
+    expect(() => packUniform(where, type, { ...good, last: Infinity }, 'params')).toThrow('params.last must be a finite f32, got Infinity');
+    expect(() => packUniform(where, type, { ...good, on: '1' }, 'params')).toThrow('params.on must be a number (u32), got "1"');
+    expect(() => packUniform(where, type, [1, 2], 'params')).toThrow('params must be an object with the fields of Flat, got a list of 2');
+  });
+});

@@ -1,14 +1,16 @@
 /**
- * Routing's projections (Ê = E·S and dE = dÊ·Sᵀ) split their ceil(B·L/32) row tiles over two grid
- * dimensions, so B·L beyond 32 × 65,535 rows runs (issue 14: B·L = 4096·512 failed with
- * "workgroup count 65536 is out of range"). A context whose workgroups per dimension are capped
- * at 4 (RuntimeOptions.maxWorkgroupsPerDimension) reaches the split at 13 row tiles; the result
- * must match the float64 reference and be bitwise the result of the unsplit grid.
+ * Routing's projections (Ê = E·S, dE = dÊ·Sᵀ, dS = Eᵀ·dÊ, on the GEMM family) fold their
+ * workgroup tiles over the grid's x, y and z, so B·L beyond 65,535 row tiles runs (issue 14:
+ * B·L = 4096·512 failed with "workgroup count 65536 is out of range"). A context whose workgroups
+ * per dimension are capped at 4 (RuntimeOptions.maxWorkgroupsPerDimension) reaches the fold at
+ * 26 row tiles of 16; the result must match the float64 reference and be bitwise the result of
+ * the unfolded grid.
  */
 import { describe, expect, test } from 'vitest';
 import type { Context } from '../../src/autograd/context.js';
 import type { Tensor } from '../../src/autograd/tensor.js';
-import { b2iRouting, projectionGrid } from '../../src/mind/ops/routing.js';
+import { gemmPlan } from '../../src/autograd/ops/matmul.js';
+import { b2iRouting } from '../../src/mind/ops/routing.js';
 import { routingForwardReference, routingStopGradientReference } from '../../src/reference/routing.js';
 import { maxRelativeError, randomArray, useContext } from '../helpers/gpu.js';
 
@@ -16,8 +18,8 @@ const CAP = 4;
 const getCapped = useContext({ maxWorkgroupsPerDimension: CAP });
 const getFull = useContext();
 
-// B·L = 13·31 = 403 rows: 13 row tiles of 32, more than CAP along one dimension (the last
-// tile partial); lengths cover full, partial, 1 and 0.
+// B·L = 13·31 = 403 rows: 26 row tiles of 16, more than CAP² (the last tile partial);
+// lengths cover full, partial, 1 and 0.
 const B = 13;
 const L = 31;
 const dIn = 12;
@@ -41,13 +43,17 @@ async function run(ctx: Context) {
 }
 
 describe('routing projections with a split grid', () => {
-  test('the capped context really splits the row tiles over y and z', () => {
+  test('the capped context really folds the tiles over x, y and z', () => {
     expect(getCapped().gpu.maxWorkgroupsPerDimension).toBe(CAP);
-    expect(projectionGrid({ m: B * L, n: d }, CAP)).toEqual([1, 4, 4]);
-    expect(projectionGrid({ m: B * L, n: d }, 65535)).toEqual([1, 13, 1]);
-    // The issue's case: 4096·512 rows are 65,536 tiles, one more than a dimension holds.
-    const [x, y, z] = projectionGrid({ m: 4096 * 512, n: 64 }, 65535);
-    expect([x, y <= 65535, z <= 65535, y * z >= 65536]).toEqual([1, true, true, true]);
+    // Ê = E·S: 403 rows of d = 8 (one column tile), and dE = dÊ·Sᵀ: 403 rows of dIn = 12.
+    expect(gemmPlan({ m: B * L, k: dIn, ldc: d }, CAP)).toMatchObject({ rowTiles: 26, colTiles: 1, parts: 1, grid: [4, 4, 2] });
+    expect(gemmPlan({ m: B * L, k: d, ldc: dIn }, CAP).grid).toEqual([4, 4, 2]);
+    expect(gemmPlan({ m: B * L, k: dIn, ldc: d }, 65535).grid).toEqual([26, 1, 1]);
+    // The issue's case: 4096·512 rows are 65,536 row tiles of 32, one more than a dimension holds.
+    const plan = gemmPlan({ m: 4096 * 512, k: 64, ldc: 64 }, 65535);
+    expect(plan.rowTiles).toBe(65536);
+    const [x, y, z] = plan.grid;
+    expect([x <= 65535, y <= 65535, z <= 65535, x * y * z >= 65536]).toEqual([true, true, true, true]);
   });
 
   test('forward and stop-gradient backward match the float64 reference', async () => {

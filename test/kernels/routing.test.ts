@@ -419,10 +419,10 @@ describe('dispatches', () => {
     expect(one.forward).toEqual({ 'routing.project': 1, 'routing.forward': 1 });
     expect(one.backward).toEqual({
       'routing.backward': 1,
-      'routing.transpose': 1,
       'routing.input_grad': 1,
+      // dS = Eᵀ·dÊ over K = B·L = 1800 rows: split-K partial sums, then their fixed-order sum.
       'routing.weight_grad': 1,
-      'routing.weight_grad_reduce': 1,
+      'routing.weight_grad.reduce': 1,
     });
     expect(counts(5)).toEqual(one);
     await ctx.sync();

@@ -35,10 +35,11 @@ function sumAll(x: Tensor, alpha: number): Tensor {
 }
 
 /**
- * Sums x `[B, R, C]` over its middle axis → `[B, C]`, times alpha (no gradient recorded).
- * Passes of 32-row chunks, so each pass stays parallel over B·C·ceil(R/32) threads.
+ * Sums x `[B, R, C]` over its middle axis → `[B, C]`, times alpha (no gradient recorded), each
+ * sum in ascending r. Passes of 32-row chunks, so each pass stays parallel over B·C·ceil(R/32)
+ * threads; R ≤ 32 is one pass. `label` names the dispatches in statistics and profiles.
  */
-export function sumMiddle(x: Tensor, batches: number, rows: number, cols: number, alpha = 1): Tensor {
+export function sumMiddle(x: Tensor, batches: number, rows: number, cols: number, alpha = 1, label = 'reduce.sum_middle'): Tensor {
   const ctx = x.ctx;
   if (rows === 0) return ctx.zeros([batches, cols]);
   let level = x;
@@ -46,7 +47,7 @@ export function sumMiddle(x: Tensor, batches: number, rows: number, cols: number
   for (;;) {
     const chunks = Math.ceil(r / CHUNK);
     const out = ctx.empty([batches, chunks, cols], 'f32', 'sumRows.partial');
-    reduceKernels.entry('sum_middle').run(
+    reduceKernels.entry('sum_middle', label).run(
       ctx,
       { params: params(r, cols, batches, CHUNK, chunks === 1 ? alpha : 1), x: level, out },
       flatGrid(batches * chunks * cols),

@@ -1,7 +1,8 @@
 /**
- * B2I dynamic routing (SPEC.md section 1) as one fused op, kernels/routing.wgsl: Ê = E·S, then
- * the random initial logits, all R routing iterations and the squash in one kernel per sample,
- * and a fused backward whose dispatch count does not depend on R.
+ * B2I dynamic routing (SPEC.md section 1) as one fused op: Ê = E·S on the GEMM family
+ * (kernels/matmul.wgsl, `gemm`), then the random initial logits, all R routing iterations and
+ * the squash in one kernel per sample (kernels/routing.wgsl), and a fused backward whose
+ * dispatch count does not depend on R.
  *
  * The WGSL module is kernels/rng.wgsl followed by kernels/routing.wgsl: the routing kernels draw
  * their initial logits with rng.wgsl's Philox4x32-10 + Box-Muller, and WGSL has no imports.
@@ -10,6 +11,7 @@ import rngSource from '../../../kernels/rng.wgsl?raw';
 import routingSource from '../../../kernels/routing.wgsl?raw';
 import { kernelModule } from '../../gpu/kernel.js';
 import { gridFor } from '../../gpu/runtime.js';
+import { gemm } from '../../autograd/ops/matmul.js';
 import type { Context } from '../../autograd/context.js';
 import { type Tensor, formatShape } from '../../autograd/tensor.js';
 import { expectTensor, flatGrid } from '../../autograd/ops/common.js';
@@ -119,84 +121,43 @@ export function routingLayout(budgetBytes: number, kMax: number, length: number,
   return { smem4: budget4, chunk, stride, vShared, offW, offV };
 }
 
-/** A `[m, k]` · B `[k, n]` (GemmParams in the WGSL); for the projection m = B·L, k = dIn, n = d. */
-interface GemmShape {
+/**
+ * The projections around the routing kernels, all on the GEMM family (`gemm`,
+ * kernels/matmul.wgsl) over every sample's rows at once, m = B·L (batching the rows keeps the
+ * work regular however short the histories). Ê and dÊ rows are padded to d4 = 4·ceil(d/4)
+ * floats (zeros), which the routing kernels read as vec4s; the GEMMs read and write that padding
+ * in place through their leading dimension. The family folds its grid over y and z past the
+ * per-dimension workgroup limit, so m = B·L beyond 65,535 row tiles runs.
+ */
+interface Projection {
+  /** Rows: B·L. */
   m: number;
-  k: number;
-  n: number;
+  /** Input width dIn (E's last axis, S's rows). */
+  dIn: number;
+  /** Output width d (S's columns). */
+  d: number;
 }
 
-/** The GemmParams uniform block of routing.wgsl. */
-function gemmParams(s: GemmShape, mChunk = 0, parts = 1) {
-  return { m: s.m, k: s.k, n: s.n, n4: Math.ceil(s.n / 4), m_chunk: mChunk, parts };
+/** Ê `[B, L, d4]` = E `[m, dIn]` · S `[dIn, d]`, columns d .. d4-1 zeros. */
+function project(E: Tensor, S: Tensor, p: Projection, shape: readonly number[]): Tensor {
+  const d4 = 4 * Math.ceil(p.d / 4);
+  return gemm(E.ctx, { a: E, b: S, m: p.m, k: p.dIn, n: p.d, ldc: d4, shape, label: 'routing.project' });
+}
+
+/** dE `[m, dIn]` (as `shape`) = dÊ `[m, d]` (rows of d4) · Sᵀ, S read transposed in place. */
+function inputGrad(dEhat: Tensor, S: Tensor, p: Projection, shape: readonly number[]): Tensor {
+  const d4 = 4 * Math.ceil(p.d / 4);
+  return gemm(dEhat.ctx, { a: dEhat, b: S, m: p.m, k: p.d, n: p.dIn, lda: d4, transB: true, shape, label: 'routing.input_grad' });
 }
 
 /**
- * The grid of project / input_grad for `s`: ceil(n4/16) column tiles along x, and the ceil(m/32)
- * row tiles split over y and z (the kernels' row_tile), so that m = B·L beyond 32 times the
- * per-dimension limit (2,097,120 rows at 65,535) still runs. The split only renumbers workgroups:
- * every output is computed by the same code from the same inputs, bit for bit.
+ * dS `[dIn, d]` = Eᵀ · dÊ: a tall K = B·L over few output tiles, so the family splits it into
+ * partial sums over row ranges that it adds in a fixed order (deterministic, no float atomics):
+ * two dispatches whatever B·L is.
  */
-export function projectionGrid(s: { m: number; n: number }, limit: number): [number, number, number] {
-  const [y, z] = gridFor(Math.ceil(s.m / 32), limit);
-  return [Math.ceil(Math.ceil(s.n / 4) / 16), y, z];
-}
-
-/** Ê `[m, d4]` vec4 = E `[m, k]` · S `[k, n]`, padded with zero columns. */
-function project(E: Tensor, S: Tensor, ehat: Tensor, s: GemmShape): void {
-  kernels.entry('project', 'routing.project').run(
-    E.ctx,
-    { gp: gemmParams(s), mat_a: E, mat_a4: E, mat_b: S, mat_b4: S, out4: ehat },
-    projectionGrid(s, E.ctx.gpu.maxWorkgroupsPerDimension),
-    { A_VEC4: +(s.k % 4 === 0), S_VEC4: +(s.n % 4 === 0) },
-  );
-}
-
-/** dE = dÊ `[m, d4]` · Sᵀ, as a tensor of `shape` (`[m, k]` elements): Sᵀ padded, then the GEMM. */
-function inputGrad(dEhat: Tensor, S: Tensor, s: GemmShape, shape: readonly number[]): Tensor {
-  const ctx = dEhat.ctx;
-  const d4 = 4 * Math.ceil(s.n / 4);
-  const transposed = { m: 0, k: s.n, n: s.k };
-  const St = ctx.empty([d4, 4 * Math.ceil(s.k / 4)], 'f32', 'b2iRouting.St');
-  kernels.entry('transpose_s', 'routing.transpose').run(
-    ctx,
-    { gp: gemmParams(transposed), mat_a: S, out4: St },
-    flatGrid(d4 * Math.ceil(s.k / 4), WORKGROUP, ctx.gpu.maxWorkgroupsPerDimension),
-  );
-  // dE[m, dIn] = Σ over the padded d of dÊ[m, c] St[c, dIn].
-  const gemm = { m: s.m, k: d4, n: s.k };
-  const dE = ctx.empty(shape, 'f32', 'b2iRouting.dE');
-  kernels.entry('input_grad', 'routing.input_grad').run(
-    ctx,
-    { gp: gemmParams(gemm), mat_a: dEhat, mat_a4: dEhat, mat_b: St, mat_b4: St, out: dE },
-    projectionGrid(gemm, ctx.gpu.maxWorkgroupsPerDimension),
-    { A_VEC4: 1, S_VEC4: 1 },
-  );
-  St.dispose();
-  return dE;
-}
-
-/** dS `[k, n]` = Eᵀ dÊ: partial sums over row ranges, then added in a fixed order. */
-function weightGrad(E: Tensor, dEhat: Tensor, s: GemmShape): Tensor {
-  const ctx = E.ctx;
-  const n4 = Math.ceil(s.n / 4);
-  const parts = Math.max(1, Math.min(64, Math.ceil(s.m / 512)));
-  const mChunk = Math.max(1, Math.ceil(s.m / parts));
-  const partial = ctx.empty([parts, s.k, n4 * 4], 'f32', 'b2iRouting.dS.parts');
-  kernels.entry('weight_grad', 'routing.weight_grad').run(
-    ctx,
-    { gp: gemmParams(s, mChunk, parts), mat_a: E, mat_a4: E, mat_b4: dEhat, out4: partial },
-    [Math.ceil(n4 / 16), Math.ceil(s.k / 32), parts],
-    { A_VEC4: +(s.k % 4 === 0) },
-  );
-  const dS = ctx.empty([s.k, s.n], 'f32', 'b2iRouting.dS');
-  kernels.entry('reduce_parts', 'routing.weight_grad_reduce').run(
-    ctx,
-    { gp: gemmParams(s, mChunk, parts), mat_a: partial, out: dS },
-    flatGrid(s.k * s.n, WORKGROUP, ctx.gpu.maxWorkgroupsPerDimension),
-  );
-  partial.dispose();
-  return dS;
+function weightGrad(E: Tensor, dEhat: Tensor, p: Projection): Tensor {
+  const d4 = 4 * Math.ceil(p.d / 4);
+  return gemm(E.ctx, { a: E, b: dEhat, m: p.dIn, k: p.m, n: p.d, ldb: d4, transA: true, splitK: 'auto', label: 'routing.weight_grad' });
 }
 
 function checkInitDraw(op: string, initDraw: InitialLogitDraw): void {
@@ -319,7 +280,7 @@ function routeConstants(layout: RoutingLayout) {
  * nothing but row b's behaviours and length (see InitialLogitDraw).
  *
  * Differentiable in `behaviors` and `S` (not in lengths or initLogits). Forward: 2 dispatches;
- * backward: 5, whatever `iterations` is. With 'full' gradients the forward keeps the logits and
+ * backward: 4 (the routing backward, dE, dS and its split-K sum), whatever `iterations` is. With 'full' gradients the forward keeps the logits and
  * z of every iteration (B·R·K·(L + d) floats) for the backward; with 'stop' only the last.
  *
  * Throws, naming the argument and its value, on a wrong rank, dtype or shape, a length outside
@@ -347,10 +308,9 @@ export function b2iRouting(behaviors: Tensor, lengths: Tensor, S: Tensor, opts: 
   const layout = routingLayout(r.budgetBytes, r.kMax, L, d, 'forward');
   const backwardLayout = recording ? routingLayout(r.budgetBytes, r.kMax, L, d, 'backward') : undefined;
   const d4 = 4 * Math.ceil(d / 4);
-  const shape = { m: B * L, k: dIn, n: d };
+  const shape = { m: B * L, dIn, d };
 
-  const ehat = ctx.empty([B, L, d4], 'f32', 'b2iRouting.ehat');
-  project(behaviors, S, ehat, shape);
+  const ehat = project(behaviors, S, shape, [B, L, d4]);
   const L4 = 4 * Math.ceil(L / 4);
   const logits = ctx.empty([B, slices, r.kMax, L4], 'f32', 'b2iRouting.logits');
   const zState = ctx.empty([B, slices, r.kMax, d4], 'f32', 'b2iRouting.z');
@@ -391,7 +351,7 @@ export function b2iRouting(behaviors: Tensor, lengths: Tensor, S: Tensor, opts: 
         logits,
         zstate: zState,
         vglobal: matrix,
-        out4: dEhat,
+        grad_ehat: dEhat,
         grad_u: gU!,
         grad_logits: gradLogits,
       },
