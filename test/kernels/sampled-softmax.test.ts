@@ -217,9 +217,8 @@ test('the touched-rows plan lists slots then labels for each row, rows ascending
   expect(Array.from(plan)).toEqual([0, 2, 6, 7, 2, -2, 1, 3, -1, -3, 0]);
 });
 
-test('forward is 3 dispatches and backward 4', async () => {
+test('forward is 4 dispatches, backward 4 with a bias (3 without); the products are the matmul family', async () => {
   const ctx = getCtx();
-  const c = hitCase(81, { bias: randomArray(12, 1), logQ: randomArray(12, 2) });
   const stats = ctx.gpu.stats;
   const snapshot = () => new Map(stats.dispatchesByKernel);
   const delta = (before: Map<string, number>) => {
@@ -227,31 +226,35 @@ test('forward is 3 dispatches and backward 4', async () => {
     for (const [k, v] of stats.dispatchesByKernel) if (v !== (before.get(k) ?? 0)) out[k] = v - (before.get(k) ?? 0);
     return out;
   };
-  await ctx.tidy(async () => {
-    const user = ctx.tensor(c.user, [c.B, c.d], { requiresGrad: true });
-    const table = ctx.tensor(c.table, [c.N, c.d], { requiresGrad: true });
-    const bias = ctx.tensor(c.bias!, [c.N], { requiresGrad: true });
-    const labels = ctx.tensor(c.labels, [c.B]);
-    const negatives = ctx.tensor(c.negatives, [c.S]);
-    const logQ = ctx.tensor(c.logQ!, [c.N]);
-    const seed = ctx.tensor([1], [1]);
-    const beforeForward = snapshot();
-    const loss = sampledSoftmaxLoss(user, table, labels, negatives, { bias, logQ });
-    expect(delta(beforeForward)).toEqual({
-      'sampled_softmax.forward_logits': 1,
-      'sampled_softmax.forward_lse': 1,
-      'sampled_softmax.forward_mean': 1,
+  for (const withBias of [true, false]) {
+    const c = hitCase(81, { bias: randomArray(12, 1), logQ: randomArray(12, 2) });
+    await ctx.tidy(async () => {
+      const user = ctx.tensor(c.user, [c.B, c.d], { requiresGrad: true });
+      const table = ctx.tensor(c.table, [c.N, c.d], { requiresGrad: true });
+      const bias = withBias ? ctx.tensor(c.bias!, [c.N], { requiresGrad: true }) : undefined;
+      const labels = ctx.tensor(c.labels, [c.B]);
+      const negatives = ctx.tensor(c.negatives, [c.S]);
+      const logQ = ctx.tensor(c.logQ!, [c.N]);
+      const seed = ctx.tensor([1], [1]);
+      const beforeForward = snapshot();
+      const loss = sampledSoftmaxLoss(user, table, labels, negatives, { bias, logQ });
+      expect(delta(beforeForward)).toEqual({
+        'sampled_softmax.prepare': 1,
+        'matmul.nn': 1,
+        'sampled_softmax.forward_lse': 1,
+        'sampled_softmax.forward_mean': 1,
+      });
+      const beforeBackward = snapshot();
+      await loss.backward(seed);
+      expect(delta(beforeBackward)).toEqual({
+        // P·G, then Pᵀ·V (and Pᵀ·1 for the bias).
+        'matmul.tn': 1,
+        'matmul.nn': withBias ? 2 : 1,
+        'sampled_softmax.grad_finish': 1,
+      });
+      await ctx.sync();
     });
-    const beforeBackward = snapshot();
-    await loss.backward(seed);
-    expect(delta(beforeBackward)).toEqual({
-      'sampled_softmax.grad_user_partial': 1,
-      'sampled_softmax.grad_user_combine': 1,
-      'sampled_softmax.grad_candidates': 1,
-      'sampled_softmax.grad_rows_sum': 1,
-    });
-    await ctx.sync();
-  });
+  }
 });
 
 describe('validation', () => {
