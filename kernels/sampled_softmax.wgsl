@@ -57,8 +57,8 @@ const REMOVE_HITS = 4u;
 const WRITE_PROBS = 8u;
 // Logits are saturated here (2^126): the difference of two saturated logits is still finite.
 const SAT = 0x1p126f;
-// forward_lse: samples per workgroup.
-const LSE_GROUP = 64u;
+// forward_lse: threads per workgroup, each taking a quad of samples.
+const LSE_QUADS = 16u;
 
 struct Params {
   batch: u32,
@@ -69,6 +69,8 @@ struct Params {
   // table rows R (0 without a table or bias gradient).
   user_rows: u32,
   rows: u32,
+  // Samples rounded up to a multiple of 4, over 4: the vec4 columns of Lᵀ (and of Vᵀ's rows).
+  quads: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -83,7 +85,7 @@ struct Params {
 @group(0) @binding(9) var<storage, read_write> gathered: array<f32>;
 @group(0) @binding(10) var<storage, read_write> user_t: array<f32>;
 @group(0) @binding(11) var<storage, read_write> row_max: array<f32>;
-@group(0) @binding(12) var<storage, read_write> logits: array<f32>;
+@group(0) @binding(12) var<storage, read_write> logits4: array<vec4<f32>>;
 @group(0) @binding(13) var<storage, read_write> stats: array<f32>;
 @group(0) @binding(14) var<storage, read_write> loss: array<f32>;
 @group(0) @binding(15) var<storage, read> upstream: array<f32>;
@@ -94,6 +96,16 @@ struct Params {
 @group(0) @binding(20) var<storage, read_write> grad_user: array<f32>;
 @group(0) @binding(21) var<storage, read_write> grad_rows: array<f32>;
 @group(0) @binding(22) var<storage, read_write> grad_bias_rows: array<f32>;
+@group(0) @binding(23) var<storage, read_write> slot_offset: array<f32>;
+@group(0) @binding(24) var<storage, read_write> label_grad: array<f32>;
+// grad_finish4 (d % 4 == 0): the same buffers as user, src, user_part, slot_grad, grad_user and
+// grad_rows, four columns at a time.
+@group(0) @binding(25) var<storage, read> user4: array<vec4<f32>>;
+@group(0) @binding(26) var<storage, read> src4: array<vec4<f32>>;
+@group(0) @binding(27) var<storage, read> user_part4: array<vec4<f32>>;
+@group(0) @binding(28) var<storage, read> slot_grad4: array<vec4<f32>>;
+@group(0) @binding(20) var<storage, read_write> grad_user4: array<vec4<f32>>;
+@group(0) @binding(21) var<storage, read_write> grad_rows4: array<vec4<f32>>;
 
 fn has(flag: u32) -> bool {
   return (params.flags & flag) != 0u;
@@ -158,10 +170,17 @@ fn prepare(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
       top = max(top, abs(w));
     }
     row_max[t] = top;
+    slot_offset[t] = logit_offset(negatives[t]);
     return;
   }
   let b = t - S;
-  if (b >= B) { return; }
+  let B4 = 4u * params.quads;
+  if (b >= B4) { return; }
+  if (b >= B) {
+    // Vᵀ's padding columns: zeros, so the product's padding columns are finite.
+    for (var c = 0u; c < d; c++) { user_t[c * B4 + b] = 0.0; }
+    return;
+  }
   let y = u32(label_rows[b]);
   var top_v = 0.0;
   var top_w = 0.0;
@@ -169,7 +188,7 @@ fn prepare(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
   for (var c = 0u; c < d; c++) {
     let v = user[b * d + c];
     let w = src[y * d + c];
-    user_t[c * B + b] = v;
+    user_t[c * B4 + b] = v;
     top_v = max(top_v, abs(v));
     top_w = max(top_w, abs(w));
     dot += v * w;
@@ -180,52 +199,74 @@ fn prepare(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
   stats[b * 4u] = clamp(raw + logit_offset(labels[b]), -SAT, SAT);
 }
 
-// Logit l_bs from the (overflow-safe) dot product in logits[s, b], saturated; B = params.batch.
-fn slot_logit(s: u32, b: u32) -> f32 {
-  return clamp(logits[s * params.batch + b] + logit_offset(negatives[s]), -SAT, SAT);
+// Logits l_bs of the four samples of quad q from the (overflow-safe) dot products in logits4,
+// saturated: row s of Lᵀ holds B4 = 4·quads columns (B rounded up; the columns past B are the
+// products with Vᵀ's zero padding).
+fn slot_logits(s: u32, q: u32) -> vec4<f32> {
+  return clamp(logits4[s * params.quads + q] + slot_offset[s], vec4<f32>(-SAT), vec4<f32>(SAT));
 }
 
-// One thread per sample b (column b of Lᵀ): stats[b] = (l_0, m_b, log Σ_b, loss_b), and with
-// WRITE_PROBS the column overwritten by p_bs (0 for hits).
-@compute @workgroup_size(64)
+// One thread per quad q of samples b = 4q .. 4q + 3 (columns of Lᵀ, read as one vec4 per slot):
+// stats[b] = (l_0, m_b, log Σ_b, loss_b), and with WRITE_PROBS the columns overwritten by p_bs
+// (0 for hits and for the padding columns past B) and label_grad[b] = p_b0 − 1.
+@compute @workgroup_size(16)
 fn forward_lse(
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(num_workgroups) nwg: vec3<u32>,
   @builtin(local_invocation_index) li: u32,
 ) {
-  let b = (wid.x + wid.y * nwg.x) * LSE_GROUP + li;
+  let q = (wid.x + wid.y * nwg.x) * LSE_QUADS + li;
+  if (q >= params.quads) { return; }
   let B = params.batch;
-  if (b >= B) { return; }
   let S = params.num_neg;
+  let samples = vec4<u32>(4u * q) + vec4<u32>(0u, 1u, 2u, 3u);
+  let real = samples < vec4<u32>(B);
+  // Padding samples read sample B − 1's statistics and are never stored.
+  let bs = min(samples, vec4<u32>(B - 1u));
   // Rare path: recompute, scaled, the dot products that could have overflowed in the product.
   var top_w = 0.0;
   for (var s = 0u; s < S; s++) { top_w = max(top_w, row_max[s]); }
-  let top_v = row_max[S + b];
-  if (may_overflow(top_v, top_w)) {
-    for (var s = 0u; s < S; s++) {
-      if (may_overflow(top_v, row_max[s])) { logits[s * B + b] = scaled_slot_dot(b, s, top_v, row_max[s]); }
+  for (var j = 0u; j < 4u; j++) {
+    let b = bs[j];
+    let top_v = row_max[S + b];
+    if (real[j] && may_overflow(top_v, top_w)) {
+      for (var s = 0u; s < S; s++) {
+        if (may_overflow(top_v, row_max[s])) { logits4[s * params.quads + q][j] = scaled_slot_dot(b, s, top_v, row_max[s]); }
+      }
     }
   }
-  let l0 = stats[b * 4u];
-  let y = labels[b];
+  let l0 = vec4<f32>(stats[bs.x * 4u], stats[bs.y * 4u], stats[bs.z * 4u], stats[bs.w * 4u]);
+  let y = vec4<i32>(labels[bs.x], labels[bs.y], labels[bs.z], labels[bs.w]);
+  // Hits are pushed to −SAT before the max, so they never set it, and masked out of the sums.
   let remove_hits = has(REMOVE_HITS);
   var top = l0;
   for (var s = 0u; s < S; s++) {
-    if (!(remove_hits && negatives[s] == y)) { top = max(top, slot_logit(s, b)); }
+    let hit = (vec4<i32>(negatives[s]) == y) & vec4<bool>(remove_hits);
+    top = max(top, select(slot_logits(s, q), vec4<f32>(-SAT), hit));
   }
   var total = exp(l0 - top);
   for (var s = 0u; s < S; s++) {
-    if (!(remove_hits && negatives[s] == y)) { total += exp(slot_logit(s, b) - top); }
+    let hit = (vec4<i32>(negatives[s]) == y) & vec4<bool>(remove_hits);
+    total += select(exp(slot_logits(s, q) - top), vec4<f32>(0.0), hit);
   }
   let log_total = log(total);
-  stats[b * 4u + 1u] = top;
-  stats[b * 4u + 2u] = log_total;
-  // (top − l0) + log Σ rather than lse − l0: exact when the label logit is the largest.
-  stats[b * 4u + 3u] = (top - l0) + log_total;
+  for (var j = 0u; j < 4u; j++) {
+    if (real[j]) {
+      let b = bs[j];
+      stats[b * 4u + 1u] = top[j];
+      stats[b * 4u + 2u] = log_total[j];
+      // (top − l0) + log Σ rather than lse − l0: exact when the label logit is the largest.
+      stats[b * 4u + 3u] = (top[j] - l0[j]) + log_total[j];
+    }
+  }
   if (has(WRITE_PROBS)) {
+    let lg = exp((l0 - top) - log_total) - 1.0;
+    for (var j = 0u; j < 4u; j++) {
+      if (real[j]) { label_grad[bs[j]] = lg[j]; }
+    }
     for (var s = 0u; s < S; s++) {
-      let hit = remove_hits && negatives[s] == y;
-      logits[s * B + b] = select(exp((slot_logit(s, b) - top) - log_total), 0.0, hit);
+      let hit = (vec4<i32>(negatives[s]) == y) & vec4<bool>(remove_hits);
+      logits4[s * params.quads + q] = select(exp((slot_logits(s, q) - top) - log_total), vec4<f32>(0.0), hit | !real);
     }
   }
 }
@@ -244,16 +285,29 @@ fn loss_scale() -> f32 {
   return upstream[0] / f32(params.batch);
 }
 
-// p_b0 − 1.
-fn label_grad(b: u32) -> f32 {
-  return exp((stats[b * 4u] - stats[b * 4u + 1u]) - stats[b * 4u + 2u]) - 1.0;
+// γ Σ over touched row r's plan entries in order: an entry e ≥ 0 is negative slot e
+// (slot_sum[e] = Σ_b p_be), e < 0 the label of sample −e − 1 (p_b0 − 1): row r's bias gradient.
+fn bias_row_grad(r: u32) -> f32 {
+  let entries = params.rows + 1u;
+  var acc = 0.0;
+  for (var k = plan[r]; k < plan[r + 1u]; k++) {
+    let e = plan[entries + u32(k)];
+    if (e >= 0) {
+      acc += slot_sum[e];
+    } else {
+      acc += label_grad[u32(-e - 1)];
+    }
+  }
+  return loss_scale() * acc;
 }
 
-// One thread per output element, in three ranges:
-//   [0, B'·d)          grad_user[b, c] = γ (user_part[b, c] + (p_b0 − 1) W_{y_b, c})   (B' = user_rows)
-//   [B'·d, B'·d + R·d) grad_rows[r, c], and with HAS_BIAS R more for grad_bias_rows[r]:
-//     γ Σ over row r's plan entries in order: an entry e ≥ 0 is negative slot e (slot_grad,
-//     slot_sum), e < 0 the label of sample −e − 1 ((p_b0 − 1) v_b, or p_b0 − 1 for the bias).
+// One thread per output element, in three ranges (B' = user_rows):
+//   [0, B'·d)            grad_user[b, c] = γ (user_part[b, c] + (p_b0 − 1) W_{y_b, c})
+//   [B'·d, B'·d + R·d)   grad_rows[r, c] = γ Σ over row r's plan entries in order: an entry
+//                        e ≥ 0 is negative slot e (slot_grad[e, c]), e < 0 the label of sample
+//                        −e − 1 ((p_b0 − 1) v_b[c])
+//   R more with HAS_BIAS grad_bias_rows[r] (bias_row_grad).
+// grad_finish4 is the same with four columns per thread (d % 4 == 0, vec4 loads and stores).
 @compute @workgroup_size(256)
 fn grad_finish(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = flat_index(gid, nwg);
@@ -262,28 +316,62 @@ fn grad_finish(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
   if (i < user_end) {
     let b = i / d;
     let c = i % d;
-    grad_user[i] = loss_scale() * (user_part[i] + label_grad(b) * src[u32(label_rows[b]) * d + c]);
+    grad_user[i] = loss_scale() * (user_part[i] + label_grad[b] * src[u32(label_rows[b]) * d + c]);
     return;
   }
   let R = params.rows;
   let j = i - user_end;
-  let is_bias = j >= R * d;
-  if (is_bias && (!has(HAS_BIAS) || j >= R * d + R)) { return; }
-  let r = select(j / d, j - R * d, is_bias);
-  let c = select(j % d, 0u, is_bias);
+  if (j >= R * d) {
+    let r = j - R * d;
+    if (has(HAS_BIAS) && r < R) { grad_bias_rows[r] = bias_row_grad(r); }
+    return;
+  }
+  let r = j / d;
+  let c = j % d;
   let entries = R + 1u;
   var acc = 0.0;
   for (var k = plan[r]; k < plan[r + 1u]; k++) {
     let e = plan[entries + u32(k)];
-    if (e >= 0 && is_bias) {
-      acc += slot_sum[e];
-    } else if (e >= 0) {
+    if (e >= 0) {
       acc += slot_grad[u32(e) * d + c];
     } else {
       let b = u32(-e - 1);
-      acc += label_grad(b) * select(user[b * d + c], 1.0, is_bias);
+      acc += label_grad[b] * user[b * d + c];
     }
   }
-  let value = loss_scale() * acc;
-  if (is_bias) { grad_bias_rows[r] = value; } else { grad_rows[j] = value; }
+  grad_rows[j] = loss_scale() * acc;
+}
+
+@compute @workgroup_size(256)
+fn grad_finish4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_index(gid, nwg);
+  let d4 = params.dim / 4u;
+  let user_end = params.user_rows * d4;
+  if (i < user_end) {
+    let b = i / d4;
+    let c4 = i % d4;
+    grad_user4[i] = loss_scale() * (user_part4[i] + label_grad[b] * src4[u32(label_rows[b]) * d4 + c4]);
+    return;
+  }
+  let R = params.rows;
+  let j = i - user_end;
+  if (j >= R * d4) {
+    let r = j - R * d4;
+    if (has(HAS_BIAS) && r < R) { grad_bias_rows[r] = bias_row_grad(r); }
+    return;
+  }
+  let r = j / d4;
+  let c4 = j % d4;
+  let entries = R + 1u;
+  var acc = vec4<f32>(0.0);
+  for (var k = plan[r]; k < plan[r + 1u]; k++) {
+    let e = plan[entries + u32(k)];
+    if (e >= 0) {
+      acc += slot_grad4[u32(e) * d4 + c4];
+    } else {
+      let b = u32(-e - 1);
+      acc += label_grad[b] * user4[b * d4 + c4];
+    }
+  }
+  grad_rows4[j] = loss_scale() * acc;
 }

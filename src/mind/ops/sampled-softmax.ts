@@ -36,8 +36,8 @@ const HAS_BIAS = 1;
 const HAS_LOGQ = 2;
 const REMOVE_HITS = 4;
 const WRITE_PROBS = 8;
-/** forward_lse: samples per workgroup (one thread each). */
-const LSE_GROUP = 64;
+/** forward_lse: threads per workgroup, each taking a quad of 4 samples. */
+const LSE_QUADS = 16;
 
 /**
  * For each touched row (labels ∪ negatives, ascending), the contributions to its gradient, in
@@ -123,6 +123,9 @@ export function sampledSoftmaxLoss(
   // The probabilities overwrite the logits only when a backward will read them.
   const recorded = ctx.gradEnabled && differentiable.some((t) => t.requiresGrad);
   const flags = (bias ? HAS_BIAS : 0) | (logQ ? HAS_LOGQ : 0) | (removeAccidentalHits ? REMOVE_HITS : 0);
+  // Lᵀ's columns: the samples rounded up to a multiple of 4, read as vec4s by forward_lse.
+  const quads = Math.ceil(B / 4);
+  const B4 = 4 * quads;
   const params = (p: { extraFlags?: number; userRows?: number; rows?: number } = {}) => ({
     batch: B,
     num_neg: S,
@@ -130,6 +133,7 @@ export function sampledSoftmaxLoss(
     flags: flags | (p.extraFlags ?? 0),
     user_rows: p.userRows ?? 0,
     rows: p.rows ?? 0,
+    quads,
   });
   const run = (entryPoint: string, bindings: KernelBindings, workgroups: readonly [number, number?]) =>
     kernels.entry(entryPoint).run(ctx, bindings, workgroups);
@@ -150,8 +154,10 @@ export function sampledSoftmaxLoss(
   }
 
   const gathered = ctx.empty([S, d], 'f32', `${op}.negativeRows`);
-  const userT = ctx.empty([d, B], 'f32', `${op}.userT`);
+  const userT = ctx.empty([d, B4], 'f32', `${op}.userT`);
   const rowMax = ctx.empty([S + B], 'f32', `${op}.rowMax`);
+  const slotOffset = ctx.empty([S], 'f32', `${op}.slotOffset`);
+  const labelGrad = ctx.empty([B], 'f32', `${op}.labelGrad`);
   const stats = ctx.empty([B, 4], 'f32', `${op}.stats`);
   const loss = ctx.empty([1], 'f32', op);
   run(
@@ -161,6 +167,7 @@ export function sampledSoftmaxLoss(
       user,
       src,
       labels,
+      negatives,
       label_rows: labelRows,
       negative_rows: negativeRows,
       bias: biasBinding,
@@ -169,12 +176,15 @@ export function sampledSoftmaxLoss(
       user_t: userT,
       row_max: rowMax,
       stats,
+      slot_offset: slotOffset,
     },
-    flatGrid(S + B),
+    flatGrid(S + B4),
   );
-  // Lᵀ [S, B]: sample-minor, so forward_lse's threads (one per sample) read along rows.
+  // Lᵀ [S, B4]: sample-minor, so forward_lse's threads (a quad of samples each) read along rows.
   const logits = ctx.noGrad(() => matmul(gathered, userT));
-  userT.dispose();
+  // Pᵀ·V wants V [B4, d]: the user tensor itself when B4 = B, else Vᵀ read transposed.
+  const padded = B4 !== B;
+  if (!padded) userT.dispose();
   run(
     'forward_lse',
     {
@@ -182,22 +192,24 @@ export function sampledSoftmaxLoss(
       user,
       labels,
       negatives,
-      bias: biasBinding,
-      logq: logQBinding,
       gathered,
       row_max: rowMax,
-      logits,
+      logits4: logits,
       stats,
+      slot_offset: slotOffset,
+      label_grad: labelGrad,
     },
-    gridFor(Math.ceil(B / LSE_GROUP)),
+    gridFor(Math.ceil(quads / LSE_QUADS)),
   );
   rowMax.dispose();
+  slotOffset.dispose();
   run('forward_mean', { params: params(), stats, loss }, [1]);
+  stats.dispose();
   if (split) negativeRows.dispose();
 
-  // Kept for the backward: Pᵀ (in `logits`), the statistics, G, and (split table) the rows read
-  // from src and the labels' places in them.
-  const kept = split ? [logits, stats, gathered, src, labelRows] : [logits, stats, gathered];
+  // Kept for the backward: Pᵀ (in `logits`), p_b0 − 1, G, Vᵀ when padded, and (split table) the
+  // rows read from src and the labels' places in them.
+  const kept = [logits, labelGrad, gathered, ...(padded ? [userT] : []), ...(split ? [src, labelRows] : [])];
   const probs = logits;
   ctx.tape.record(op, differentiable, [loss], ([g]) => {
     const grads: (Tensor | RowGrad | null)[] = [null, null, null];
@@ -205,11 +217,14 @@ export function sampledSoftmaxLoss(
     const wantRows = itemTable.requiresGrad || (bias?.requiresGrad ?? false);
     const temporaries: Tensor[] = [];
     const temp = (t: Tensor) => (temporaries.push(t), t);
-    const placeholder = () => temp(ctx.empty([1], 'f32', `${op}.unused`));
+    // Four floats: enough for a vec4 binding.
+    const placeholder = () => temp(ctx.empty([4], 'f32', `${op}.unused`));
     // dv before scaling: Σ_s p_bs W_{n_s} = (Pᵀ)ᵀ G; the slot sums Pᵀ V and Pᵀ 1.
     const userPart = wantUser ? temp(matmul(probs, gathered, { transA: true })) : placeholder();
-    const slotGrad = wantRows ? temp(matmul(probs, user)) : placeholder();
-    const slotSum = wantRows && bias ? temp(matmul(probs, temp(ctx.tensor(new Float32Array(B).fill(1), [B, 1])))) : placeholder();
+    const slotGrad = wantRows ? temp(padded ? matmul(probs, userT, { transB: true }) : matmul(probs, user)) : placeholder();
+    // Pᵀ·1 over the real samples only (the padding columns of Pᵀ are zeros anyway).
+    const ones = () => temp(ctx.tensor(new Float32Array(B4).fill(1), [B4, 1]));
+    const slotSum = wantRows && bias ? temp(matmul(probs, ones())) : placeholder();
     let rows: Int32Array = new Int32Array(0);
     let planTensor = labels;
     if (wantRows) {
@@ -222,24 +237,27 @@ export function sampledSoftmaxLoss(
     const rowValues = wantRows ? ctx.empty([R, d], 'f32', `${op}.grad.table`) : placeholder();
     const biasValues = wantRows ? ctx.empty([R], 'f32', `${op}.grad.bias`) : placeholder();
     const userRows = wantUser ? B : 0;
+    // Four columns per thread when the rows are vec4-aligned.
+    const vec4 = d % 4 === 0;
+    const width = vec4 ? d / 4 : d;
     run(
-      'grad_finish',
+      vec4 ? 'grad_finish4' : 'grad_finish',
       {
         params: params({ userRows, rows: R }),
-        user,
-        src,
+        [vec4 ? 'user4' : 'user']: user,
+        [vec4 ? 'src4' : 'src']: src,
         label_rows: labelRows,
-        stats,
+        label_grad: labelGrad,
         upstream: g!,
-        user_part: userPart,
-        slot_grad: slotGrad,
+        [vec4 ? 'user_part4' : 'user_part']: userPart,
+        [vec4 ? 'slot_grad4' : 'slot_grad']: slotGrad,
         slot_sum: slotSum,
         plan: planTensor,
-        grad_user: gradUser,
-        grad_rows: rowValues,
+        [vec4 ? 'grad_user4' : 'grad_user']: gradUser,
+        [vec4 ? 'grad_rows4' : 'grad_rows']: rowValues,
         grad_bias_rows: biasValues,
       },
-      flatGrid(userRows * d + R * (d + (bias ? 1 : 0))),
+      flatGrid((userRows + R) * width + (bias ? R : 0)),
     );
     for (const t of temporaries) t.dispose();
     if (wantUser) grads[0] = gradUser;
