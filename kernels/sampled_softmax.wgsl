@@ -89,7 +89,7 @@ struct Params {
 @group(0) @binding(13) var<storage, read_write> stats: array<f32>;
 @group(0) @binding(14) var<storage, read_write> loss: array<f32>;
 @group(0) @binding(15) var<storage, read> upstream: array<f32>;
-@group(0) @binding(16) var<storage, read> user_part: array<f32>;
+@group(0) @binding(16) var<storage, read> user_part_t: array<f32>;
 @group(0) @binding(17) var<storage, read> slot_grad: array<f32>;
 @group(0) @binding(18) var<storage, read> slot_sum: array<f32>;
 @group(0) @binding(19) var<storage, read> plan: array<i32>;
@@ -98,11 +98,11 @@ struct Params {
 @group(0) @binding(22) var<storage, read_write> grad_bias_rows: array<f32>;
 @group(0) @binding(23) var<storage, read_write> slot_offset: array<f32>;
 @group(0) @binding(24) var<storage, read_write> label_grad: array<f32>;
-// grad_finish4 (d % 4 == 0): the same buffers as user, src, user_part, slot_grad, grad_user and
+@group(0) @binding(27) var<storage, read_write> gathered_t: array<f32>;
+// grad_finish4 (d % 4 == 0): the same buffers as user, src, slot_grad, grad_user and
 // grad_rows, four columns at a time.
 @group(0) @binding(25) var<storage, read> user4: array<vec4<f32>>;
 @group(0) @binding(26) var<storage, read> src4: array<vec4<f32>>;
-@group(0) @binding(27) var<storage, read> user_part4: array<vec4<f32>>;
 @group(0) @binding(28) var<storage, read> slot_grad4: array<vec4<f32>>;
 @group(0) @binding(20) var<storage, read_write> grad_user4: array<vec4<f32>>;
 @group(0) @binding(21) var<storage, read_write> grad_rows4: array<vec4<f32>>;
@@ -167,6 +167,7 @@ fn prepare(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     for (var c = 0u; c < d; c++) {
       let w = src[row * d + c];
       gathered[t * d + c] = w;
+      gathered_t[c * S + t] = w;
       top = max(top, abs(w));
     }
     row_max[t] = top;
@@ -302,7 +303,7 @@ fn bias_row_grad(r: u32) -> f32 {
 }
 
 // One thread per output element, in three ranges (B' = user_rows):
-//   [0, B'·d)            grad_user[b, c] = γ (user_part[b, c] + (p_b0 − 1) W_{y_b, c})
+//   [0, B'·d)            grad_user[b, c] = γ (user_part_t[c, b] + (p_b0 − 1) W_{y_b, c})
 //   [B'·d, B'·d + R·d)   grad_rows[r, c] = γ Σ over row r's plan entries in order: an entry
 //                        e ≥ 0 is negative slot e (slot_grad[e, c]), e < 0 the label of sample
 //                        −e − 1 ((p_b0 − 1) v_b[c])
@@ -316,7 +317,8 @@ fn grad_finish(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
   if (i < user_end) {
     let b = i / d;
     let c = i % d;
-    grad_user[i] = loss_scale() * (user_part[i] + label_grad[b] * src[u32(label_rows[b]) * d + c]);
+    let B4 = 4u * params.quads;
+    grad_user[i] = loss_scale() * (user_part_t[c * B4 + b] + label_grad[b] * src[u32(label_rows[b]) * d + c]);
     return;
   }
   let R = params.rows;
@@ -350,7 +352,11 @@ fn grad_finish4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   if (i < user_end) {
     let b = i / d4;
     let c4 = i % d4;
-    grad_user4[i] = loss_scale() * (user_part4[i] + label_grad[b] * src4[u32(label_rows[b]) * d4 + c4]);
+    // Column b of (P·G)ᵀ, rows 4·c4 .. 4·c4 + 3.
+    let B4 = 4u * params.quads;
+    let at = 4u * c4 * B4 + b;
+    let part = vec4<f32>(user_part_t[at], user_part_t[at + B4], user_part_t[at + 2u * B4], user_part_t[at + 3u * B4]);
+    grad_user4[i] = loss_scale() * (part + label_grad[b] * src4[u32(label_rows[b]) * d4 + c4]);
     return;
   }
   let R = params.rows;

@@ -154,6 +154,7 @@ export function sampledSoftmaxLoss(
   }
 
   const gathered = ctx.empty([S, d], 'f32', `${op}.negativeRows`);
+  const gatheredT = ctx.empty([d, S], 'f32', `${op}.negativeRowsT`);
   const userT = ctx.empty([d, B4], 'f32', `${op}.userT`);
   const rowMax = ctx.empty([S + B], 'f32', `${op}.rowMax`);
   const slotOffset = ctx.empty([S], 'f32', `${op}.slotOffset`);
@@ -173,6 +174,7 @@ export function sampledSoftmaxLoss(
       bias: biasBinding,
       logq: logQBinding,
       gathered,
+      gathered_t: gatheredT,
       user_t: userT,
       row_max: rowMax,
       stats,
@@ -201,15 +203,14 @@ export function sampledSoftmaxLoss(
     },
     gridFor(Math.ceil(quads / LSE_QUADS)),
   );
-  rowMax.dispose();
-  slotOffset.dispose();
+  for (const t of [rowMax, slotOffset, gathered]) t.dispose();
   run('forward_mean', { params: params(), stats, loss }, [1]);
   stats.dispose();
   if (split) negativeRows.dispose();
 
-  // Kept for the backward: Pᵀ (in `logits`), p_b0 − 1, G, Vᵀ when padded, and (split table) the
+  // Kept for the backward: Pᵀ (in `logits`), p_b0 − 1, Gᵀ, Vᵀ when padded, and (split table) the
   // rows read from src and the labels' places in them.
-  const kept = [logits, labelGrad, gathered, ...(padded ? [userT] : []), ...(split ? [src, labelRows] : [])];
+  const kept = [logits, labelGrad, gatheredT, ...(padded ? [userT] : []), ...(split ? [src, labelRows] : [])];
   const probs = logits;
   ctx.tape.record(op, differentiable, [loss], ([g]) => {
     const grads: (Tensor | RowGrad | null)[] = [null, null, null];
@@ -219,8 +220,9 @@ export function sampledSoftmaxLoss(
     const temp = (t: Tensor) => (temporaries.push(t), t);
     // Four floats: enough for a vec4 binding.
     const placeholder = () => temp(ctx.empty([4], 'f32', `${op}.unused`));
-    // dv before scaling: Σ_s p_bs W_{n_s} = (Pᵀ)ᵀ G; the slot sums Pᵀ V and Pᵀ 1.
-    const userPart = wantUser ? temp(matmul(probs, gathered, { transA: true })) : placeholder();
+    // dv before scaling, transposed: (Σ_s p_bs W_{n_s})ᵀ = Gᵀ Pᵀ [d, B4] (the matmul family's
+    // plain layout, faster than (Pᵀ)ᵀ G); the slot sums Pᵀ V and Pᵀ 1.
+    const userPartT = wantUser ? temp(matmul(gatheredT, probs)) : placeholder();
     const slotGrad = wantRows ? temp(padded ? matmul(probs, userT, { transB: true }) : matmul(probs, user)) : placeholder();
     // Pᵀ·1 over the real samples only (the padding columns of Pᵀ are zeros anyway).
     const ones = () => temp(ctx.tensor(new Float32Array(B4).fill(1), [B4, 1]));
@@ -249,7 +251,7 @@ export function sampledSoftmaxLoss(
         label_rows: labelRows,
         label_grad: labelGrad,
         upstream: g!,
-        [vec4 ? 'user_part4' : 'user_part']: userPart,
+        user_part_t: userPartT,
         [vec4 ? 'slot_grad4' : 'slot_grad']: slotGrad,
         slot_sum: slotSum,
         plan: planTensor,
