@@ -210,6 +210,49 @@ test('gradients are bitwise identical across runs (duplicate negatives, several 
   }
 });
 
+test('without a backward to feed the loss is bitwise the same (no probabilities written)', async () => {
+  const ctx = getCtx();
+  const c = hitCase(91, { bias: randomArray(12, 3), logQ: randomArray(12, 4) });
+  const withGrad = await runGpu(c);
+  const without = await ctx.tidy(async () => {
+    const loss = ctx.noGrad(() =>
+      sampledSoftmaxLoss(ctx.tensor(c.user, [c.B, c.d], { requiresGrad: true }), ctx.tensor(c.table, [c.N, c.d]), ctx.tensor(c.labels, [c.B]), ctx.tensor(c.negatives, [c.S]), {
+        bias: ctx.tensor(c.bias!, [c.N]),
+        logQ: ctx.tensor(c.logQ!, [c.N]),
+      }),
+    );
+    expect(loss.requiresGrad).toBe(false);
+    return (await loss.read())[0];
+  });
+  expect(without).toBe(withGrad.loss);
+});
+
+test('gradients to only some of user, table and bias are bitwise those of the full backward', async () => {
+  const ctx = getCtx();
+  // d = 8 and d = 6: the four-column and the one-column finish; B = 8 and B = 5: no padding and padding.
+  for (const c of [makeCase(8, 9, 12, 8, 101, { bias: randomArray(12, 5) }), hitCase(102, { bias: randomArray(12, 6) })]) {
+    const full = await runGpu(c);
+    for (const wanted of [['user'], ['table'], ['bias'], ['table', 'bias']]) {
+      const got = await ctx.tidy(async () => {
+        const user = ctx.tensor(c.user, [c.B, c.d], { requiresGrad: wanted.includes('user') });
+        const table = ctx.tensor(c.table, [c.N, c.d], { requiresGrad: wanted.includes('table') });
+        const bias = ctx.tensor(c.bias!, [c.N], { requiresGrad: wanted.includes('bias') });
+        const loss = sampledSoftmaxLoss(user, table, ctx.tensor(c.labels, [c.B]), ctx.tensor(c.negatives, [c.S]), { bias });
+        await loss.backward();
+        return {
+          user: user.grad && (await (user.grad as Tensor).read()),
+          table: table.grad && (await (table.grad as RowGrad).values.read()),
+          bias: bias.grad && (await (bias.grad as RowGrad).values.read()),
+        };
+      });
+      const label = `d = ${c.d}, B = ${c.B}, ${wanted.join(' + ')}`;
+      expect(got.user && Array.from(got.user), label).toEqual(wanted.includes('user') ? Array.from(full.gradUser) : null);
+      expect(got.table && Array.from(got.table), label).toEqual(wanted.includes('table') ? Array.from(full.tableRows) : null);
+      expect(got.bias && Array.from(got.bias), label).toEqual(wanted.includes('bias') ? Array.from(full.biasRows!) : null);
+    }
+  }
+});
+
 test('the touched-rows plan lists slots then labels for each row, rows ascending', () => {
   const { rows, plan } = touchedRowsPlan(Int32Array.from([4, 1, 4]), Int32Array.from([7, 4, 1, 4]));
   expect(Array.from(rows)).toEqual([1, 4, 7]);
