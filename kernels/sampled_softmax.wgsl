@@ -238,13 +238,11 @@ fn forward_lse(
   }
   let l0 = vec4<f32>(stats[bs.x * 4u], stats[bs.y * 4u], stats[bs.z * 4u], stats[bs.w * 4u]);
   let y = vec4<i32>(labels[bs.x], labels[bs.y], labels[bs.z], labels[bs.w]);
-  // Hits are pushed to −SAT before the max, so they never set it, and masked out of the sums.
-  let remove_hits = has(REMOVE_HITS);
+  // The max is only a shift, and a hit's logit is l_0's (the same row, up to rounding): hits
+  // need no mask here, only in the sum and the probabilities.
   var top = l0;
-  for (var s = 0u; s < S; s++) {
-    let hit = (vec4<i32>(negatives[s]) == y) & vec4<bool>(remove_hits);
-    top = max(top, select(slot_logits(s, q), vec4<f32>(-SAT), hit));
-  }
+  for (var s = 0u; s < S; s++) { top = max(top, slot_logits(s, q)); }
+  let remove_hits = has(REMOVE_HITS);
   var total = exp(l0 - top);
   for (var s = 0u; s < S; s++) {
     let hit = (vec4<i32>(negatives[s]) == y) & vec4<bool>(remove_hits);

@@ -166,6 +166,15 @@ describe('against the reference', () => {
     const gpu = await expectMatchesReference(c);
     expect(Number.isFinite(gpu.loss)).toBe(true);
     expect(gpu.loss).toBeGreaterThan(100);
+    // Sample 1's best candidate by far is negative slot 0 (exp of the unshifted gap overflows).
+    const first = makeCase(6, 20, 30, 4, 42);
+    first.user = first.user.map((x) => x * 100);
+    first.table = first.table.map((x) => x * 100);
+    const best = [...Array(30).keys()].find((r) => !first.negatives.includes(r) && !first.labels.includes(r))!;
+    first.negatives[0] = best;
+    first.table.set(first.user.slice(4, 8).map((x) => 3 * x), best * 4);
+    const second = await expectMatchesReference(first);
+    expect(second.loss).toBeGreaterThan(100);
   });
 });
 
