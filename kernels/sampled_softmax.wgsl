@@ -3,36 +3,44 @@
 // For sample b with label y_b and the S shared negatives n_s:
 //   l_0 = v_b · W_y + c_y − logQ_y,   l_s = v_b · W_{n_s} + c_{n_s} − logQ_{n_s}
 //   (c and logQ only when the HAS_BIAS / HAS_LOGQ flags are set; with REMOVE_HITS, l_s = −∞
-//   where n_s = y_b: such a "hit" is skipped everywhere rather than stored as an infinity)
+//   where n_s = y_b: such a "hit" is skipped in the sums rather than stored as an infinity)
 //   loss_b = logsumexp(l_0, l_1..l_S) − l_0,   loss = mean over b.
 // Because the negatives are shared, the negative logits form one product, which the matmul
-// family (kernels/matmul.wgsl, src/autograd/ops/matmul.ts) computes; this file does the rest:
+// family computes (kernels/matmul.wgsl through src/autograd/ops/matmul.ts, every product in its
+// plain [M, K]·[K, N] layout, the fastest); this file does the rest. On CPU Vulkan a load whose
+// address differs across SIMD lanes is what costs, so every pass below reads along rows that
+// neighbouring threads share or that lie next to each other, and no kernel has a barrier tree
+// (barriers are expensive there) except forward_mean's one reduction.
 //
-// Forward (src/mind/ops/sampled-softmax.ts):
-//   prepare      G = W[n] [S, d] (the negative rows, gathered once), Vᵀ [d, B] (so the product
-//                is the matmul family's plain, fastest layout), the largest magnitude of every
-//                row of G and V, and the label logit l_0 of every sample.
-//   (matmul)     Lᵀ = G · Vᵀ  [S, B]: the plain negative dot products, sample-minor.
-//   forward_lse  one thread per sample, 64 samples per workgroup, no barriers: its column of
-//                Lᵀ is contiguous across the threads of a workgroup. A max pass, a sum pass
-//                (max-shifted), then, when a backward will run, a third pass that overwrites
-//                the column with the probabilities Pᵀ[s, b] = p_bs (0 for hits).
+// Forward (src/mind/ops/sampled-softmax.ts), with B4 = B rounded up to a multiple of 4:
+//   prepare      one thread per row: G = W[n] [S, d] and Gᵀ [d, S] (the negative rows, gathered
+//                once), Vᵀ [d, B4] (zero columns past B), the largest magnitude of every row of
+//                G and V, each slot's c − logQ, and the label logit l_0 of every sample.
+//   (matmul)     Lᵀ = G · Vᵀ [S, B4]: the plain negative dot products, sample-minor.
+//   forward_lse  one thread per quad of samples (16 threads, 64 samples, per workgroup): row s
+//                of Lᵀ gives the quad's four logits as one vec4, next to the neighbour threads'.
+//                A max pass, a max-shifted sum pass, and, when a backward will run, a third pass
+//                that overwrites Lᵀ with the probabilities Pᵀ[s, b] = p_bs (0 for hits and the
+//                padding columns), and p_b0 − 1 per sample.
 //   forward_mean the mean of the per-sample losses, in a fixed order.
 // Backward, with p_b0 = exp(l_0 − lse_b) and γ = dLoss / B:
 //   dv_b       = γ ((p_b0 − 1) W_y + Σ_s p_bs W_{n_s})
 //   d(slot s)  = γ Σ_b p_bs [v_b, 1]          (row n_s of dW and dc)
 //   d(label b) = γ (p_b0 − 1) [v_b, 1]        (row y_b of dW and dc)
-//   (matmul)     P · G = (Pᵀ)ᵀ G [B, d] and Pᵀ · V [S, d] (and Pᵀ · 1 [S, 1] with a bias).
-//   grad_finish  one thread per output: dv adds the label term and scales; each touched table
-//                row adds its slot and label contributions in the order of a host-built plan.
+//   (matmul)     (P·G)ᵀ = Gᵀ · Pᵀ [d, B4], Pᵀ · V [S, d] (Pᵀ · (Vᵀ)ᵀ when B4 > B), and with a
+//                bias Pᵀ · 1 [S, 1].
+//   grad_finish  one thread per output (grad_finish4: four columns per thread, d % 4 == 0): dv
+//                adds the label term and scales; each touched table row adds its slot and
+//                label contributions in the order of a host-built plan.
 // Every sum has a fixed order, and no atomics are used: results are bitwise reproducible.
 //
 // Overflow: the plain product overflows (to ±inf, or NaN from inf − inf, for vectors near 1e20)
 // only if max|v_b| · max|W_row| · d can reach 2^125, judged from the row magnitudes `prepare`
 // records, never by testing a result for infinity or NaN (WGSL lets compilers assume neither
 // occurs). forward_lse recomputes such a logit with both vectors scaled by powers of two (exact,
-// so below the bound it equals the plain sum) before reading its row, and every logit is
-// saturated at ±SAT = ±2^126, so differences of logits stay finite and no infinity is formed.
+// so below the bound it equals the plain sum) before reading its row (a rare path: one
+// magnitude test per sample when nothing is large), and every logit is saturated at
+// ±SAT = ±2^126, so differences of logits stay finite and no infinity is formed.
 // Probabilities are exp((l − m_b) − log Σ_b) with m_b the row's largest logit and Σ_b the
 // shifted sum, never exp(l − lse_b): logits tied at the top then share the probability exactly
 // (at saturation, m_b + log Σ_b would round back to m_b). A label logit that overflows alone
@@ -44,11 +52,13 @@
 //
 // Bindings: 0 params, 1 user [B, d], 2 src [·, d], 3 labels [B] i32, 4 negatives [S] i32,
 // 5 label_rows [B] i32, 6 negative_rows [S] i32, 7 bias [N], 8 logq [N], 9 gathered [S, d],
-// 10 user_t [d, B], 11 row_max [S + B], 12 logits [S, B] (logits, then probabilities),
+// 10 user_t [d, B4], 11 row_max [S + B], 12 logits4 [S, B4] (logits, then probabilities),
 // 13 stats [B, 4] (l_0, m, log Σ, loss_b), 14 loss [1], 15 upstream [1] (dLoss),
-// 16 user_part [B, d] (P·G), 17 slot_grad [S, d] (Pᵀ·V), 18 slot_sum [S] (Pᵀ·1),
+// 16 user_part_t [d, B4] ((P·G)ᵀ), 17 slot_grad [S, d] (Pᵀ·V), 18 slot_sum [S] (Pᵀ·1),
 // 19 plan i32 (offsets [R + 1] then entries), 20 grad_user [B, d], 21 grad_rows [R, d],
-// 22 grad_bias_rows [R].
+// 22 grad_bias_rows [R], 23 slot_offset [S] (c − logQ), 24 label_grad [B] (p_b0 − 1),
+// 25-26 and 28: vec4 views of user, src and slot_grad, 27 gathered_t [d, S]; 20 and 21 are
+// also bound as vec4 arrays by grad_finish4.
 
 const HAS_BIAS = 1u;
 const HAS_LOGQ = 2u;
