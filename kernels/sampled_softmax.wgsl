@@ -38,8 +38,8 @@
 // only if max|v_b| · max|W_row| · d can reach 2^125, judged from the row magnitudes `prepare`
 // records, never by testing a result for infinity or NaN (WGSL lets compilers assume neither
 // occurs). forward_lse recomputes such a logit with both vectors scaled by powers of two (exact,
-// so below the bound it equals the plain sum) before reading its row (a rare path: one
-// magnitude test per sample when nothing is large), and every logit is saturated at
+// so below the bound it equals the plain sum) before reading its row (a rare path: when nothing
+// is large it costs a scan of the S row magnitudes per thread), and every logit is saturated at
 // ±SAT = ±2^126, so differences of logits stay finite and no infinity is formed.
 // Probabilities are exp((l − m_b) − log Σ_b) with m_b the row's largest logit and Σ_b the
 // shifted sum, never exp(l − lse_b): logits tied at the top then share the probability exactly

@@ -80,11 +80,18 @@ function checkIndices(op: string, name: string, t: Tensor, N: number): Int32Arra
 }
 
 /**
- * Mean over b of logsumexp(l_b0, l_b1..l_bS) − l_b0 → `[1]`, with user `[B, d]`, itemTable
- * `[N, d]`, labels `[B]` i32, negatives `[S]` i32 shared by the batch (both with host copies),
- * l_b0 = v_b·W_{y_b} + c − logQ and l_bs = v_b·W_{n_s} + c − logQ. Gradients: user (dense),
- * itemTable and bias (`RowGrad`s over the touched rows); none to logQ. The logits and softmax
- * statistics are saved on the tape for the backward (which may run outside the forward's tidy).
+ * Mean over b of logsumexp(l_b0, l_b1..l_bS) − l_b0 → `[1]` f32 (SPEC §3), with user `[B, d]`
+ * f32, itemTable `[N, d]` f32 (one buffer, or split over several: Context.table), labels `[B]`
+ * i32 and negatives `[S]` i32 shared by the batch (item ids, both with host copies),
+ * l_b0 = v_b·W_{y_b} + c − logQ and l_bs = v_b·W_{n_s} + c − logQ (options: bias c `[N]`, logQ
+ * `[N]`, removeAccidentalHits). Gradients: user (dense `[B, d]`), itemTable and bias (`RowGrad`s
+ * over the touched rows, ascending); none to logQ. The probabilities Pᵀ `[S, B4]`, p_b0 − 1 and
+ * the gathered rows Gᵀ are saved on the tape for the backward (which may run outside the
+ * forward's tidy); without a recorded backward the probabilities are not computed. Finite for
+ * any finite input (logits saturate at ±2^126; see kernels/sampled_softmax.wgsl). Throws,
+ * before any dispatch, naming the argument: a tensor of the wrong dtype or rank, B, d or S of 0,
+ * widths or lengths that disagree, an id outside [0, N), ids without a host copy, a
+ * non-boolean removeAccidentalHits.
  */
 export function sampledSoftmaxLoss(
   user: Tensor,
