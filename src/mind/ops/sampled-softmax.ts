@@ -277,6 +277,6 @@ export function sampledSoftmaxLoss(
       else biasValues.dispose();
     }
     return grads;
-  }, { reads: [user, itemTable, labels, negatives, bias, logQ], owns: kept });
+  }, { reads: split ? [user] : [user, itemTable, labels], owns: kept });
   return loss;
 }
