@@ -19,9 +19,10 @@
 //   (matmul)     Lᵀ = G · Vᵀ [S, B4]: the plain negative dot products, sample-minor.
 //   forward_lse  one thread per quad of samples (16 threads, 64 samples, per workgroup): row s
 //                of Lᵀ gives the quad's four logits as one vec4, next to the neighbour threads'.
-//                A max pass, a max-shifted sum pass, and, when a backward will run, a third pass
-//                that overwrites Lᵀ with the probabilities Pᵀ[s, b] = p_bs (0 for hits and the
-//                padding columns), and p_b0 − 1 per sample.
+//                A max pass, then a max-shifted sum pass which, when a backward will run, also
+//                stores the shifted exponentials in Lᵀ, and a third pass that scales them into
+//                the probabilities Pᵀ[s, b] = p_bs (0 for hits and the padding columns); and
+//                p_b0 − 1 per sample.
 //   forward_mean the mean of the per-sample losses, in a fixed order.
 // Backward, with p_b0 = exp(l_0 − lse_b) and γ = dLoss / B:
 //   dv_b       = γ ((p_b0 − 1) W_y + Σ_s p_bs W_{n_s})
@@ -41,10 +42,10 @@
 // so below the bound it equals the plain sum) before reading its row (a rare path: when nothing
 // is large it costs a scan of the S row magnitudes per thread), and every logit is saturated at
 // ±SAT = ±2^126, so differences of logits stay finite and no infinity is formed.
-// Probabilities are exp((l − m_b) − log Σ_b) with m_b the row's largest logit and Σ_b the
-// shifted sum, never exp(l − lse_b): logits tied at the top then share the probability exactly
-// (at saturation, m_b + log Σ_b would round back to m_b). A label logit that overflows alone
-// thus gives the limit: loss 0 and zero gradients.
+// Probabilities are exp(l − m_b) / Σ_b with m_b the row's largest logit and Σ_b the shifted
+// sum, never exp(l − lse_b): logits tied at the top then share the probability exactly (at
+// saturation, m_b + log Σ_b would round back to m_b). A label logit that overflows alone thus
+// gives the limit: loss 0 and zero gradients.
 //
 // Row ids: `src` is the table the rows are read from: the item table itself, or (a table split
 // over several buffers) its touched rows gathered into one buffer. negative_rows / label_rows
@@ -218,8 +219,9 @@ fn slot_logits(s: u32, q: u32) -> vec4<f32> {
 }
 
 // One thread per quad q of samples b = 4q .. 4q + 3 (columns of Lᵀ, read as one vec4 per slot):
-// stats[b] = (l_0, m_b, log Σ_b, loss_b), and with WRITE_PROBS the columns overwritten by p_bs
-// (0 for hits and for the padding columns past B) and label_grad[b] = p_b0 − 1.
+// stats[b] = (l_0, m_b, log Σ_b, loss_b), and with WRITE_PROBS the columns overwritten by
+// p_bs = exp(l_bs − m_b) / Σ_b (0 for hits and for the padding columns past B) and
+// label_grad[b] = p_b0 − 1.
 @compute @workgroup_size(16)
 fn forward_lse(
   @builtin(workgroup_id) wid: vec3<u32>,
@@ -253,10 +255,15 @@ fn forward_lse(
   var top = l0;
   for (var s = 0u; s < S; s++) { top = max(top, slot_logits(s, q)); }
   let remove_hits = has(REMOVE_HITS);
+  let write_probs = has(WRITE_PROBS);
   var total = exp(l0 - top);
   for (var s = 0u; s < S; s++) {
     let hit = (vec4<i32>(negatives[s]) == y) & vec4<bool>(remove_hits);
-    total += select(exp(slot_logits(s, q) - top), vec4<f32>(0.0), hit);
+    // With WRITE_PROBS the shifted exponentials e_bs stay in Lᵀ (0 for hits and padding) for
+    // the probabilities below; the padding lanes' sums are never stored.
+    let e = select(exp(slot_logits(s, q) - top), vec4<f32>(0.0), hit | (!real & vec4<bool>(write_probs)));
+    if (write_probs) { logits4[s * params.quads + q] = e; }
+    total += e;
   }
   let log_total = log(total);
   for (var j = 0u; j < 4u; j++) {
@@ -268,14 +275,19 @@ fn forward_lse(
       stats[b * 4u + 3u] = (top[j] - l0[j]) + log_total[j];
     }
   }
-  if (has(WRITE_PROBS)) {
-    let lg = exp((l0 - top) - log_total) - 1.0;
+  if (write_probs) {
+    // p = e / Σ: logits tied at the top share the probability exactly (never exp(l − lse),
+    // whose m + log Σ rounds back to m at saturation).
+    // Σ ≥ 1 for a real sample (its largest logit contributes exp(0)); the padding lanes' Σ may
+    // be 0 (their e are all 0), so they divide by 1: their e, hence their p, stay 0.
+    let inv = 1.0 / select(total, vec4<f32>(1.0), !real);
+    let lg = exp(l0 - top) * inv - 1.0;
     for (var j = 0u; j < 4u; j++) {
       if (real[j]) { label_grad[bs[j]] = lg[j]; }
     }
     for (var s = 0u; s < S; s++) {
-      let hit = (vec4<i32>(negatives[s]) == y) & vec4<bool>(remove_hits);
-      logits4[s * params.quads + q] = select(exp((slot_logits(s, q) - top) - log_total), vec4<f32>(0.0), hit | !real);
+      let at = s * params.quads + q;
+      logits4[at] = logits4[at] * inv;
     }
   }
 }
