@@ -160,8 +160,8 @@ export function sampledSoftmaxLoss(
     negativeRows = ctx.tensor(placesInSorted(touched, negativeIds), [S], { label: `${op}.negativeRows` });
   }
 
-  const gathered = ctx.empty([S, d], 'f32', `${op}.negativeRows`);
-  const gatheredT = ctx.empty([d, S], 'f32', `${op}.negativeRowsT`);
+  const gathered = ctx.empty([S, d], 'f32', `${op}.gathered`);
+  const gatheredT = ctx.empty([d, S], 'f32', `${op}.gatheredT`);
   const userT = ctx.empty([d, B4], 'f32', `${op}.userT`);
   const rowMax = ctx.empty([S + B], 'f32', `${op}.rowMax`);
   const slotOffset = ctx.empty([S], 'f32', `${op}.slotOffset`);
@@ -231,7 +231,7 @@ export function sampledSoftmaxLoss(
     // plain layout, faster than (Pᵀ)ᵀ G); the slot sums Pᵀ V and Pᵀ 1.
     const userPartT = wantUser ? temp(matmul(gatheredT, probs)) : placeholder();
     const slotGrad = wantRows ? temp(padded ? matmul(probs, userT, { transB: true }) : matmul(probs, user)) : placeholder();
-    // Pᵀ·1 over the real samples only (the padding columns of Pᵀ are zeros anyway).
+    // Pᵀ·1 over all B4 columns: the padding columns of Pᵀ are zeros.
     const ones = () => temp(ctx.tensor(new Float32Array(B4).fill(1), [B4, 1]));
     const slotSum = wantRows && bias ? temp(matmul(probs, ones())) : placeholder();
     let rows: Int32Array = new Int32Array(0);
