@@ -4,8 +4,10 @@
  *
  * - label_attention.wgsl: 64 threads per sample stride over d (d = 63, 64, 65, 130, and > 64 is
  *   what the default d = 64 never exercises).
- * - sampled_softmax.wgsl: 64-wide output tiles over B and S, 16-deep steps over d, 256-thread
- *   reductions (B, S = 63/64/65; d = 15/16/17, 255/256/257 and 300).
+ * - sampled_softmax.wgsl: samples in quads (Lᵀ padded to a multiple of 4 columns) and 64 per
+ *   forward_lse workgroup (B = 3/4/5, 63/64/65), one thread per row in 256-thread prepare
+ *   workgroups (S + B4 = 255/256/257), four columns per grad_finish4 thread (d = 15/16/17,
+ *   255/256/257 and 300); the products are matmul's.
  * - routing.wgsl: 32-thread workgroups over L and d (L, d = 31/32/33).
  * - matmul.wgsl: 4·8 = 32 rows × 8·8 = 64 columns per workgroup, K in steps of 4.
  * - topk.wgsl: 1024-item chunks, then merges of chunk lists (N = 1023/1024/1025/2049, k up to 256).
@@ -49,7 +51,7 @@ describe('label-aware attention across the 64-thread stride over d', () => {
   });
 });
 
-describe('sampled softmax across its 64-wide tiles, 16-deep steps and 256-thread reductions', () => {
+describe('sampled softmax across its sample quads, workgroups and column quads', () => {
   test.each([
     [63, 63, 15],
     [64, 64, 16],
@@ -58,6 +60,9 @@ describe('sampled softmax across its 64-wide tiles, 16-deep steps and 256-thread
     [3, 5, 256],
     [3, 5, 257],
     [4, 70, 300],
+    [128, 127, 8],
+    [128, 128, 8],
+    [125, 129, 8],
   ])('B = %i, S = %i, d = %i: loss and gradients equal the reference', async (B, S, d) => {
     const ctx = getCtx();
     const N = 90;

@@ -145,3 +145,64 @@ describe('sampled softmax when a logit overflows', () => {
     expect(maxRelativeError(got.gTable, want.gradTable, 1e-4, 1e-5)).toBeLessThanOrEqual(1);
   });
 });
+
+describe('sampled softmax when the terms of a dot product overflow but its value does not', () => {
+  // One sample against rows of size ~1e-20 (moderate logits), but for row 1, whose terms with the
+  // user vector are ±1e40: the plain sum is inf − inf, the true logit exactly 0. Only the scaled
+  // recompute, taken when the row magnitudes say the product may overflow, gives 0; read as
+  // anything saturated, the row's probability would be 0 or 1 instead of a moderate value. The
+  // user vector (first case) or the row (second case) has no positive entry, so the magnitudes
+  // must be absolute values.
+  const [S, N, d] = [5, 8, 4];
+  const labels = [3];
+  const negatives = [0, 1, 2, 4, 5];
+
+  async function run(user: Float32Array, table: Float32Array, bias?: Float32Array) {
+    const ctx = getCtx();
+    return ctx.tidy(async () => {
+      const u = ctx.tensor(user, [1, d], { requiresGrad: true });
+      const W = ctx.tensor(table, [N, d], { requiresGrad: true });
+      const c = bias && ctx.tensor(bias, [N], { requiresGrad: true });
+      const loss = sampledSoftmaxLoss(u, W, ctx.tensor(Int32Array.from(labels), [1]), ctx.tensor(Int32Array.from(negatives), [S]), { bias: c });
+      await loss.backward();
+      const g = W.grad as RowGrad;
+      const dense = new Float32Array(N * d);
+      const values = (await g.values.read()) as Float32Array;
+      g.rows.forEach((row, i) => dense.set(values.subarray(i * d, (i + 1) * d), row * d));
+      return { loss: (await loss.read())[0], gUser: await (u.grad as Tensor).read(), gTable: dense };
+    });
+  }
+
+  test.each([
+    ['user', [-1e20, -1e20, -1e20, -1e20], [1e20, -1e20, 0, 0]],
+    ['row', [1e20, -1e20, 1e20, 1e20], [-1e20, -1e20, 0, 0]],
+  ] as const)('no positive entry in the %s: the exact logit 0, the loss and gradients of float64', async (_, userRow, row1) => {
+    const user = Float32Array.from(userRow);
+    const table = randomArray(N * d, 13).map((x) => x * 1e-20);
+    table.set(row1, d);
+    const got = await run(user, table);
+    const inputs = { user: f64(user), itemTable: f64(table), labels, negatives, d };
+    const want = { loss: softmaxRef.sampledSoftmaxLoss(inputs), ...softmaxRef.sampledSoftmaxGrads(inputs) };
+    // Row 1's probability is moderate (its logit 0 against logits of order 1).
+    const p1 = want.gradBias[1];
+    expect(p1).toBeGreaterThan(0.01);
+    expect(p1).toBeLessThan(0.99);
+    expect(Math.abs(got.loss - want.loss)).toBeLessThan(1e-5 * Math.max(1, Math.abs(want.loss)));
+    expect(maxRelativeError(got.gUser, want.gradUser, 1e-4, 1e-5)).toBeLessThanOrEqual(1);
+    expect(maxRelativeError(got.gTable, want.gradTable, 1e-4, 1e-5)).toBeLessThanOrEqual(1);
+  });
+
+  test('a saturated logit plus a bias near the f32 maximum stays saturated: finite loss and the limit gradients', async () => {
+    const user = Float32Array.from([1e20, 1e20, 1e20, 1e20]);
+    const table = randomArray(N * d, 14).map((x) => x * 1e-20);
+    table.set([1e20, 1e20, 1e20, 1e20], d);
+    const bias = new Float32Array(N);
+    bias[1] = 3e38;
+    const got = await run(user, table, bias);
+    const want = softmaxRef.sampledSoftmaxGrads({ user: f64(user), itemTable: f64(table), labels, negatives, d, bias: f64(bias) });
+    expect(finite([got.loss]) && finite(got.gUser) && finite(got.gTable)).toBe(true);
+    expect(got.loss).toBeGreaterThan(1e37);
+    expect(maxRelativeError(got.gUser, want.gradUser, 1e-4, 1e-5)).toBeLessThanOrEqual(1);
+    expect(maxRelativeError(got.gTable, want.gradTable, 1e-4, 1e-5)).toBeLessThanOrEqual(1);
+  });
+});

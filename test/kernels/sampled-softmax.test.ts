@@ -166,6 +166,15 @@ describe('against the reference', () => {
     const gpu = await expectMatchesReference(c);
     expect(Number.isFinite(gpu.loss)).toBe(true);
     expect(gpu.loss).toBeGreaterThan(100);
+    // Sample 1's best candidate by far is negative slot 0 (exp of the unshifted gap overflows).
+    const first = makeCase(6, 20, 30, 4, 42);
+    first.user = first.user.map((x) => x * 100);
+    first.table = first.table.map((x) => x * 100);
+    const best = [...Array(30).keys()].find((r) => !first.negatives.includes(r) && !first.labels.includes(r))!;
+    first.negatives[0] = best;
+    first.table.set(first.user.slice(4, 8).map((x) => 3 * x), best * 4);
+    const second = await expectMatchesReference(first);
+    expect(second.loss).toBeGreaterThan(100);
   });
 });
 
@@ -210,6 +219,49 @@ test('gradients are bitwise identical across runs (duplicate negatives, several 
   }
 });
 
+test('without a backward to feed the loss is bitwise the same (no probabilities written)', async () => {
+  const ctx = getCtx();
+  const c = hitCase(91, { bias: randomArray(12, 3), logQ: randomArray(12, 4) });
+  const withGrad = await runGpu(c);
+  const without = await ctx.tidy(async () => {
+    const loss = ctx.noGrad(() =>
+      sampledSoftmaxLoss(ctx.tensor(c.user, [c.B, c.d], { requiresGrad: true }), ctx.tensor(c.table, [c.N, c.d]), ctx.tensor(c.labels, [c.B]), ctx.tensor(c.negatives, [c.S]), {
+        bias: ctx.tensor(c.bias!, [c.N]),
+        logQ: ctx.tensor(c.logQ!, [c.N]),
+      }),
+    );
+    expect(loss.requiresGrad).toBe(false);
+    return (await loss.read())[0];
+  });
+  expect(without).toBe(withGrad.loss);
+});
+
+test('gradients to only some of user, table and bias are bitwise those of the full backward', async () => {
+  const ctx = getCtx();
+  // d = 8 and d = 6: the four-column and the one-column finish; B = 8 and B = 5: no padding and padding.
+  for (const c of [makeCase(8, 9, 12, 8, 101, { bias: randomArray(12, 5) }), hitCase(102, { bias: randomArray(12, 6) })]) {
+    const full = await runGpu(c);
+    for (const wanted of [['user'], ['table'], ['bias'], ['table', 'bias']]) {
+      const got = await ctx.tidy(async () => {
+        const user = ctx.tensor(c.user, [c.B, c.d], { requiresGrad: wanted.includes('user') });
+        const table = ctx.tensor(c.table, [c.N, c.d], { requiresGrad: wanted.includes('table') });
+        const bias = ctx.tensor(c.bias!, [c.N], { requiresGrad: wanted.includes('bias') });
+        const loss = sampledSoftmaxLoss(user, table, ctx.tensor(c.labels, [c.B]), ctx.tensor(c.negatives, [c.S]), { bias });
+        await loss.backward();
+        return {
+          user: user.grad && (await (user.grad as Tensor).read()),
+          table: table.grad && (await (table.grad as RowGrad).values.read()),
+          bias: bias.grad && (await (bias.grad as RowGrad).values.read()),
+        };
+      });
+      const label = `d = ${c.d}, B = ${c.B}, ${wanted.join(' + ')}`;
+      expect(got.user && Array.from(got.user), label).toEqual(wanted.includes('user') ? Array.from(full.gradUser) : null);
+      expect(got.table && Array.from(got.table), label).toEqual(wanted.includes('table') ? Array.from(full.tableRows) : null);
+      expect(got.bias && Array.from(got.bias), label).toEqual(wanted.includes('bias') ? Array.from(full.biasRows!) : null);
+    }
+  }
+});
+
 test('the touched-rows plan lists slots then labels for each row, rows ascending', () => {
   const { rows, plan } = touchedRowsPlan(Int32Array.from([4, 1, 4]), Int32Array.from([7, 4, 1, 4]));
   expect(Array.from(rows)).toEqual([1, 4, 7]);
@@ -217,9 +269,9 @@ test('the touched-rows plan lists slots then labels for each row, rows ascending
   expect(Array.from(plan)).toEqual([0, 2, 6, 7, 2, -2, 1, 3, -1, -3, 0]);
 });
 
-test('forward is 3 dispatches and backward 4', async () => {
+test('forward is 4 dispatches, backward 4 with a bias (3 without); the products are the matmul family', async () => {
+  // B = 5 pads Lᵀ to 8 columns, so Pᵀ·V reads Vᵀ transposed (matmul.nt); B = 8 needs no padding.
   const ctx = getCtx();
-  const c = hitCase(81, { bias: randomArray(12, 1), logQ: randomArray(12, 2) });
   const stats = ctx.gpu.stats;
   const snapshot = () => new Map(stats.dispatchesByKernel);
   const delta = (before: Map<string, number>) => {
@@ -227,31 +279,36 @@ test('forward is 3 dispatches and backward 4', async () => {
     for (const [k, v] of stats.dispatchesByKernel) if (v !== (before.get(k) ?? 0)) out[k] = v - (before.get(k) ?? 0);
     return out;
   };
-  await ctx.tidy(async () => {
-    const user = ctx.tensor(c.user, [c.B, c.d], { requiresGrad: true });
-    const table = ctx.tensor(c.table, [c.N, c.d], { requiresGrad: true });
-    const bias = ctx.tensor(c.bias!, [c.N], { requiresGrad: true });
-    const labels = ctx.tensor(c.labels, [c.B]);
-    const negatives = ctx.tensor(c.negatives, [c.S]);
-    const logQ = ctx.tensor(c.logQ!, [c.N]);
-    const seed = ctx.tensor([1], [1]);
-    const beforeForward = snapshot();
-    const loss = sampledSoftmaxLoss(user, table, labels, negatives, { bias, logQ });
-    expect(delta(beforeForward)).toEqual({
-      'sampled_softmax.forward_logits': 1,
-      'sampled_softmax.forward_lse': 1,
-      'sampled_softmax.forward_mean': 1,
+  for (const [withBias, B] of [[true, 5], [false, 8]] as const) {
+    const c = makeCase(B, 9, 12, 6, 81, { bias: randomArray(12, 1), logQ: randomArray(12, 2) });
+    await ctx.tidy(async () => {
+      const user = ctx.tensor(c.user, [c.B, c.d], { requiresGrad: true });
+      const table = ctx.tensor(c.table, [c.N, c.d], { requiresGrad: true });
+      const bias = withBias ? ctx.tensor(c.bias!, [c.N], { requiresGrad: true }) : undefined;
+      const labels = ctx.tensor(c.labels, [c.B]);
+      const negatives = ctx.tensor(c.negatives, [c.S]);
+      const logQ = ctx.tensor(c.logQ!, [c.N]);
+      const seed = ctx.tensor([1], [1]);
+      const beforeForward = snapshot();
+      const loss = sampledSoftmaxLoss(user, table, labels, negatives, { bias, logQ });
+      expect(delta(beforeForward)).toEqual({
+        'sampled_softmax.prepare': 1,
+        'matmul.nn': 1,
+        'sampled_softmax.forward_lse': 1,
+        'sampled_softmax.forward_mean': 1,
+      });
+      const beforeBackward = snapshot();
+      await loss.backward(seed);
+      // (P·G)ᵀ = Gᵀ·Pᵀ and Pᵀ·V (plain; with padding Pᵀ·(Vᵀ)ᵀ), and Pᵀ·1 for the bias.
+      const plain = 1 + (B % 4 === 0 ? 1 : 0) + (withBias ? 1 : 0);
+      expect(delta(beforeBackward)).toEqual({
+        'matmul.nn': plain,
+        ...(B % 4 === 0 ? {} : { 'matmul.nt': 1 }),
+        'sampled_softmax.grad_finish': 1,
+      });
+      await ctx.sync();
     });
-    const beforeBackward = snapshot();
-    await loss.backward(seed);
-    expect(delta(beforeBackward)).toEqual({
-      'sampled_softmax.grad_user_partial': 1,
-      'sampled_softmax.grad_user_combine': 1,
-      'sampled_softmax.grad_candidates': 1,
-      'sampled_softmax.grad_rows_sum': 1,
-    });
-    await ctx.sync();
-  });
+  }
 });
 
 describe('validation', () => {

@@ -2,12 +2,13 @@
  * Row tables split over several GPU buffers (issue #14): a context whose shard cap
  * (maxTableShardBytes) is a few rows splits small tables, and everything done with them (read,
  * write, the embedding gather and its row gradient, lazy Adam over several steps with export and
- * import of the moments) is compared bit for bit with the same work on one buffer, in a second
+ * import of the moments, the sampled softmax and its row gradients, exact top-k) is compared bit for bit with the same work on one buffer, in a second
  * context without the cap. Shards of 7 rows, a last partial shard, bags whose rows straddle
  * shard boundaries (the first and last row of a shard, the last row of the table).
  */
 import { describe, expect, test } from 'vitest';
-import { type Bags, type Context, Adam, RowGrad, createContext, embeddingBag, mul, sum, topKInnerProduct } from '../../src/index.js';
+import { type Bags, type Context, type Tensor, Adam, RowGrad, createContext, embeddingBag, mul, sampledSoftmaxLoss, sum, topKInnerProduct } from '../../src/index.js';
+import * as softmaxRef from '../../src/reference/sampled-softmax.js';
 import { topKReference } from '../../src/reference/topk.js';
 import { randomArray, useContext } from '../helpers/gpu.js';
 
@@ -147,6 +148,52 @@ describe('row tables split over several buffers', () => {
     expect(() => opt.step()).toThrow('Adam: items [31, 5] is split over 5 buffers and takes row gradients only, got a dense one');
     opt.dispose();
     table.dispose();
+  });
+
+  /** Sampled softmax loss and gradients (user dense; table and bias rows) on `ctx`'s table of `data`. */
+  async function softmaxAndGrads(ctx: Context, labels: Int32Array, negatives: Int32Array) {
+    const B = labels.length;
+    return ctx.tidy(async () => {
+      const table = ctx.table([N, D], data, { requiresGrad: true, label: 'items' });
+      const user = ctx.tensor(randomArray(B * D, 31), [B, D], { requiresGrad: true });
+      const bias = ctx.tensor(randomArray(N, 32), [N], { requiresGrad: true });
+      const logQ = ctx.tensor(randomArray(N, 33, -4, -1), [N]);
+      const loss = sampledSoftmaxLoss(user, table, ctx.tensor(labels, [B]), ctx.tensor(negatives, [negatives.length]), { bias, logQ });
+      await loss.backward();
+      const tableGrad = table.grad as RowGrad;
+      return {
+        shards: table.shards.length,
+        loss: (await loss.read()) as Float32Array,
+        user: (await (user.grad as Tensor).read()) as Float32Array,
+        rows: Array.from(tableGrad.rows),
+        tableRows: (await tableGrad.values.read()) as Float32Array,
+        biasRows: (await (bias.grad as RowGrad).values.read()) as Float32Array,
+      };
+    });
+  }
+
+  test('the sampled softmax and its row gradients are bitwise those of one buffer', async () => {
+    // Labels and negatives on both sides of shard boundaries, the table's last row, a hit and a repeat;
+    // shard 2 (rows 14-20) holds only row 20.
+    const labels = Int32Array.from([6, 7, 13, N - 1, 28, 0]);
+    const negatives = Int32Array.from([21, 7, 27, N - 1, 1, 20, 1, 14]);
+    const one = await softmaxAndGrads(getOne(), labels, negatives);
+    const split = await softmaxAndGrads(getSplit(), labels, negatives);
+    expect([one.shards, split.shards]).toEqual([1, 5]);
+    // Independent check of the loss against float64.
+    const want = softmaxRef.sampledSoftmaxLoss({
+      user: Float64Array.from(randomArray(labels.length * D, 31)),
+      itemTable: Float64Array.from(data),
+      labels,
+      negatives,
+      d: D,
+      bias: Float64Array.from(randomArray(N, 32)),
+      logQ: Float64Array.from(randomArray(N, 33, -4, -1)),
+    });
+    expect(Math.abs(one.loss[0] - want)).toBeLessThan(1e-5 * Math.abs(want));
+    expect(split.rows).toEqual([0, 1, 6, 7, 13, 14, 20, 21, 27, 28, N - 1]);
+    expect(split.rows).toEqual(one.rows);
+    for (const key of ['loss', 'user', 'tableRows', 'biasRows'] as const) expect(bits(split[key]), key).toEqual(bits(one[key]));
   });
 
   test('exact top-k over a split table, in blocks inside the shards, is that of one buffer and of the float64 reference', async () => {

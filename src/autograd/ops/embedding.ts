@@ -181,13 +181,25 @@ export function embeddingMean(table: Tensor, offsets: Int32Array, indices: Int32
 /**
  * The rows of a table split over several buffers that `bags` read, gathered into one buffer:
  * `rows` `[U, ...row]` holds the distinct rows touched, ascending, and `bags` are the same bags
- * with each index replaced by its row's place in `rows` (weights and order unchanged). One
- * rows_gather dispatch per shard that holds a touched row, writing that shard's rows only.
+ * with each index replaced by its row's place in `rows` (weights and order unchanged).
  */
 function gatherShardRows(table: Tensor, bags: Bags, width: number): { rows: Tensor; bags: Bags } {
-  const ctx = table.ctx;
   const distinct = sortedDistinct(bags.indices);
-  const rows = ctx.empty([distinct.length, ...table.shape.slice(1)], 'f32', 'embeddingBag.rows');
+  const rows = gatherDistinctRows(table, distinct, width, 'embeddingBag.rows');
+  const indices = placesInSorted(distinct, bags.indices);
+  return { rows, bags: { offsets: bags.offsets, indices, ...(bags.weights ? { weights: bags.weights } : {}) } };
+}
+
+/**
+ * Rows `distinct` (ascending, distinct, each in [0, N)) of a row table `[N, ...row]` f32 (split
+ * over several buffers or not) copied exactly into one new tensor `[U, ...row]`, U =
+ * distinct.length, labelled `label`: one rows_gather dispatch per shard that holds a listed row,
+ * writing that shard's rows only. `width` is the row's element count. No checks: callers
+ * validate the ids. Records nothing on the tape.
+ */
+export function gatherDistinctRows(table: Tensor, distinct: Int32Array, width: number, label: string): Tensor {
+  const ctx = table.ctx;
+  const rows = ctx.empty([distinct.length, ...table.shape.slice(1)], 'f32', label);
   const perShard = table.rowsPerShard;
   let from = 0;
   table.shards.forEach((shard, s) => {
@@ -204,6 +216,5 @@ function gatherShardRows(table: Tensor, bags: Bags, width: number): { rows: Tens
     local.dispose();
     from = to;
   });
-  const indices = placesInSorted(distinct, bags.indices);
-  return { rows, bags: { offsets: bags.offsets, indices, ...(bags.weights ? { weights: bags.weights } : {}) } };
+  return rows;
 }
