@@ -40,8 +40,16 @@ export interface CheckpointDirectory {
   /** The files of the run. */
   names: string[];
   has(name: string): boolean;
-  /** The bytes of one file of the run, size and SHA-256 checked against the pointer. */
+  /**
+   * The bytes of one file of the run, size and SHA-256 checked against the pointer. Throws
+   * CheckpointError for a file past one array's limit (4 GiB): read that with readParts.
+   */
   read(name: string): Promise<Uint8Array>;
+  /**
+   * The same bytes as consecutive parts of at most `partBytes` (default 1 GiB), for files of any
+   * size (a resume state of millions of items); checked the same way.
+   */
+  readParts(name: string, partBytes?: number): Promise<Uint8Array[]>;
 }
 
 /**
@@ -87,21 +95,47 @@ async function writeDurably(path: string, parts: readonly Uint8Array[]): Promise
   }
 }
 
-/** The whole file, read in pieces (readFile refuses files past 2 GiB). */
-async function readWhole(path: string): Promise<Uint8Array> {
+/**
+ * The whole file as consecutive parts of at most `partBytes` (readFile refuses files past 2 GiB,
+ * and one array cannot pass 4 GiB). A file that shrinks while read ends at what was there.
+ */
+export async function readParts(path: string, partBytes = IO_CHUNK_BYTES): Promise<Uint8Array[]> {
   const handle = await open(path, 'r');
   try {
     const { size } = await handle.stat();
-    const bytes = new Uint8Array(size);
-    for (let at = 0; at < size; ) {
-      const { bytesRead } = await handle.read(bytes, at, Math.min(IO_CHUNK_BYTES, size - at), at);
-      if (bytesRead === 0) return bytes.subarray(0, at);
-      at += bytesRead;
+    const parts: Uint8Array[] = [];
+    for (let begin = 0; begin < size || parts.length === 0; begin += partBytes) {
+      const part = new Uint8Array(Math.min(partBytes, size - begin));
+      let filled = 0;
+      while (filled < part.byteLength) {
+        const { bytesRead } = await handle.read(part, filled, part.byteLength - filled, begin + filled);
+        if (bytesRead === 0) return [...parts, part.subarray(0, filled)];
+        filled += bytesRead;
+      }
+      parts.push(part);
     }
-    return bytes;
+    return parts;
   } finally {
     await handle.close();
   }
+}
+
+/** One array of the parts (a copy unless there is only one). Throws when they pass an array's 4 GiB limit. */
+function joined(parts: readonly Uint8Array[], path: string): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const total = parts.reduce((sum, part) => sum + part.byteLength, 0);
+  let out: Uint8Array;
+  try {
+    out = new Uint8Array(total);
+  } catch {
+    throw new CheckpointError(`${path}: ${total} bytes are too many for one array; read it with readParts`);
+  }
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return out;
 }
 
 /**
@@ -191,6 +225,24 @@ export async function openCheckpoint(dir: string): Promise<CheckpointDirectory> 
   if (text !== undefined) {
     const pointer = parsePointer(text, pointerPath);
     const names = Object.keys(pointer.files);
+    const readChecked = async (name: string, partBytes?: number) => {
+      const entry = pointer.files[name];
+      if (!entry) throw new CheckpointError(`${dir}: the checkpoint has no file ${name} (it has ${names.join(', ')})`);
+      const path = join(dir, pointer.version, name);
+      let parts: Uint8Array[];
+      try {
+        parts = await readParts(path, partBytes);
+      } catch (err) {
+        throw new CheckpointError(`${path}: listed in ${POINTER_FILE} but unreadable (${(err as Error).message})`);
+      }
+      const length = parts.reduce((sum, part) => sum + part.byteLength, 0);
+      if (length !== entry.bytes) {
+        throw new CheckpointError(`${path}: ${length} bytes, ${POINTER_FILE} says ${entry.bytes}: ${length < entry.bytes ? 'truncated' : 'changed'} since it was saved`);
+      }
+      const hash = sha256(parts);
+      if (hash !== entry.sha256) throw new CheckpointError(`${path}: SHA-256 ${hash} does not match ${entry.sha256} in ${POINTER_FILE}: the file is corrupt or was changed`);
+      return { parts, path };
+    };
     return {
       dir,
       version: pointer.version,
@@ -198,22 +250,10 @@ export async function openCheckpoint(dir: string): Promise<CheckpointDirectory> 
       names,
       has: (name) => Object.hasOwn(pointer.files, name),
       read: async (name) => {
-        const entry = pointer.files[name];
-        if (!entry) throw new CheckpointError(`${dir}: the checkpoint has no file ${name} (it has ${names.join(', ')})`);
-        const path = join(dir, pointer.version, name);
-        let bytes: Uint8Array;
-        try {
-          bytes = await readWhole(path);
-        } catch (err) {
-          throw new CheckpointError(`${path}: listed in ${POINTER_FILE} but unreadable (${(err as Error).message})`);
-        }
-        if (bytes.length !== entry.bytes) {
-          throw new CheckpointError(`${path}: ${bytes.length} bytes, ${POINTER_FILE} says ${entry.bytes}: ${bytes.length < entry.bytes ? 'truncated' : 'changed'} since it was saved`);
-        }
-        const hash = sha256(bytes);
-        if (hash !== entry.sha256) throw new CheckpointError(`${path}: SHA-256 ${hash} does not match ${entry.sha256} in ${POINTER_FILE}: the file is corrupt or was changed`);
-        return bytes;
+        const { parts, path } = await readChecked(name);
+        return joined(parts, path);
       },
+      readParts: async (name, partBytes) => (await readChecked(name, partBytes)).parts,
     };
   }
   const present = (await readdir(dir)).filter((name) => LEGACY_FILES.includes(name));
@@ -230,6 +270,14 @@ export async function openCheckpoint(dir: string): Promise<CheckpointDirectory> 
       const path = join(dir, name);
       try {
         return new Uint8Array(await readFile(path));
+      } catch (err) {
+        throw new CheckpointError(`${path}: unreadable (${(err as Error).message})`);
+      }
+    },
+    readParts: async (name, partBytes) => {
+      const path = join(dir, name);
+      try {
+        return await readParts(path, partBytes);
       } catch (err) {
         throw new CheckpointError(`${path}: unreadable (${(err as Error).message})`);
       }

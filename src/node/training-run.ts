@@ -237,7 +237,8 @@ export async function readResumePoint(checkpoint: CheckpointDirectory): Promise<
     if (model.status === 'partial') {
       const json = `${model.key}.state.json`;
       const tensors = `${model.key}.state.safetensors`;
-      states.set(model.key, decodeTrainState(new TextDecoder().decode(await checkpoint.read(json)), await checkpoint.read(tensors), { json, tensors }));
+      // In parts: the state of a catalogue of millions of items passes one array's 4 GiB.
+      states.set(model.key, decodeTrainState(new TextDecoder().decode(await checkpoint.read(json)), await checkpoint.readParts(tensors), { json, tensors }));
     } else if (model.status === 'done') {
       const { manifest, weights } = await readModel(checkpoint, files);
       for (const [name, data] of modelFiles(manifest, weights, files)) doneFiles.set(name, data);

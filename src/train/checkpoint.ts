@@ -77,6 +77,35 @@ export function safetensorsParts(weights: Map<string, Float32Array>, shapes: Map
   })];
 }
 
+/**
+ * A file's bytes held as consecutive parts (a file past JavaScript's limit on one array's length,
+ * 4 GiB, cannot be one Uint8Array): its length, and copies of byte ranges.
+ */
+class ByteParts {
+  readonly length: number;
+  private readonly starts: number[] = [];
+
+  constructor(private readonly parts: readonly Uint8Array[]) {
+    let at = 0;
+    for (const part of parts) {
+      this.starts.push(at);
+      at += part.byteLength;
+    }
+    this.length = at;
+  }
+
+  /** A copy of bytes [begin, end) (0 ≤ begin ≤ end ≤ length), in a fresh, aligned buffer. */
+  slice(begin: number, end: number): Uint8Array {
+    const out = new Uint8Array(end - begin);
+    this.parts.forEach((part, i) => {
+      const from = Math.max(begin, this.starts[i]);
+      const to = Math.min(end, this.starts[i] + part.byteLength);
+      if (from < to) out.set(part.subarray(from - this.starts[i], to - this.starts[i]), from - begin);
+    });
+    return out;
+  }
+}
+
 /** A checkpoint file that is not what it should be; the message names the file, the tensor or field, and the bad value. */
 export class CheckpointFormatError extends Error {
   override readonly name = 'CheckpointFormatError';
@@ -98,13 +127,16 @@ function isCount(value: unknown): value is number {
  *
  * Throws CheckpointFormatError naming `fileName`, the tensor and the bad value.
  */
-export function decodeSafetensors(bytes: Uint8Array, fileName = 'model.safetensors'): { weights: Map<string, Float32Array>; shapes: Map<string, number[]> } {
+export function decodeSafetensors(
+  file: Uint8Array | readonly Uint8Array[],
+  fileName = 'model.safetensors',
+): { weights: Map<string, Float32Array>; shapes: Map<string, number[]> } {
   const fail = (what: string): never => {
     throw new CheckpointFormatError(`${fileName}: ${what}`);
   };
+  const bytes = new ByteParts(file instanceof Uint8Array ? [file] : file);
   if (bytes.length < 8) fail(`too short to be a safetensors file (${bytes.length} bytes; truncated?)`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const declared = view.getBigUint64(0, true);
+  const declared = new DataView(bytes.slice(0, 8).buffer).getBigUint64(0, true);
   if (declared > BigInt(bytes.length - 8)) {
     fail(`header length ${declared} runs past the end of the file (${bytes.length} bytes): truncated, or not a safetensors file`);
   }
@@ -112,7 +144,7 @@ export function decodeSafetensors(bytes: Uint8Array, fileName = 'model.safetenso
   if (headerLength > MAX_HEADER_BYTES) fail(`header length ${headerLength} is implausibly large`);
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.slice(8, 8 + headerLength)));
   } catch (err) {
     fail(`the header is not valid JSON (${(err as Error).message})`);
   }
@@ -154,7 +186,7 @@ export function decodeSafetensors(bytes: Uint8Array, fileName = 'model.safetenso
   const weights = new Map<string, Float32Array>();
   const shapes = new Map<string, number[]>();
   for (const e of entries) {
-    // Copy: the data may not be 4-byte aligned inside `bytes`.
+    // Copy: the data may not be 4-byte aligned inside the file's bytes.
     weights.set(e.name, new Float32Array(bytes.slice(base + e.from, base + e.to).buffer));
     shapes.set(e.name, e.shape);
   }

@@ -110,7 +110,7 @@ function counter(record: StateRecord, field: 'step' | 'epoch' | 'batchesDone' | 
  * Decodes what `encodeTrainState` wrote. Errors name the file and the field or tensor at fault:
  * a missing counter, a moment list naming a tensor the tensors file lacks.
  */
-export function decodeTrainState(json: string, tensors: Uint8Array, files = { json: 'resume.json', tensors: 'resume.safetensors' }): TrainState {
+export function decodeTrainState(json: string, tensors: Uint8Array | readonly Uint8Array[], files = { json: 'resume.json', tensors: 'resume.safetensors' }): TrainState {
   let record: StateRecord;
   try {
     record = JSON.parse(json);
