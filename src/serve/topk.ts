@@ -51,7 +51,8 @@ export interface TopKResult {
  * blocks of at most SCORE_BLOCK_ELEMENTS / Q rows (each block's rows copied out when it is part
  * of a buffer), so memory stays bounded at any N. `items` may be a table split over several
  * buffers (Context.table, e.g. allItemVectors of a large catalogue): blocks then follow its
- * shards, and the result is the same.
+ * shards, and the result is the same. `exclude` costs 8 bytes per listed id in range (a
+ * (query, id) pair masked into each block's scores), not a bitmap of the catalogue.
  * Throws when a tensor is not 2-D f32, the widths differ, k is outside [1, MAX_TOP_K], the
  * exclusion lists do not match Q, or Q exceeds the device's workgroup count per dimension.
  */
