@@ -22,6 +22,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { type FileHandle, mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CheckpointError, type CheckpointPointer, FILE_NAME, POINTER_FILE, POINTER_FORMAT, type PointerEntry, VERSION_PATTERN, parsePointer } from '../train/checkpoint-pointer.js';
+import { concatBytes } from '../train/checkpoint.js';
 
 // The pointer's format is shared with the browser (train/checkpoint-pointer.ts); this file keeps
 // the file-system part.
@@ -123,19 +124,12 @@ export async function readParts(path: string, partBytes = IO_CHUNK_BYTES): Promi
 /** One array of the parts (a copy unless there is only one). Throws when they pass an array's 4 GiB limit. */
 function joined(parts: readonly Uint8Array[], path: string): Uint8Array {
   if (parts.length === 1) return parts[0];
-  const total = parts.reduce((sum, part) => sum + part.byteLength, 0);
-  let out: Uint8Array;
   try {
-    out = new Uint8Array(total);
+    return concatBytes(parts);
   } catch {
+    const total = parts.reduce((sum, part) => sum + part.byteLength, 0);
     throw new CheckpointError(`${path}: ${total} bytes are too many for one array; read it with readParts`);
   }
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
 }
 
 /**

@@ -14,6 +14,7 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
+import { concatBytes } from '../train/checkpoint.js';
 
 export const EXPORT_FORMATS = ['npy', 'fvecs', 'parquet', 'jsonl'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -41,16 +42,6 @@ function npyHeader(descr: string, shape: readonly number[]): Uint8Array {
   return out;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** Little-endian bytes of `values` whatever the platform's byte order: the formats fix it. */
 function littleEndian(values: Float32Array | Int32Array): Uint8Array {
   const out = new Uint8Array(values.length * 4);
@@ -70,13 +61,13 @@ function littleEndian(values: Float32Array | Int32Array): Uint8Array {
  */
 export function encodeNpy(values: Float32Array | Int32Array | string[], shape: readonly number[] = [values.length]): Uint8Array {
   if (shape.reduce((a, b) => a * b, 1) !== values.length) throw new Error(`encodeNpy: shape [${shape.join(', ')}] does not hold ${values.length} values`);
-  if (!Array.isArray(values)) return concat([npyHeader(values instanceof Float32Array ? '<f4' : '<i4', shape), littleEndian(values)]);
+  if (!Array.isArray(values)) return concatBytes([npyHeader(values instanceof Float32Array ? '<f4' : '<i4', shape), littleEndian(values)]);
   const points = values.map((s) => Array.from(s, (c) => c.codePointAt(0)!));
   const width = Math.max(1, ...points.map((p) => p.length));
   const body = new Uint8Array(values.length * width * 4);
   const view = new DataView(body.buffer);
   points.forEach((p, i) => p.forEach((c, j) => view.setUint32((i * width + j) * 4, c, true)));
-  return concat([npyHeader(`<U${width}`, shape), body]);
+  return concatBytes([npyHeader(`<U${width}`, shape), body]);
 }
 
 /** A .fvecs file: each row of `vectors` (`[rows, dim]` f32) as int32 `dim` then its floats, little-endian. */

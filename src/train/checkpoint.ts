@@ -38,7 +38,11 @@ export interface CheckpointManifest {
  * file as one array (see safetensorsParts for a file too large to hold twice).
  */
 export function encodeSafetensors(weights: Map<string, Float32Array>, shapes: Map<string, number[]>): Uint8Array {
-  const parts = safetensorsParts(weights, shapes);
+  return concatBytes(safetensorsParts(weights, shapes));
+}
+
+/** The parts one after the other, in one new array (throws a RangeError past an array's 4 GiB). */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
   let at = 0;
   for (const part of parts) {

@@ -13,7 +13,7 @@
  */
 import type { RankingMetrics } from './trainer.js';
 import type { AdamState } from './adam.js';
-import { decodeSafetensors, safetensorsParts } from './checkpoint.js';
+import { concatBytes, decodeSafetensors, safetensorsParts } from './checkpoint.js';
 
 export interface TrainState {
   /** Steps finished in total. */
@@ -55,13 +55,7 @@ interface StateRecord {
  */
 export function encodeTrainState(state: TrainState, shapes: Map<string, number[]>): { json: string; tensors: Uint8Array } {
   const { json, tensors } = encodeTrainStateParts(state, shapes);
-  const out = new Uint8Array(tensors.reduce((sum, part) => sum + part.byteLength, 0));
-  let at = 0;
-  for (const part of tensors) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return { json, tensors: out };
+  return { json, tensors: concatBytes(tensors) };
 }
 
 /**
