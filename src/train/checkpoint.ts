@@ -5,6 +5,7 @@
  * eval, recommend and resume can rebuild everything. Browser-safe: bytes in, bytes out.
  */
 import type { ItemFeatures } from '../data/features.js';
+import { concatBytes } from './bytes.js';
 import { type MindConfig, resolveConfig } from '../mind/config.js';
 import type { ModelShape } from '../mind/parameters.js';
 
@@ -41,16 +42,6 @@ export function encodeSafetensors(weights: Map<string, Float32Array>, shapes: Ma
   return concatBytes(safetensorsParts(weights, shapes));
 }
 
-/** The parts one after the other, in one new array (throws a RangeError past an array's 4 GiB). */
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
-}
 
 /**
  * The bytes of the safetensors file of `weights`, in order, as parts: the length and header,

@@ -13,7 +13,8 @@
  */
 import type { RankingMetrics } from './trainer.js';
 import type { AdamState } from './adam.js';
-import { concatBytes, decodeSafetensors, safetensorsParts } from './checkpoint.js';
+import { concatBytes } from './bytes.js';
+import { decodeSafetensors, safetensorsParts } from './checkpoint.js';
 
 export interface TrainState {
   /** Steps finished in total. */
