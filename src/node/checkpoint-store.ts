@@ -22,7 +22,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { type FileHandle, mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CheckpointError, type CheckpointPointer, FILE_NAME, POINTER_FILE, POINTER_FORMAT, type PointerEntry, VERSION_PATTERN, parsePointer } from '../train/checkpoint-pointer.js';
-import { concatBytes } from '../train/bytes.js';
+import { concatBytes } from '../data/bytes.js';
 
 // The pointer's format is shared with the browser (train/checkpoint-pointer.ts); this file keeps
 // the file-system part.

@@ -14,7 +14,7 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { concatBytes } from '../train/bytes.js';
+import { concatBytes } from '../data/bytes.js';
 
 export const EXPORT_FORMATS = ['npy', 'fvecs', 'parquet', 'jsonl'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];

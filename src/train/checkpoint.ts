@@ -5,7 +5,7 @@
  * eval, recommend and resume can rebuild everything. Browser-safe: bytes in, bytes out.
  */
 import type { ItemFeatures } from '../data/features.js';
-import { concatBytes } from './bytes.js';
+import { concatBytes } from '../data/bytes.js';
 import { type MindConfig, resolveConfig } from '../mind/config.js';
 import type { ModelShape } from '../mind/parameters.js';
 

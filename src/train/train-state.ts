@@ -13,7 +13,7 @@
  */
 import type { RankingMetrics } from './trainer.js';
 import type { AdamState } from './adam.js';
-import { concatBytes } from './bytes.js';
+import { concatBytes } from '../data/bytes.js';
 import { decodeSafetensors, safetensorsParts } from './checkpoint.js';
 
 export interface TrainState {

@@ -1,6 +1,6 @@
 /**
- * Bytes held as parts. Its own module with no imports, so that Node-only code (the checkpoint
- * store, the exporters) can use it without loading the model's kernels.
+ * Bytes held as parts (checkpoint and export files). A module with no imports, so that Node-only
+ * code (the checkpoint store, the exporters) can use it without loading the model's kernels.
  */
 
 /** The parts one after the other, in one new array. Throws a RangeError past an array's 4 GiB. */
