@@ -16,6 +16,8 @@ const kernels = kernelModule('topk', source);
 
 /** Threads per workgroup of kernels/topk.wgsl (mask_excluded: one pair per thread). */
 const MASK_THREADS = 64;
+/** Smallest upload of the exclusion pairs, in i32 words (16 KiB: 2,048 pairs). */
+const MIN_PAIR_WORDS = 4096;
 
 /** Largest k: the selection bounds the k-th score by the 256 keys its 64 threads keep (kernels/topk.wgsl). */
 export const MAX_TOP_K = 256;
@@ -52,7 +54,7 @@ export interface TopKResult {
  * of a buffer), so memory stays bounded at any N. `items` may be a table split over several
  * buffers (Context.table, e.g. allItemVectors of a large catalogue): blocks then follow its
  * shards, and the result is the same. `exclude` costs 8 bytes per listed id in range (a
- * (query, id) pair masked into each block's scores), not a bitmap of the catalogue.
+ * (query, id) pair masked into each block's scores; at least 16 KiB), not a bitmap of the catalogue.
  * Throws when a tensor is not 2-D f32, the widths differ, k is outside [1, MAX_TOP_K], the
  * exclusion lists do not match Q, or Q exceeds the device's workgroup count per dimension.
  */
@@ -84,7 +86,13 @@ export async function topKInnerProduct(queries: Tensor, items: Tensor, k: number
       }
     });
     const pairCount = pairs.length / 2;
-    const excluded = ctx.tensor(pairCount > 0 ? Int32Array.from(pairs) : new Int32Array(2), [Math.max(2, pairs.length)]);
+    // Uploaded into one of few sizes (a power of two, at least MIN_PAIR_WORDS), so that calls with
+    // different batch sizes and histories share the pool's buffers: a server's memory stays flat
+    // once it has seen its largest batch.
+    const words = Math.max(MIN_PAIR_WORDS, 2 ** Math.ceil(Math.log2(Math.max(1, pairs.length))));
+    const pairWords = new Int32Array(words);
+    pairWords.set(pairs);
+    const excluded = ctx.tensor(pairWords, [words]);
     const select = kernels.entry('select_top');
     const mask = kernels.entry('mask_excluded');
     const maskGroups = Math.ceil(pairCount / MASK_THREADS);
